@@ -1,0 +1,399 @@
+//! Settings: one TOML document, `deny_unknown_fields` everywhere, defaults in one place
+//! (the `Default` impls below), secrets in [`Secret`] so they never reach a log.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::sim::Faults;
+
+/// A credential. Prints as `***`; read it with [`Secret::expose`] where it is sent.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("***")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid config: {0}")]
+    Parse(#[from] toml::de::Error),
+    #[error("invalid config: {key}: {reason}")]
+    Invalid { key: String, reason: String },
+}
+
+/// Base URL and timeouts of one vendor, as the shared transport needs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendorHttp {
+    pub base_url: String,
+    pub connect_timeout_ms: u64,
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub vendors: VendorsSettings,
+    pub sim: SimSettings,
+}
+
+impl Settings {
+    /// The embedded demo configuration (simulators + gateway on this machine).
+    pub fn demo() -> Settings {
+        Settings::from_toml(include_str!("../config/demo.toml"))
+            .expect("config/demo.toml is valid (checked by a test)")
+    }
+
+    pub fn from_toml(text: &str) -> Result<Settings, ConfigError> {
+        let settings: Settings = toml::from_str(text)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    pub fn load(path: &Path) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Settings::from_toml(&text)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let v = &self.vendors;
+        for (name, http) in [
+            ("vtrack", v.vtrack.http()),
+            ("procarrier", v.procarrier.http()),
+            ("rrr", v.rrr.http()),
+            ("merchantpro", v.merchantpro.http()),
+            ("trackru", v.trackru.http()),
+        ] {
+            if reqwest::Url::parse(&http.base_url).is_err() {
+                return Err(ConfigError::Invalid {
+                    key: format!("vendors.{name}.base_url"),
+                    reason: format!("{:?} is not a URL", http.base_url),
+                });
+            }
+            if http.timeout_ms == 0 || http.connect_timeout_ms == 0 {
+                return Err(ConfigError::Invalid {
+                    key: format!("vendors.{name}.timeout_ms"),
+                    reason: "timeouts must be above zero".into(),
+                });
+            }
+        }
+        for (name, faults) in self.sim.faults.iter() {
+            faults.validate().map_err(|reason| ConfigError::Invalid {
+                key: format!("sim.faults.{name}"),
+                reason,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VendorsSettings {
+    pub vtrack: VTrackSettings,
+    pub procarrier: ProCarrierSettings,
+    pub rrr: RrrSettings,
+    pub merchantpro: MerchantProSettings,
+    pub trackru: TrackRuSettings,
+}
+
+macro_rules! http_of {
+    ($t:ty) => {
+        impl $t {
+            pub fn http(&self) -> VendorHttp {
+                VendorHttp {
+                    base_url: self.base_url.clone(),
+                    connect_timeout_ms: self.connect_timeout_ms,
+                    timeout_ms: self.timeout_ms,
+                }
+            }
+        }
+    };
+}
+
+/// V-Track: `X-Public: <username>` and `Authorization: Bearer <api_key>`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VTrackSettings {
+    pub base_url: String,
+    pub connect_timeout_ms: u64,
+    /// The report is slow: the vendor's own client waits up to 360 s.
+    pub timeout_ms: u64,
+    pub username: String,
+    pub api_key: Secret,
+}
+
+impl Default for VTrackSettings {
+    fn default() -> Self {
+        VTrackSettings {
+            base_url: "https://api.v-track.gr".into(),
+            connect_timeout_ms: 15_000,
+            timeout_ms: 360_000,
+            username: String::new(),
+            api_key: Secret::default(),
+        }
+    }
+}
+http_of!(VTrackSettings);
+
+/// ProCarrier Returns: `ApiKey` inside every request body.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProCarrierSettings {
+    pub base_url: String,
+    pub connect_timeout_ms: u64,
+    pub timeout_ms: u64,
+    pub api_key: Secret,
+}
+
+impl Default for ProCarrierSettings {
+    fn default() -> Self {
+        ProCarrierSettings {
+            base_url: "http://returns.dgapi.app/api".into(),
+            connect_timeout_ms: 5_000,
+            timeout_ms: 30_000,
+            api_key: Secret::default(),
+        }
+    }
+}
+http_of!(ProCarrierSettings);
+
+/// RRR: `username`, `password`, `user_token` as form fields.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RrrSettings {
+    pub base_url: String,
+    pub connect_timeout_ms: u64,
+    pub timeout_ms: u64,
+    pub username: String,
+    pub password: Secret,
+    pub user_token: Secret,
+}
+
+impl Default for RrrSettings {
+    fn default() -> Self {
+        RrrSettings {
+            base_url: "https://api.rrr.lt".into(),
+            connect_timeout_ms: 5_000,
+            timeout_ms: 30_000,
+            username: String::new(),
+            password: Secret::default(),
+            user_token: Secret::default(),
+        }
+    }
+}
+http_of!(RrrSettings);
+
+/// MerchantPro: HTTP Basic. `base_url` is `https://{shop-domain}` (the client adds `/api/v2`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MerchantProSettings {
+    pub base_url: String,
+    pub connect_timeout_ms: u64,
+    pub timeout_ms: u64,
+    pub username: String,
+    pub password: Secret,
+}
+
+impl Default for MerchantProSettings {
+    fn default() -> Self {
+        MerchantProSettings {
+            base_url: "https://shop.example.com".into(),
+            connect_timeout_ms: 5_000,
+            timeout_ms: 30_000,
+            username: String::new(),
+            password: Secret::default(),
+        }
+    }
+}
+http_of!(MerchantProSettings);
+
+/// TrackRU: `Api-Key` header. `base_url` includes `/v1`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrackRuSettings {
+    pub base_url: String,
+    pub connect_timeout_ms: u64,
+    pub timeout_ms: u64,
+    pub api_key: Secret,
+}
+
+impl Default for TrackRuSettings {
+    fn default() -> Self {
+        TrackRuSettings {
+            base_url: "https://api.trackru.ru/v1".into(),
+            connect_timeout_ms: 5_000,
+            timeout_ms: 30_000,
+            api_key: Secret::default(),
+        }
+    }
+}
+http_of!(TrackRuSettings);
+
+/// The simulators: what they generate, where they listen, the credentials they accept
+/// (the `[vendors]` credentials of the demo match them) and their fault knobs.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimSettings {
+    /// Seed of the deterministic world; the same seed gives the same data.
+    pub seed: u64,
+    /// Returns to generate across the three vendors that hold returns.
+    pub returns: usize,
+    pub host: String,
+    pub ports: SimPorts,
+    pub credentials: SimCredentials,
+    pub faults: SimFaults,
+}
+
+impl Default for SimSettings {
+    fn default() -> Self {
+        SimSettings {
+            seed: 42,
+            returns: 540,
+            host: "127.0.0.1".into(),
+            ports: SimPorts::default(),
+            credentials: SimCredentials::default(),
+            faults: SimFaults::default(),
+        }
+    }
+}
+
+/// Local ports for `returns-gateway sim`; 0 picks a free one (tests always use 0).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimPorts {
+    pub vtrack: u16,
+    pub procarrier: u16,
+    pub rrr: u16,
+    pub merchantpro: u16,
+    pub trackru: u16,
+}
+
+impl Default for SimPorts {
+    fn default() -> Self {
+        SimPorts {
+            vtrack: 4101,
+            procarrier: 4102,
+            rrr: 4103,
+            merchantpro: 4104,
+            trackru: 4105,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimCredentials {
+    pub vtrack_username: String,
+    pub vtrack_api_key: Secret,
+    pub procarrier_api_key: Secret,
+    pub rrr_username: String,
+    pub rrr_password: Secret,
+    pub rrr_user_token: Secret,
+    pub merchantpro_username: String,
+    pub merchantpro_password: Secret,
+    pub trackru_api_key: Secret,
+}
+
+impl Default for SimCredentials {
+    fn default() -> Self {
+        SimCredentials {
+            vtrack_username: "demo".into(),
+            vtrack_api_key: Secret::new("vtrack-demo-key"),
+            procarrier_api_key: Secret::new("procarrier-demo-key"),
+            rrr_username: "demo".into(),
+            rrr_password: Secret::new("rrr-demo-password"),
+            rrr_user_token: Secret::new("rrr-demo-token"),
+            merchantpro_username: "demo".into(),
+            merchantpro_password: Secret::new("merchantpro-demo-password"),
+            trackru_api_key: Secret::new("trackru-demo-key"),
+        }
+    }
+}
+
+/// Start-up fault knobs per simulator (also settable at run time via `PUT /__sim/faults`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimFaults {
+    pub vtrack: Faults,
+    pub procarrier: Faults,
+    pub rrr: Faults,
+    pub merchantpro: Faults,
+    pub trackru: Faults,
+}
+
+impl SimFaults {
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Faults)> {
+        [
+            ("vtrack", &self.vtrack),
+            ("procarrier", &self.procarrier),
+            ("rrr", &self.rrr),
+            ("merchantpro", &self.merchantpro),
+            ("trackru", &self.trackru),
+        ]
+        .into_iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_config_parses() {
+        let s = Settings::demo();
+        assert_eq!(s.vendors.procarrier.api_key.expose(), "procarrier-demo-key");
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = Settings::from_toml("[vendors.trackru]\napi_kee = \"x\"\n").unwrap_err();
+        assert!(err.to_string().contains("api_kee"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let err = Settings::from_toml("[vendors.rrr]\nbase_url = \"nope\"\n").unwrap_err();
+        assert!(err.to_string().contains("vendors.rrr.base_url"), "{err}");
+        let err = Settings::from_toml("[sim.faults.rrr]\nerror_rate = 2.0\n").unwrap_err();
+        assert!(err.to_string().contains("sim.faults.rrr"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Settings::demo();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("procarrier-demo-key"));
+    }
+}

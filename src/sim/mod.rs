@@ -1,0 +1,373 @@
+//! Simulators of the five vendor APIs: real axum servers bound on any port, used by the tests,
+//! the demo and the benchmarks alike.
+//!
+//! Each vendor module serves that vendor's documented endpoints over a shared, deterministic
+//! [`world::World`]. What every simulator has in common lives here: request counting per
+//! endpoint (`GET /__sim/stats`, reset with `DELETE`), fault knobs (`GET|PUT /__sim/faults`) and
+//! serving on a listener.
+
+pub mod merchantpro;
+pub mod procarrier;
+pub mod rrr;
+pub mod trackru;
+pub mod vtrack;
+pub mod world;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::model::Vendor;
+use world::{Rng, World};
+
+/// Fault knobs of one simulator.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Faults {
+    /// Added to every answer, in milliseconds.
+    pub latency_ms: u64,
+    /// Plus a random 0..=jitter_ms.
+    pub jitter_ms: u64,
+    /// Share of requests answered with HTTP 500, 0.0 to 1.0.
+    pub error_rate: f64,
+    /// Never answer.
+    pub hang: bool,
+    /// Answer 200 with a JSON body cut off half-way.
+    pub malformed: bool,
+    /// Above 0: answer every request with 429 and this `Retry-After` (seconds).
+    pub rate_limit_retry_after_s: u64,
+}
+
+impl Faults {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.error_rate) {
+            return Err(format!(
+                "error_rate {} is not between 0 and 1",
+                self.error_rate
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Counters and knobs shared by one simulator's handlers and its admin endpoints.
+#[derive(Debug)]
+pub struct SimControl {
+    vendor: Vendor,
+    stats: Mutex<BTreeMap<String, u64>>,
+    faults: Mutex<Faults>,
+    rng: Mutex<Rng>,
+}
+
+impl SimControl {
+    pub fn new(vendor: Vendor, faults: Faults, seed: u64) -> Arc<Self> {
+        Arc::new(SimControl {
+            vendor,
+            stats: Mutex::new(BTreeMap::new()),
+            faults: Mutex::new(faults),
+            rng: Mutex::new(Rng::new(seed ^ 0x5eed_fa17)),
+        })
+    }
+
+    pub fn vendor(&self) -> Vendor {
+        self.vendor
+    }
+
+    /// Requests served per `"METHOD /route"`, since start or the last reset.
+    pub fn stats(&self) -> BTreeMap<String, u64> {
+        lock(&self.stats).clone()
+    }
+
+    pub fn reset_stats(&self) {
+        lock(&self.stats).clear();
+    }
+
+    pub fn faults(&self) -> Faults {
+        lock(&self.faults).clone()
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        *lock(&self.faults) = faults;
+    }
+
+    fn count(&self, key: String) {
+        *lock(&self.stats).entry(key).or_default() += 1;
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panicking handler must not take the simulator down with it.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[derive(Serialize)]
+struct StatsBody {
+    vendor: Vendor,
+    total: u64,
+    requests: BTreeMap<String, u64>,
+}
+
+/// Adds request counting, fault injection and the `/__sim` admin endpoints to a vendor router.
+///
+/// A vendor router must set its own fallback (its vendor's answer to an unknown path): axum
+/// layers only what the router has, so without one unknown paths would go uncounted.
+pub fn instrument(router: Router, control: Arc<SimControl>) -> Router {
+    let admin = Router::new()
+        .route(
+            "/__sim/stats",
+            get(|State(c): State<Arc<SimControl>>| async move {
+                let requests = c.stats();
+                Json(StatsBody {
+                    vendor: c.vendor,
+                    total: requests.values().sum(),
+                    requests,
+                })
+            })
+            .delete(|State(c): State<Arc<SimControl>>| async move {
+                c.reset_stats();
+                StatusCode::NO_CONTENT
+            }),
+        )
+        .route(
+            "/__sim/faults",
+            get(|State(c): State<Arc<SimControl>>| async move { Json(c.faults()) }).put(
+                |State(c): State<Arc<SimControl>>, Json(f): Json<Faults>| async move {
+                    match f.validate() {
+                        Ok(()) => {
+                            c.set_faults(f.clone());
+                            Json(f).into_response()
+                        }
+                        Err(reason) => (StatusCode::UNPROCESSABLE_ENTITY, reason).into_response(),
+                    }
+                },
+            ),
+        )
+        .with_state(control.clone());
+    router
+        .layer(axum::middleware::from_fn_with_state(
+            control,
+            count_and_fault,
+        ))
+        .merge(admin)
+}
+
+async fn count_and_fault(State(c): State<Arc<SimControl>>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| req.uri().path().to_owned());
+    c.count(format!("{} {}", req.method(), route));
+    let faults = c.faults();
+    let (delay, fail) = {
+        let mut rng = lock(&c.rng);
+        let jitter = if faults.jitter_ms > 0 {
+            rng.below(faults.jitter_ms + 1)
+        } else {
+            0
+        };
+        (
+            faults.latency_ms + jitter,
+            faults.error_rate > 0.0 && rng.unit() < faults.error_rate,
+        )
+    };
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    if faults.hang {
+        std::future::pending::<()>().await;
+    }
+    if faults.rate_limit_retry_after_s > 0 {
+        let mut resp = (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests").into_response();
+        resp.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(faults.rate_limit_retry_after_s),
+        );
+        return resp;
+    }
+    if fail {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "simulated upstream failure",
+        )
+            .into_response();
+    }
+    if faults.malformed {
+        return (
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"data\": [{\"id\": 1, \"na",
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
+/// A running simulator.
+#[derive(Debug, Clone)]
+pub struct SimHandle {
+    pub vendor: Vendor,
+    /// `http://127.0.0.1:PORT` (the vendor's own path prefix, if any, is not included).
+    pub origin: String,
+    pub control: Arc<SimControl>,
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// All five simulators over one world.
+#[derive(Debug, Clone)]
+pub struct Simulators {
+    pub vtrack: SimHandle,
+    pub procarrier: SimHandle,
+    pub rrr: SimHandle,
+    pub merchantpro: SimHandle,
+    pub trackru: SimHandle,
+}
+
+impl Simulators {
+    pub fn all(&self) -> [&SimHandle; 5] {
+        [
+            &self.vtrack,
+            &self.procarrier,
+            &self.rrr,
+            &self.merchantpro,
+            &self.trackru,
+        ]
+    }
+
+    /// Base URLs as each vendor's client expects them (with the vendor's path prefix).
+    pub fn base_url(&self, vendor: Vendor) -> String {
+        match vendor {
+            Vendor::VTrack => self.vtrack.origin.clone(),
+            Vendor::ProCarrier => format!("{}/api", self.procarrier.origin),
+            Vendor::Rrr => self.rrr.origin.clone(),
+            Vendor::MerchantPro => self.merchantpro.origin.clone(),
+            Vendor::TrackRu => format!("{}/v1", self.trackru.origin),
+        }
+    }
+
+    /// Points the `[vendors]` section of `settings` at these simulators.
+    pub fn wire_into(&self, settings: &mut Settings) {
+        let v = &mut settings.vendors;
+        v.vtrack.base_url = self.base_url(Vendor::VTrack);
+        v.procarrier.base_url = self.base_url(Vendor::ProCarrier);
+        v.rrr.base_url = self.base_url(Vendor::Rrr);
+        v.merchantpro.base_url = self.base_url(Vendor::MerchantPro);
+        v.trackru.base_url = self.base_url(Vendor::TrackRu);
+    }
+}
+
+/// Binds the five simulators on `settings.sim.host` and their configured ports (0: any free
+/// port; pass `ports_override = Some(0)` in tests), serves them in the background until
+/// `shutdown` resolves, and returns where they are.
+pub async fn start_all<S>(
+    settings: &Settings,
+    any_port: bool,
+    shutdown: S,
+) -> std::io::Result<Simulators>
+where
+    S: Future<Output = ()> + Send + 'static,
+{
+    let sim = &settings.sim;
+    let world = Arc::new(World::generate(sim.seed, sim.returns));
+    let (tx, _) = tokio::sync::watch::channel(false);
+    let tx = Arc::new(tx);
+    {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = tx.send(true);
+        });
+    }
+    let port = |p: u16| if any_port { 0 } else { p };
+    let creds = &sim.credentials;
+    let f = &sim.faults;
+    let parts: [(Vendor, u16, Faults, Router); 5] = [
+        (
+            Vendor::VTrack,
+            port(sim.ports.vtrack),
+            f.vtrack.clone(),
+            vtrack::router(&world, creds),
+        ),
+        (
+            Vendor::ProCarrier,
+            port(sim.ports.procarrier),
+            f.procarrier.clone(),
+            procarrier::router(&world, creds),
+        ),
+        (
+            Vendor::Rrr,
+            port(sim.ports.rrr),
+            f.rrr.clone(),
+            rrr::router(&world, creds),
+        ),
+        (
+            Vendor::MerchantPro,
+            port(sim.ports.merchantpro),
+            f.merchantpro.clone(),
+            merchantpro::router(&world, creds),
+        ),
+        (
+            Vendor::TrackRu,
+            port(sim.ports.trackru),
+            f.trackru.clone(),
+            trackru::router(&world, creds),
+        ),
+    ];
+    let mut handles = Vec::with_capacity(5);
+    for (vendor, port, faults, router) in parts {
+        let listener = TcpListener::bind((sim.host.as_str(), port))
+            .await
+            .map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!("{vendor} simulator on {}:{port}: {e}", sim.host),
+                )
+            })?;
+        let origin = format!("http://{}", listener.local_addr()?);
+        let control = SimControl::new(vendor, faults, sim.seed);
+        let app = instrument(router, control.clone());
+        let mut rx = tx.subscribe();
+        tokio::spawn(async move {
+            let stop = async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            };
+            if let Err(e) = serve(listener, app, stop).await {
+                tracing::error!(%vendor, error = %e, "simulator stopped");
+            }
+        });
+        handles.push(SimHandle {
+            vendor,
+            origin,
+            control,
+        });
+    }
+    let mut it = handles.into_iter();
+    let mut next = || it.next().expect("five simulators were started");
+    Ok(Simulators {
+        vtrack: next(),
+        procarrier: next(),
+        rrr: next(),
+        merchantpro: next(),
+        trackru: next(),
+    })
+}

@@ -1,0 +1,456 @@
+//! Vendor clients and the plumbing they share.
+//!
+//! Each vendor folder has `client.rs` (HTTP), `wire.rs` (serde types exactly as its doc) and
+//! `mapping.rs` (wire → [`crate::model`]). Everything that is the same for all five — building
+//! the HTTP client with its timeouts, sending, turning transport failures, 429s and bad bodies
+//! into [`VendorError`], and walking paginated listings — is here, once.
+
+pub mod merchantpro;
+pub mod procarrier;
+pub mod rrr;
+pub mod trackru;
+pub mod vtrack;
+
+use std::future::Future;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::config::VendorHttp;
+use crate::error::ErrorCode;
+pub use crate::model::Vendor;
+
+/// What kind of refusal a vendor's own error envelope expressed. Each vendor maps its raw codes
+/// onto these in its `client.rs`; the raw code is kept in [`VendorError::Api::vendor_code`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ApiErrorKind {
+    AuthFailed,
+    IpBlocked,
+    AccessDenied,
+    BadRequest,
+    NotFound,
+    AlreadyExists,
+    Internal,
+    UnknownCall,
+    RateLimited,
+    Other,
+}
+
+/// A vendor's own error envelope, decoded: its raw code and message, and what it means to us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub kind: ApiErrorKind,
+    pub vendor_code: String,
+    pub message: String,
+}
+
+/// Every way a vendor call can fail. The source error is kept, never flattened into a string.
+#[derive(Debug, thiserror::Error)]
+pub enum VendorError {
+    #[error("{vendor} {endpoint}: no answer within the timeout")]
+    Timeout {
+        vendor: Vendor,
+        endpoint: &'static str,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{vendor} {endpoint}: could not connect")]
+    Unreachable {
+        vendor: Vendor,
+        endpoint: &'static str,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{vendor} {endpoint}: rate limited (Retry-After {retry_after:?})")]
+    RateLimited {
+        vendor: Vendor,
+        endpoint: &'static str,
+        retry_after: Option<Duration>,
+    },
+    #[error("{vendor} {endpoint}: HTTP {status}")]
+    HttpStatus {
+        vendor: Vendor,
+        endpoint: &'static str,
+        status: StatusCode,
+        /// The start of the body, for logs; never shown to API users.
+        body_excerpt: String,
+    },
+    #[error("{vendor} {endpoint}: malformed response body")]
+    Malformed {
+        vendor: Vendor,
+        endpoint: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{vendor} {endpoint}: response body cut short")]
+    Truncated {
+        vendor: Vendor,
+        endpoint: &'static str,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{vendor} {endpoint}: request could not be sent")]
+    Request {
+        vendor: Vendor,
+        endpoint: &'static str,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{vendor} {endpoint}: vendor error {}: {}", .error.vendor_code, .error.message)]
+    Api {
+        vendor: Vendor,
+        endpoint: &'static str,
+        error: ApiError,
+    },
+    #[error("{vendor} {endpoint}: pagination did not end after {pages} pages")]
+    PaginationRunaway {
+        vendor: Vendor,
+        endpoint: &'static str,
+        pages: usize,
+    },
+    #[error("{vendor}: invalid configuration: {reason}")]
+    Config { vendor: Vendor, reason: String },
+}
+
+impl VendorError {
+    pub fn vendor(&self) -> Vendor {
+        match self {
+            VendorError::Timeout { vendor, .. }
+            | VendorError::Unreachable { vendor, .. }
+            | VendorError::RateLimited { vendor, .. }
+            | VendorError::HttpStatus { vendor, .. }
+            | VendorError::Malformed { vendor, .. }
+            | VendorError::Truncated { vendor, .. }
+            | VendorError::Request { vendor, .. }
+            | VendorError::Api { vendor, .. }
+            | VendorError::PaginationRunaway { vendor, .. }
+            | VendorError::Config { vendor, .. } => *vendor,
+        }
+    }
+
+    /// The stable code reported to API users.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            VendorError::Timeout { .. } => ErrorCode::VendorTimeout,
+            VendorError::Unreachable { .. } => ErrorCode::VendorUnreachable,
+            VendorError::RateLimited { .. } => ErrorCode::VendorRateLimited,
+            VendorError::HttpStatus { status, .. } => match *status {
+                StatusCode::UNAUTHORIZED => ErrorCode::VendorAuthFailed,
+                StatusCode::FORBIDDEN => ErrorCode::VendorAccessDenied,
+                StatusCode::NOT_FOUND => ErrorCode::VendorNotFound,
+                _ => ErrorCode::VendorHttpError,
+            },
+            VendorError::Malformed { .. } => ErrorCode::VendorMalformedResponse,
+            VendorError::Truncated { .. } => ErrorCode::VendorTruncatedResponse,
+            VendorError::Request { .. } => ErrorCode::VendorRequestFailed,
+            VendorError::Api { error, .. } => match error.kind {
+                ApiErrorKind::AuthFailed => ErrorCode::VendorAuthFailed,
+                ApiErrorKind::IpBlocked => ErrorCode::VendorIpBlocked,
+                ApiErrorKind::AccessDenied => ErrorCode::VendorAccessDenied,
+                ApiErrorKind::BadRequest => ErrorCode::VendorBadRequest,
+                ApiErrorKind::NotFound => ErrorCode::VendorNotFound,
+                ApiErrorKind::AlreadyExists => ErrorCode::VendorAlreadyExists,
+                ApiErrorKind::Internal => ErrorCode::VendorInternalError,
+                ApiErrorKind::UnknownCall => ErrorCode::VendorUnknownCall,
+                ApiErrorKind::RateLimited => ErrorCode::VendorRateLimited,
+                ApiErrorKind::Other => ErrorCode::VendorRejected,
+            },
+            VendorError::PaginationRunaway { .. } => ErrorCode::VendorPaginationRunaway,
+            VendorError::Config { .. } => ErrorCode::ConfigInvalid,
+        }
+    }
+
+    /// Whether the same read may succeed if tried again. Refusals (auth, `ipBlocked`,
+    /// `accessDenied`, bad request) never are: retrying them gets our address blocked.
+    pub fn retryable(&self) -> bool {
+        match self {
+            VendorError::Timeout { .. }
+            | VendorError::Unreachable { .. }
+            | VendorError::RateLimited { .. }
+            | VendorError::Truncated { .. } => true,
+            VendorError::HttpStatus { status, .. } => status.is_server_error(),
+            VendorError::Api { error, .. } => {
+                matches!(
+                    error.kind,
+                    ApiErrorKind::Internal | ApiErrorKind::RateLimited
+                )
+            }
+            VendorError::Malformed { .. }
+            | VendorError::Request { .. }
+            | VendorError::PaginationRunaway { .. }
+            | VendorError::Config { .. } => false,
+        }
+    }
+
+    /// The vendor's own error, when it sent one.
+    pub fn api_error(&self) -> Option<&ApiError> {
+        match self {
+            VendorError::Api { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// A vendor's HTTP answer, read whole.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: bytes::Bytes,
+}
+
+/// The HTTP side of one vendor: base URL, timeouts and the reqwest client. Clients build
+/// requests with [`Transport::request`] and send them with [`Transport::send`] or
+/// [`Transport::call`], which is where every transport failure gets its type.
+#[derive(Debug, Clone)]
+pub struct Transport {
+    vendor: Vendor,
+    base_url: String,
+    http: reqwest::Client,
+}
+
+impl Transport {
+    pub fn new(vendor: Vendor, settings: &VendorHttp) -> Result<Self, VendorError> {
+        let base_url = settings.base_url.trim_end_matches('/').to_owned();
+        if reqwest::Url::parse(&base_url).is_err() {
+            return Err(VendorError::Config {
+                vendor,
+                reason: format!("base_url {base_url:?} is not a URL"),
+            });
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
+            .timeout(Duration::from_millis(settings.timeout_ms))
+            .user_agent(concat!("returns-gateway/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|source| VendorError::Config {
+                vendor,
+                reason: format!("HTTP client: {source}"),
+            })?;
+        Ok(Transport {
+            vendor,
+            base_url,
+            http,
+        })
+    }
+
+    pub fn vendor(&self) -> Vendor {
+        self.vendor
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// A request to `path` (starting with `/`) under the base URL.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http
+            .request(method, format!("{}{}", self.base_url, path))
+    }
+
+    /// Sends and reads the whole body. A 429 becomes [`VendorError::RateLimited`]; any other
+    /// status is returned for the vendor's client to read its own error envelope first.
+    pub async fn send(
+        &self,
+        endpoint: &'static str,
+        request: RequestBuilder,
+    ) -> Result<RawResponse, VendorError> {
+        let vendor = self.vendor;
+        let response = request.send().await.map_err(|source| {
+            if source.is_timeout() {
+                VendorError::Timeout {
+                    vendor,
+                    endpoint,
+                    source,
+                }
+            } else if source.is_connect() {
+                VendorError::Unreachable {
+                    vendor,
+                    endpoint,
+                    source,
+                }
+            } else {
+                VendorError::Request {
+                    vendor,
+                    endpoint,
+                    source,
+                }
+            }
+        })?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return Err(VendorError::RateLimited {
+                vendor,
+                endpoint,
+                retry_after: retry_after(&headers),
+            });
+        }
+        let body = response.bytes().await.map_err(|source| {
+            if source.is_timeout() {
+                VendorError::Timeout {
+                    vendor,
+                    endpoint,
+                    source,
+                }
+            } else {
+                VendorError::Truncated {
+                    vendor,
+                    endpoint,
+                    source,
+                }
+            }
+        })?;
+        Ok(RawResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Sends, then decodes the answer: first the vendor's error envelope (`api_error` sees every
+    /// answer, since some vendors report errors with HTTP 200), then the HTTP status, then the
+    /// success body as `T`.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        request: RequestBuilder,
+        api_error: impl FnOnce(StatusCode, &[u8]) -> Option<ApiError>,
+    ) -> Result<T, VendorError> {
+        let raw = self.send(endpoint, request).await?;
+        self.decode(endpoint, &raw, api_error)
+    }
+
+    /// The decoding half of [`Transport::call`], for clients that need the raw answer too.
+    pub fn decode<T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        raw: &RawResponse,
+        api_error: impl FnOnce(StatusCode, &[u8]) -> Option<ApiError>,
+    ) -> Result<T, VendorError> {
+        let vendor = self.vendor;
+        if let Some(error) = api_error(raw.status, &raw.body) {
+            return Err(VendorError::Api {
+                vendor,
+                endpoint,
+                error,
+            });
+        }
+        if !raw.status.is_success() {
+            return Err(VendorError::HttpStatus {
+                vendor,
+                endpoint,
+                status: raw.status,
+                body_excerpt: String::from_utf8_lossy(&raw.body[..raw.body.len().min(512)])
+                    .into_owned(),
+            });
+        }
+        serde_json::from_slice(&raw.body).map_err(|source| VendorError::Malformed {
+            vendor,
+            endpoint,
+            source,
+        })
+    }
+}
+
+/// `Retry-After` as seconds or as an HTTP date.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = at.signed_duration_since(chrono::Utc::now());
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// One page of a paginated listing and where the next one starts (`None`: this was the last).
+pub struct Page<C, T> {
+    pub items: Vec<T>,
+    pub next: Option<C>,
+}
+
+/// Reads every page of a listing, in order, each exactly once. `fetch` gets the cursor of the
+/// page to read (offset, page number or last id, as the vendor paginates) and says where the
+/// next page starts. A listing longer than `max_pages` is an error, not a silent cut.
+pub async fn collect_pages<C, T, F, Fut>(
+    vendor: Vendor,
+    endpoint: &'static str,
+    first: C,
+    max_pages: usize,
+    mut fetch: F,
+) -> Result<Vec<T>, VendorError>
+where
+    F: FnMut(C) -> Fut,
+    Fut: Future<Output = Result<Page<C, T>, VendorError>>,
+{
+    let mut items = Vec::new();
+    let mut cursor = Some(first);
+    let mut pages = 0;
+    while let Some(at) = cursor {
+        if pages == max_pages {
+            return Err(VendorError::PaginationRunaway {
+                vendor,
+                endpoint,
+                pages,
+            });
+        }
+        let page = fetch(at).await?;
+        pages += 1;
+        items.extend(page.items);
+        cursor = page.next;
+    }
+    Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn pages_are_read_in_order_until_the_last() {
+        let data: Vec<u32> = (0..250).collect();
+        let got = collect_pages(Vendor::MerchantPro, "test", 0usize, 10, |start| {
+            let data = &data;
+            async move {
+                let end = (start + 100).min(data.len());
+                Ok(Page {
+                    items: data[start..end].to_vec(),
+                    next: (end < data.len()).then_some(end),
+                })
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(got, data);
+    }
+
+    #[tokio::test]
+    async fn a_listing_that_never_ends_is_an_error() {
+        let err = collect_pages(Vendor::Rrr, "test", 1u32, 5, |page| async move {
+            Ok(Page {
+                items: vec![page],
+                next: Some(page + 1),
+            })
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::VendorPaginationRunaway);
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        headers.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&headers), Some(Duration::ZERO));
+        headers.insert(RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&headers), None);
+    }
+}

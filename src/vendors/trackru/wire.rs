@@ -1,0 +1,1 @@
+//! Wire types: exactly as the vendor documents them.

@@ -1,0 +1,9 @@
+//! One integration binary: every test talks HTTP to real servers on 127.0.0.1:0.
+
+mod helpers;
+mod merchantpro;
+mod procarrier;
+mod rrr;
+mod sim_admin;
+mod trackru;
+mod vtrack;

@@ -1,0 +1,1 @@
+//! merchantpro: wire samples, client against its simulator, typed errors, pagination.

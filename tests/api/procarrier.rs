@@ -1,0 +1,1 @@
+//! procarrier: wire samples, client against its simulator, typed errors, pagination.

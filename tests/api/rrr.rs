@@ -1,0 +1,1 @@
+//! rrr: wire samples, client against its simulator, typed errors, pagination.

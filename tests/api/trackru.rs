@@ -1,0 +1,1 @@
+//! trackru: wire samples, client against its simulator, typed errors, pagination.

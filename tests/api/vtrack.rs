@@ -1,0 +1,1 @@
+//! vtrack: wire samples, client against its simulator, typed errors, pagination.
