@@ -22,7 +22,11 @@ pub async fn start_with(customize: impl FnOnce(&mut Settings)) -> TestSims {
     .await
     .expect("simulators start");
     sims.wire_into(&mut settings);
-    TestSims { sims, settings, _stop: stop }
+    TestSims {
+        sims,
+        settings,
+        _stop: stop,
+    }
 }
 
 /// Starts the simulators with the demo settings; a smaller world keeps tests quick.
@@ -52,13 +56,22 @@ pub fn refused_url() -> String {
 
 /// Faults that make a simulator hang, for timeout tests.
 pub fn hang() -> Faults {
-    Faults { hang: true, ..Faults::default() }
+    Faults {
+        hang: true,
+        ..Faults::default()
+    }
 }
 
 pub fn malformed() -> Faults {
-    Faults { malformed: true, ..Faults::default() }
+    Faults {
+        malformed: true,
+        ..Faults::default()
+    }
 }
 
 pub fn rate_limited(retry_after_s: u64) -> Faults {
-    Faults { rate_limit_retry_after_s: retry_after_s, ..Faults::default() }
+    Faults {
+        rate_limit_retry_after_s: retry_after_s,
+        ..Faults::default()
+    }
 }

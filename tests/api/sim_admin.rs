@@ -9,7 +9,11 @@ async fn stats_count_per_route_and_reset() {
     for sim in t.sims.all() {
         let base = &sim.origin;
         // Any request is counted under its route, even one the simulator rejects.
-        let _ = http.get(format!("{base}/no/such/route")).send().await.unwrap();
+        let _ = http
+            .get(format!("{base}/no/such/route"))
+            .send()
+            .await
+            .unwrap();
         let stats: serde_json::Value = http
             .get(format!("{base}/__sim/stats"))
             .send()
@@ -19,7 +23,11 @@ async fn stats_count_per_route_and_reset() {
             .await
             .unwrap();
         assert_eq!(stats["total"], 1, "{}: {stats}", sim.vendor);
-        let reset = http.delete(format!("{base}/__sim/stats")).send().await.unwrap();
+        let reset = http
+            .delete(format!("{base}/__sim/stats"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(reset.status(), 204);
         assert!(sim.control.stats().is_empty());
     }
@@ -37,7 +45,11 @@ async fn faults_are_settable_at_run_time_and_validated() {
         .await
         .unwrap();
     assert_eq!(put.status(), 200);
-    let limited = http.post(format!("{base}/get/order_returns")).send().await.unwrap();
+    let limited = http
+        .post(format!("{base}/get/order_returns"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(limited.status(), 429);
     assert_eq!(limited.headers()["retry-after"], "3");
 
