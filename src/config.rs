@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::Vendor;
 use crate::sim::Faults;
 
 /// A credential. Prints as `***`; read it with [`Secret::expose`] where it is sent.
@@ -108,11 +109,15 @@ impl Settings {
                 });
             }
         }
-        for (name, faults) in self.sim.faults.iter() {
-            faults.validate().map_err(|reason| ConfigError::Invalid {
-                key: format!("sim.faults.{name}"),
-                reason,
-            })?;
+        for vendor in Vendor::ALL {
+            self.sim
+                .faults
+                .of(vendor)
+                .validate()
+                .map_err(|reason| ConfigError::Invalid {
+                    key: format!("sim.faults.{vendor}"),
+                    reason,
+                })?;
         }
         Ok(())
     }
@@ -354,15 +359,26 @@ pub struct SimFaults {
 }
 
 impl SimFaults {
-    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Faults)> {
-        [
-            ("vtrack", &self.vtrack),
-            ("procarrier", &self.procarrier),
-            ("rrr", &self.rrr),
-            ("merchantpro", &self.merchantpro),
-            ("trackru", &self.trackru),
-        ]
-        .into_iter()
+    pub fn of(&self, vendor: Vendor) -> &Faults {
+        match vendor {
+            Vendor::VTrack => &self.vtrack,
+            Vendor::ProCarrier => &self.procarrier,
+            Vendor::Rrr => &self.rrr,
+            Vendor::MerchantPro => &self.merchantpro,
+            Vendor::TrackRu => &self.trackru,
+        }
+    }
+}
+
+impl SimPorts {
+    pub fn of(&self, vendor: Vendor) -> u16 {
+        match vendor {
+            Vendor::VTrack => self.vtrack,
+            Vendor::ProCarrier => self.procarrier,
+            Vendor::Rrr => self.rrr,
+            Vendor::MerchantPro => self.merchantpro,
+            Vendor::TrackRu => self.trackru,
+        }
     }
 }
 

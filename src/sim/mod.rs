@@ -27,7 +27,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
-use crate::config::Settings;
+use crate::config::{Settings, SimCredentials};
 use crate::model::Vendor;
 use world::{Rng, World};
 
@@ -276,9 +276,19 @@ impl Simulators {
     }
 }
 
-/// Binds the five simulators on `settings.sim.host` and their configured ports (0: any free
-/// port; pass `ports_override = Some(0)` in tests), serves them in the background until
-/// `shutdown` resolves, and returns where they are.
+fn router_for(vendor: Vendor, world: &World, credentials: &SimCredentials) -> Router {
+    match vendor {
+        Vendor::VTrack => vtrack::router(world, credentials),
+        Vendor::ProCarrier => procarrier::router(world, credentials),
+        Vendor::Rrr => rrr::router(world, credentials),
+        Vendor::MerchantPro => merchantpro::router(world, credentials),
+        Vendor::TrackRu => trackru::router(world, credentials),
+    }
+}
+
+/// Binds the five simulators on `settings.sim.host` and their configured ports (or any free
+/// port with `any_port`, as tests do), serves them in the background until `shutdown`
+/// resolves, and returns where they are.
 pub async fn start_all<S>(
     settings: &Settings,
     any_port: bool,
@@ -288,53 +298,13 @@ where
     S: Future<Output = ()> + Send + 'static,
 {
     let sim = &settings.sim;
-    let world = Arc::new(World::generate(sim.seed, sim.returns));
+    let world = World::generate(sim.seed, sim.returns);
     let (tx, _) = tokio::sync::watch::channel(false);
-    let tx = Arc::new(tx);
-    {
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            shutdown.await;
-            let _ = tx.send(true);
-        });
-    }
     let port = |p: u16| if any_port { 0 } else { p };
-    let creds = &sim.credentials;
-    let f = &sim.faults;
-    let parts: [(Vendor, u16, Faults, Router); 5] = [
-        (
-            Vendor::VTrack,
-            port(sim.ports.vtrack),
-            f.vtrack.clone(),
-            vtrack::router(&world, creds),
-        ),
-        (
-            Vendor::ProCarrier,
-            port(sim.ports.procarrier),
-            f.procarrier.clone(),
-            procarrier::router(&world, creds),
-        ),
-        (
-            Vendor::Rrr,
-            port(sim.ports.rrr),
-            f.rrr.clone(),
-            rrr::router(&world, creds),
-        ),
-        (
-            Vendor::MerchantPro,
-            port(sim.ports.merchantpro),
-            f.merchantpro.clone(),
-            merchantpro::router(&world, creds),
-        ),
-        (
-            Vendor::TrackRu,
-            port(sim.ports.trackru),
-            f.trackru.clone(),
-            trackru::router(&world, creds),
-        ),
-    ];
     let mut handles = Vec::with_capacity(5);
-    for (vendor, port, faults, router) in parts {
+    for vendor in Vendor::ALL {
+        let router = router_for(vendor, &world, &sim.credentials);
+        let (port, faults) = (port(sim.ports.of(vendor)), sim.faults.of(vendor).clone());
         let listener = TcpListener::bind((sim.host.as_str(), port))
             .await
             .map_err(|e| {
@@ -361,6 +331,10 @@ where
             control,
         });
     }
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    });
     let mut it = handles.into_iter();
     let mut next = || it.next().expect("five simulators were started");
     Ok(Simulators {
