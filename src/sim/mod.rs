@@ -236,6 +236,8 @@ pub async fn serve(
 /// All five simulators over one world.
 #[derive(Debug, Clone)]
 pub struct Simulators {
+    /// The world they serve (tests compare vendor answers with it).
+    pub world: Arc<World>,
     pub vtrack: SimHandle,
     pub procarrier: SimHandle,
     pub rrr: SimHandle,
@@ -298,7 +300,7 @@ where
     S: Future<Output = ()> + Send + 'static,
 {
     let sim = &settings.sim;
-    let world = World::generate(sim.seed, sim.returns);
+    let world = Arc::new(World::generate(sim.seed, sim.returns));
     let (tx, _) = tokio::sync::watch::channel(false);
     let port = |p: u16| if any_port { 0 } else { p };
     let mut handles = Vec::with_capacity(5);
@@ -338,6 +340,7 @@ where
     let mut it = handles.into_iter();
     let mut next = || it.next().expect("five simulators were started");
     Ok(Simulators {
+        world,
         vtrack: next(),
         procarrier: next(),
         rrr: next(),
