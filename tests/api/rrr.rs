@@ -290,6 +290,64 @@ async fn bad_requests_are_refused_as_r400() {
     assert_eq!(err.code(), ErrorCode::VendorBadRequest);
 }
 
+/// Object keys at every level, paths joined with `.` (array elements share their parent's path).
+fn key_paths(v: &serde_json::Value, at: &str, out: &mut BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, child) in map {
+                let path = format!("{at}.{k}");
+                out.insert(path.clone());
+                key_paths(child, &path, out);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| key_paths(i, at, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_simulator_answers_in_the_docs_shape() {
+    let t = helpers::start().await;
+    let sample: serde_json::Value =
+        serde_json::from_str(&helpers::fixture("rrr/order-returns.response.json")).expect("json");
+    let mut want = BTreeSet::new();
+    key_paths(&sample, "", &mut want);
+
+    let answer = reqwest::Client::new()
+        .post(format!(
+            "{}/get/order_returns",
+            t.settings.vendors.rrr.base_url
+        ))
+        .form(&[
+            ("username", "demo"),
+            ("password", "rrr-demo-password"),
+            ("user_token", "rrr-demo-token"),
+        ])
+        .send()
+        .await
+        .expect("send");
+    let body: serde_json::Value = answer.json().await.expect("json");
+    let list = body["list"].as_array().expect("list");
+    let returned = list
+        .iter()
+        .find(|r| {
+            r["status"] == "Returned" && !r["refunds"].as_array().expect("refunds").is_empty()
+        })
+        .expect("a returned return with a refund on page 1");
+    let mut got = BTreeSet::new();
+    key_paths(
+        &serde_json::json!({"list": [returned], "msg": body["msg"], "status_code": body["status_code"]}),
+        "",
+        &mut got,
+    );
+    assert_eq!(got, want);
+    assert_eq!(
+        returned["order_return_items"][0]["vat_rate"].to_string(),
+        "23",
+        "VAT as the doc writes it"
+    );
+}
+
 /// What the client cannot send (a malformed date, url-encoded credentials, an unknown
 /// method) is checked with a raw request, its answer read by the client's envelope reader.
 #[tokio::test]

@@ -153,7 +153,11 @@ pub struct OrderReturnItem {
     #[serde(default, deserialize_with = "lenient::opt_f64")]
     pub price_in_seller_currency: Option<f64>,
     /// Percent, e.g. `23`.
-    #[serde(default, deserialize_with = "lenient::opt_f64")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_f64",
+        serialize_with = "lenient::whole_as_integer"
+    )]
     pub vat_rate: Option<f64>,
 }
 
@@ -225,7 +229,11 @@ pub struct RefundItem {
     pub refund_amount_in_seller_currency: Option<f64>,
     #[serde(default, deserialize_with = "lenient::opt_f64")]
     pub price_in_seller_currency: Option<f64>,
-    #[serde(default, deserialize_with = "lenient::opt_f64")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_f64",
+        serialize_with = "lenient::whole_as_integer"
+    )]
     pub vat_rate: Option<f64>,
 }
 
@@ -241,7 +249,7 @@ pub struct Invoice {
 /// Numbers that may come as JSON numbers or numeric strings, strings that may come as numbers.
 mod lenient {
     use serde::de::{Error, Unexpected};
-    use serde::{Deserialize, Deserializer};
+    use serde::{Deserialize, Deserializer, Serializer};
     use serde_json::Value;
 
     fn number(v: &Value) -> Option<f64> {
@@ -292,6 +300,15 @@ mod lenient {
             Value::String(s) => Ok(Some(s)),
             Value::Number(n) => Ok(Some(n.to_string())),
             v => Err(D::Error::invalid_type(unexpected(&v), &"a string")),
+        }
+    }
+
+    /// `23`, not `23.0`, as the doc writes VAT rates.
+    pub fn whole_as_integer<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+        match *v {
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => s.serialize_i64(f as i64),
+            Some(f) => s.serialize_f64(f),
+            None => s.serialize_none(),
         }
     }
 
