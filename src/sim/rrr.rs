@@ -5,7 +5,8 @@
 //! or `application/x-www-form-urlencoded`), every answer in the `{"list", "msg", "status_code"}`
 //! envelope, pages of [`PAGE_SIZE`] from 1 with no page count (past the end: an empty `list`).
 //! The error codes are ours (the doc documents only `R200`); they match the client's table in
-//! `vendors::rrr::client::ERROR_CODES`, each with the HTTP status of the same number.
+//! `vendors::rrr::client::ERROR_CODES`, each with the HTTP status of the same number, except
+//! `R405` for an unknown path, which comes with 404 (and with 405 for a known path not POSTed).
 //!
 //! RRR's API only reads, so the state is the converted returns, shared read-only (no mutex).
 

@@ -16,9 +16,10 @@ use crate::vendors::{collect_pages, ApiError, ApiErrorKind, Page, Transport, Ven
 /// The success code of the envelope.
 pub const OK_CODE: &str = "R200";
 
-/// RRR's error codes and what they mean to us. The doc documents only `R200`; the others are
-/// the codes our simulator answers with (HTTP status alike), kept here in one table so a real
-/// RRR answer can be mapped by editing this and nothing else. Unlisted codes are `Other`.
+/// RRR's error codes and what they mean to us. The doc documents only `R200`; these are our
+/// plausible guesses, in one table so a real RRR answer is mapped by editing this and nothing
+/// else. The simulator answers `R400`, `R401`, `R404` (with that HTTP status) and `R405` (HTTP
+/// 404 for an unknown path, 405 for a wrong method). Unlisted codes are `Other`, kept raw.
 pub const ERROR_CODES: &[(&str, ApiErrorKind)] = &[
     // Bad `date_from`/`date_to` (not `Y-m-d`, or from after to), `page` below 1, bad id.
     ("R400", ApiErrorKind::BadRequest),
