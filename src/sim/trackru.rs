@@ -22,7 +22,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use serde::Serialize;
-use serde_json::json;
 
 use crate::config::SimCredentials;
 use crate::sim::world::{Milestone, Parcel, World};
@@ -264,7 +263,7 @@ async fn delete(
         .trackings
         .remove(&key_of(&carrier_code, &tracking_number))
     {
-        Some(_) => success(200, "Success", "Success", json!([])),
+        Some(_) => success(200, "Success", "Success", [(); 0]),
         None => not_found(),
     }
 }
@@ -543,14 +542,16 @@ fn success<T: Serialize>(code: i64, kind: &str, message: &str, data: T) -> Respo
 }
 
 fn vendor_error(status: StatusCode, code: i64, kind: &str, message: &str) -> Response {
-    (
-        status,
-        Json(json!({
-            "meta": {"code": code, "type": kind, "message": message},
-            "data": [],
-        })),
-    )
-        .into_response()
+    let envelope = Envelope {
+        meta: Meta {
+            code,
+            kind: kind.into(),
+            message: message.into(),
+        },
+        // TrackingMore answers errors with an empty list for `data`.
+        data: [(); 0],
+    };
+    (status, Json(envelope)).into_response()
 }
 
 /// A refusal of the request, with TrackingMore's `type` for its code.
