@@ -472,6 +472,20 @@ async fn unknown_paths_answer_in_the_vendors_shape() {
     let err = api_error(status, &body).expect("an envelope");
     assert_eq!(err.kind, ApiErrorKind::UnknownCall);
     assert_eq!(err.vendor_code, "404");
+
+    let wrong_method = reqwest::Client::new()
+        .post(format!("{}/v1/trackings/get", t.sims.trackru.origin))
+        .header("Api-Key", "trackru-demo-key")
+        .send()
+        .await
+        .unwrap();
+    let status = wrong_method.status();
+    assert_eq!(status, 405);
+    let body = wrong_method.bytes().await.unwrap();
+    let err = api_error(status, &body).expect("an envelope");
+    assert_eq!(err.kind, ApiErrorKind::UnknownCall);
+    assert_eq!(err.vendor_code, "405");
+    assert_eq!(t.sims.trackru.control.stats().values().sum::<u64>(), 2);
 }
 
 // ---- transport failures ----------------------------------------------------------------------

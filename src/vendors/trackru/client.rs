@@ -259,14 +259,10 @@ impl Client {
             };
             async move {
                 let answer = self.list(&query).await?;
-                let seen = u64::from(page) * u64::from(limit);
-                // The last page is short or empty; `total`, when sent, ends the listing exactly
-                // on a full last page too (no extra request for an empty page).
-                let more = answer.items.len() as u64 >= u64::from(limit)
-                    && answer.total.is_none_or(|total| seen < total);
+                let next = next_page(page, limit, &answer);
                 Ok(Page {
                     items: answer.items,
-                    next: more.then_some(page + 1),
+                    next,
                 })
             }
         })
@@ -281,6 +277,24 @@ impl Client {
             .json(request);
         self.call("trackings/realtime", http).await
     }
+}
+
+/// The page after `page` of a listing, if there is one. The page size is the one the vendor
+/// says it served (it may cap ours); with `total` the listing ends exactly on a full last page
+/// (no request for an empty page), without it a short page is the last.
+fn next_page(page: u32, requested_limit: u32, answer: &ListPage) -> Option<u32> {
+    if answer.items.is_empty() {
+        return None;
+    }
+    let limit = answer
+        .limit
+        .filter(|l| *l > 0)
+        .unwrap_or(u64::from(requested_limit));
+    let more = match answer.total {
+        Some(total) => u64::from(page) * limit < total,
+        None => answer.items.len() as u64 >= limit,
+    };
+    more.then_some(page + 1)
 }
 
 /// What the batch answer says about one of the trackings sent.
@@ -371,6 +385,34 @@ mod tests {
         assert_eq!(e.kind, ApiErrorKind::AuthFailed);
         assert_eq!(e.vendor_code, "4001");
         assert_eq!(api_error(StatusCode::INTERNAL_SERVER_ERROR, b"oops"), None);
+    }
+
+    #[test]
+    fn paging_ends_on_total_or_a_short_page() {
+        let page_of = |n: usize, limit: Option<u64>, total: Option<u64>| ListPage {
+            page: None,
+            limit,
+            total,
+            items: vec![Tracking::default(); n],
+        };
+        // By total: 250 in pages of 100.
+        assert_eq!(
+            next_page(1, 100, &page_of(100, Some(100), Some(250))),
+            Some(2)
+        );
+        assert_eq!(next_page(3, 100, &page_of(50, Some(100), Some(250))), None);
+        // A full last page ends the listing without asking for an empty one.
+        assert_eq!(next_page(2, 100, &page_of(100, Some(100), Some(200))), None);
+        // The vendor capped our page size: its own limit counts.
+        assert_eq!(
+            next_page(1, 5000, &page_of(2000, Some(2000), Some(2500))),
+            Some(2)
+        );
+        // No total: a short page is the last.
+        assert_eq!(next_page(1, 100, &page_of(100, None, None)), Some(2));
+        assert_eq!(next_page(2, 100, &page_of(99, None, None)), None);
+        // An empty page always ends it.
+        assert_eq!(next_page(2, 100, &page_of(0, Some(100), Some(500))), None);
     }
 
     #[test]
