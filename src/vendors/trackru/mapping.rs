@@ -5,7 +5,7 @@
 //! [`TrackingEvent`]s in time order. A tracking without checkpoint blocks maps to a shipment
 //! with no events.
 
-use chrono::{DateTime, FixedOffset, NaiveDateTime};
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Offset, Utc};
 
 use super::wire::{Checkpoint, Tracking};
 use crate::model::{Customer, Location, Shipment, TrackingEvent, TrackingStatus, Vendor};
@@ -74,12 +74,13 @@ pub fn parse_date(raw: &str, local: Option<FixedOffset>) -> Option<DateTime<Fixe
     let naive = NaiveDateTime::parse_from_str(raw, "%Y-%m-%d %H:%M:%S")
         .or_else(|_| NaiveDateTime::parse_from_str(raw, "%Y-%m-%d %H:%M"))
         .ok()?;
-    let offset = local.unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset is valid"));
+    let offset = local.unwrap_or_else(|| Utc.fix());
     naive.and_local_timezone(offset).single()
 }
 
-/// A tracking as a [`Shipment`]. An undocumented status maps to `Pending` (we know nothing
-/// certain about the parcel) with the raw code kept in `status_raw`.
+/// A tracking as a [`Shipment`]. A missing or undocumented status takes the status of the
+/// latest checkpoint, or `Pending` without one (we know nothing certain about the parcel); the
+/// raw code is kept in `status_raw` either way.
 pub fn shipment(t: &Tracking) -> Shipment {
     let created_at = t.created_at.as_deref().and_then(|s| parse_date(s, None));
     let updated_at = t.updated_at.as_deref().and_then(|s| parse_date(s, None));
@@ -97,12 +98,16 @@ pub fn shipment(t: &Tracking) -> Shipment {
     );
     let has_customer =
         customer.name.is_some() || customer.email_raw.is_some() || customer.phone_raw.is_some();
+    let events = events(t, local);
+    let status = tracking_status(&status_raw)
+        .or_else(|| events.last().map(|e| e.status))
+        .unwrap_or(TrackingStatus::Pending);
     Shipment {
         vendor: Vendor::TrackRu,
         id: non_empty(t.id.as_deref()).map(str::to_owned),
         tracking_number: t.tracking_number.trim().to_owned(),
         carrier: non_empty(Some(&t.carrier_code)).map(str::to_owned),
-        status: tracking_status(&status_raw).unwrap_or(TrackingStatus::Pending),
+        status,
         status_raw,
         order_reference: non_empty(t.order_id.as_deref()).map(str::to_owned),
         customer: has_customer.then_some(customer),
@@ -113,7 +118,7 @@ pub fn shipment(t: &Tracking) -> Shipment {
             .archived
             .as_deref()
             .is_some_and(|a| a.trim().eq_ignore_ascii_case("true")),
-        events: events(t, local),
+        events,
     }
 }
 
@@ -312,6 +317,13 @@ mod tests {
         let s = shipment(&t);
         assert_eq!(s.status, TrackingStatus::OutForDelivery);
         assert_eq!(s.customer, None);
+        // Without a status of its own, the latest checkpoint's counts; the raw stays empty.
+        let unstated = shipment(&Tracking {
+            status: None,
+            ..t.clone()
+        });
+        assert_eq!(unstated.status, TrackingStatus::OutForDelivery);
+        assert_eq!(unstated.status_raw, "");
         assert_eq!(s.events.len(), 2);
         assert_eq!(s.events[0].status, TrackingStatus::InfoReceived);
         assert_eq!(s.events[0].at.to_rfc3339(), "2026-08-01T09:00:00+03:00");
