@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use reqwest::header::CONTENT_TYPE;
+use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::{DeserializeOwned, IgnoredAny};
 
@@ -121,7 +121,7 @@ pub struct BatchItemResult {
 #[derive(Debug, Clone)]
 pub struct Client {
     transport: Transport,
-    api_key: String,
+    api_key: HeaderValue,
 }
 
 impl Client {
@@ -133,16 +133,20 @@ impl Client {
                 reason: "vendors.trackru.api_key is empty".into(),
             });
         }
-        Ok(Client {
-            transport,
-            api_key: settings.api_key.expose().to_owned(),
-        })
+        let mut api_key =
+            HeaderValue::from_str(settings.api_key.expose()).map_err(|_| VendorError::Config {
+                vendor: Vendor::TrackRu,
+                reason: "vendors.trackru.api_key is not a valid header value".into(),
+            })?;
+        // Kept out of logs and `Debug` output.
+        api_key.set_sensitive(true);
+        Ok(Client { transport, api_key })
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.transport
             .request(method, path)
-            .header("Api-Key", &self.api_key)
+            .header("Api-Key", self.api_key.clone())
             .header(CONTENT_TYPE, "application/json")
     }
 
