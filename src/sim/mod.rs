@@ -106,7 +106,7 @@ impl SimControl {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panicking handler must not take the simulator down with it.
     m.lock().unwrap_or_else(|e| e.into_inner())
 }

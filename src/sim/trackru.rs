@@ -82,8 +82,7 @@ struct Sim {
 
 impl Sim {
     fn store(&self) -> MutexGuard<'_, Store> {
-        // A panicking handler must not take the simulator down with it.
-        self.store.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sim::lock(&self.store)
     }
 }
 
