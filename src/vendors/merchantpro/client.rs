@@ -216,14 +216,20 @@ impl Client {
 
     /// Every order matching `filter`, reading each page once, in order.
     pub async fn list_all(&self, filter: &OrderFilter) -> Result<Vec<Order>, VendorError> {
-        collect_pages(Vendor::MerchantPro, EP_LIST, 0u64, MAX_PAGES, |start| async move {
-            let page = self.list(filter, start, PAGE_LIMIT).await?;
-            let next = next_start(start, page.data.len(), &page.meta.count);
-            Ok(Page {
-                items: page.data,
-                next,
-            })
-        })
+        collect_pages(
+            Vendor::MerchantPro,
+            EP_LIST,
+            0u64,
+            MAX_PAGES,
+            |start| async move {
+                let page = self.list(filter, start, PAGE_LIMIT).await?;
+                let next = next_start(start, page.data.len(), &page.meta.count);
+                Ok(Page {
+                    items: page.data,
+                    next,
+                })
+            },
+        )
         .await
     }
 
@@ -256,19 +262,20 @@ impl Client {
         }
         match self.transport.call(EP_GET, request, api_error).await? {
             OneOrList::One(order) => Ok(*order),
-            OneOrList::List(list) => list
-                .data
-                .into_iter()
-                .find(|o| o.id.0 == id)
-                .ok_or_else(|| VendorError::Api {
-                    vendor: Vendor::MerchantPro,
-                    endpoint: EP_GET,
-                    error: ApiError {
-                        kind: ApiErrorKind::NotFound,
-                        vendor_code: "200".into(),
-                        message: format!("order {id} is not in the list answered"),
-                    },
-                }),
+            OneOrList::List(list) => {
+                list.data
+                    .into_iter()
+                    .find(|o| o.id.0 == id)
+                    .ok_or_else(|| VendorError::Api {
+                        vendor: Vendor::MerchantPro,
+                        endpoint: EP_GET,
+                        error: ApiError {
+                            kind: ApiErrorKind::NotFound,
+                            vendor_code: "200".into(),
+                            message: format!("order {id} is not in the list answered"),
+                        },
+                    })
+            }
         }
     }
 

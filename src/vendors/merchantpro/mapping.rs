@@ -131,10 +131,7 @@ fn line(item: &wire::LineItem, currency: Option<&str>) -> OrderLine {
         (p, _) => p,
     };
     OrderLine {
-        id: item
-            .variant_id
-            .or(item.product_id)
-            .map(|id| id.to_string()),
+        id: item.variant_id.or(item.product_id).map(|id| id.to_string()),
         sku: text(&item.product_sku).or_else(|| text(&item.family_sku)),
         name,
         quantity: item.quantity.map(|q| q.0).unwrap_or_default(),
@@ -243,12 +240,18 @@ mod tests {
             Some(TrackingStatus::InfoReceived)
         );
         assert_eq!(shipping_status("shipped"), Some(TrackingStatus::InTransit));
-        assert_eq!(shipping_status("delivered"), Some(TrackingStatus::Delivered));
+        assert_eq!(
+            shipping_status("delivered"),
+            Some(TrackingStatus::Delivered)
+        );
         assert_eq!(
             shipping_status("returned"),
             Some(TrackingStatus::ReturnToSender)
         );
-        assert_eq!(shipping_status("cancelled"), Some(TrackingStatus::Cancelled));
+        assert_eq!(
+            shipping_status("cancelled"),
+            Some(TrackingStatus::Cancelled)
+        );
         assert_eq!(shipping_status("lost"), None);
         assert_eq!(SHIPPING_STATUSES.len(), 7);
     }
@@ -299,8 +302,7 @@ mod tests {
 
     #[test]
     fn the_update_sample_maps_tags_phone_and_notification() {
-        let o: wire::Order =
-            serde_json::from_str(&fixture("orders-update.response.json")).unwrap();
+        let o: wire::Order = serde_json::from_str(&fixture("orders-update.response.json")).unwrap();
         assert_eq!(o.customer_notification.as_deref(), Some(""));
         let m = order(&o);
         assert_eq!(m.tags, vec!["Feedback excelent".to_owned()]);
@@ -336,9 +338,6 @@ mod tests {
         assert_eq!(m.tracking_number.as_deref(), Some("5012345678"));
         assert_eq!(m.shipping_status, TrackingStatus::ReturnToSender);
         assert_eq!(m.total, Some(Money::new(dec("19.90"), "EUR")));
-        assert_eq!(
-            m.customer.unwrap().phone.as_deref(),
-            Some("+306912345678")
-        );
+        assert_eq!(m.customer.unwrap().phone.as_deref(), Some("+306912345678"));
     }
 }
