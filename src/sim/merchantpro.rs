@@ -269,30 +269,55 @@ struct Filter {
     tag_ids: Option<BTreeSet<u64>>,
 }
 
-fn parse_filter(q: &ListQuery) -> Result<Filter, Response> {
-    fn num(field: &str, v: &Option<String>) -> Result<Option<u64>, Response> {
+/// A query parameter the shop cannot read: answered 400 with the parameter named.
+struct BadParameter {
+    field: &'static str,
+    problem: String,
+}
+
+impl BadParameter {
+    fn new(field: &'static str, problem: String) -> Self {
+        BadParameter { field, problem }
+    }
+}
+
+impl IntoResponse for BadParameter {
+    fn into_response(self) -> Response {
+        bad_parameter(self.field, self.problem)
+    }
+}
+
+fn parse_filter(q: &ListQuery) -> Result<Filter, BadParameter> {
+    fn num(field: &'static str, v: &Option<String>) -> Result<Option<u64>, BadParameter> {
         v.as_deref()
             .map(|s| {
                 s.trim()
                     .parse()
-                    .map_err(|_| bad_parameter(field, format!("{s:?} is not an integer")))
+                    .map_err(|_| BadParameter::new(field, format!("{s:?} is not an integer")))
             })
             .transpose()
     }
-    fn list(field: &str, v: &Option<String>) -> Result<Option<BTreeSet<u64>>, Response> {
+    fn list(
+        field: &'static str,
+        v: &Option<String>,
+    ) -> Result<Option<BTreeSet<u64>>, BadParameter> {
         v.as_deref()
             .map(|s| {
                 id_list(s).ok_or_else(|| {
-                    bad_parameter(field, format!("{s:?} is not a comma-separated id list"))
+                    BadParameter::new(field, format!("{s:?} is not a comma-separated id list"))
                 })
             })
             .transpose()
     }
-    fn date(field: &str, v: &Option<String>) -> Result<Option<DateTime<FixedOffset>>, Response> {
+    fn date(
+        field: &'static str,
+        v: &Option<String>,
+    ) -> Result<Option<DateTime<FixedOffset>>, BadParameter> {
         v.as_deref()
             .map(|s| {
-                date_bound(s)
-                    .ok_or_else(|| bad_parameter(field, format!("{s:?} is not an ISO 8601 date")))
+                date_bound(s).ok_or_else(|| {
+                    BadParameter::new(field, format!("{s:?} is not an ISO 8601 date"))
+                })
             })
             .transpose()
     }
@@ -304,8 +329,9 @@ fn parse_filter(q: &ListQuery) -> Result<Filter, Response> {
             .payment_status
             .as_deref()
             .map(|s| {
-                PaymentStatus::parse(s.trim())
-                    .ok_or_else(|| bad_parameter("payment_status", format!("unknown value {s:?}")))
+                PaymentStatus::parse(s.trim()).ok_or_else(|| {
+                    BadParameter::new("payment_status", format!("unknown value {s:?}"))
+                })
             })
             .transpose()?,
         payment_substatus_id: num("payment_substatus_id", &q.payment_substatus_id)?,
@@ -315,8 +341,9 @@ fn parse_filter(q: &ListQuery) -> Result<Filter, Response> {
             .shipping_status
             .as_deref()
             .map(|s| {
-                ShippingStatus::parse(s.trim())
-                    .ok_or_else(|| bad_parameter("shipping_status", format!("unknown value {s:?}")))
+                ShippingStatus::parse(s.trim()).ok_or_else(|| {
+                    BadParameter::new("shipping_status", format!("unknown value {s:?}"))
+                })
             })
             .transpose()?,
         shipping_substatus_id: num("shipping_substatus_id", &q.shipping_substatus_id)?,
@@ -450,7 +477,7 @@ async fn list(
     };
     let filter = match parse_filter(&q) {
         Ok(f) => f,
-        Err(resp) => return resp,
+        Err(bad) => return bad.into_response(),
     };
     let start: u64 = match q.start.as_deref().map(|s| s.trim().parse::<u64>()) {
         None => 0,
