@@ -441,18 +441,40 @@ impl Projection {
         Projection { fields, line_items }
     }
 
-    fn apply(&self, order: &Order) -> Value {
+    fn apply(&self, order: &Order) -> Projected {
+        let Some(fields) = &self.fields else {
+            // Whole orders go out as the struct, so fields keep the vendor's order.
+            let mut order = order.clone();
+            if !self.line_items {
+                order.line_items = None;
+            }
+            return Projected::Whole(Box::new(order));
+        };
         let mut value = serde_json::to_value(order).unwrap_or(Value::Null);
         if let Value::Object(map) = &mut value {
             if !self.line_items {
                 map.remove("line_items");
             }
-            if let Some(fields) = &self.fields {
-                map.retain(|k, _| k == "id" || fields.contains(k));
-            }
+            map.retain(|k, _| k == "id" || fields.contains(k));
         }
-        value
+        Projected::Some(value)
     }
+}
+
+/// A list resource as answered ([`crate::vendors::merchantpro::wire::OrderList`] with projected
+/// orders), keys in the vendor's order.
+#[derive(serde::Serialize)]
+struct ListAnswer {
+    data: Vec<Projected>,
+    meta: ListMeta,
+}
+
+/// An order as answered: whole, or only the fields asked for.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Projected {
+    Whole(Box<Order>),
+    Some(Value),
 }
 
 /// `path?query` with `start`/`limit` set, for the `links` of a page.
@@ -509,7 +531,7 @@ async fn list(
         }
     }
     let total = matching.len() as u64;
-    let data: Vec<Value> = matching
+    let data: Vec<Projected> = matching
         .into_iter()
         .skip(usize::try_from(start).unwrap_or(usize::MAX))
         .take(limit as usize)
@@ -535,7 +557,7 @@ async fn list(
                 .then(|| page_link(raw.as_deref(), start + limit, limit)),
         },
     };
-    Json(json!({ "data": data, "meta": meta })).into_response()
+    Json(ListAnswer { data, meta }).into_response()
 }
 
 async fn get_one(
