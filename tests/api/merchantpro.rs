@@ -779,3 +779,37 @@ async fn a_plain_500_is_an_http_error_not_a_vendor_answer() {
     assert_eq!(err.code(), ErrorCode::VendorHttpError);
     assert!(err.retryable());
 }
+
+#[tokio::test]
+async fn a_base_url_that_already_ends_in_api_v2_works_too() {
+    let mut t = helpers::start().await;
+    let mp = &mut t.settings.vendors.merchantpro;
+    mp.base_url = format!("{}/api/v2/", mp.base_url);
+    let order = client(&t).get(12345001, &["id"]).await.unwrap();
+    assert_eq!(order.id.0, 12345001);
+}
+
+#[tokio::test]
+async fn the_docs_create_after_spelling_filters_too() {
+    let t = helpers::start().await;
+    let mp = &t.settings.vendors.merchantpro;
+    let list: OrderList = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v2/orders?create_after=2026-11-01&fields=date_created",
+            mp.base_url
+        ))
+        .basic_auth(&mp.username, Some(mp.password.expose()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let all = seed_orders(&world(&t));
+    let want = all
+        .iter()
+        .filter(|o| o.date_created.as_deref().unwrap() >= "2026-11-01")
+        .count() as u64;
+    assert!(want > 0);
+    assert_eq!(list.meta.count.total.0, want);
+}

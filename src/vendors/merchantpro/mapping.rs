@@ -134,7 +134,14 @@ fn line(item: &wire::LineItem, currency: Option<&str>) -> OrderLine {
         id: item.variant_id.or(item.product_id).map(|id| id.to_string()),
         sku: text(&item.product_sku).or_else(|| text(&item.family_sku)),
         name,
-        quantity: item.quantity.map(|q| q.0).unwrap_or_default(),
+        quantity: match item.quantity {
+            Some(q) => q.0,
+            None => {
+                // Every documented line has one; say so rather than invent a count.
+                tracing::warn!(vendor = "merchantpro", "order line without quantity");
+                rust_decimal::Decimal::ZERO
+            }
+        },
         unit_price: money(item.unit_price_gross, currency),
         total: money(item.line_subtotal_gross, currency),
     }

@@ -307,8 +307,8 @@ pub struct ListQuery {
     pub customer_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_email: Option<String>,
-    /// ISO 8601 date or date-time.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// ISO 8601 date or date-time. The doc's example writes `create_after`; read as the same.
+    #[serde(alias = "create_after", skip_serializing_if = "Option::is_none")]
     pub created_after: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created_before: Option<String>,
