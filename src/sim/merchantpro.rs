@@ -226,7 +226,7 @@ fn stamp(d: DateTime<FixedOffset>) -> String {
     d.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
-/// A comma list of integers, or the name of the parameter that is not one.
+/// A comma list of integers; `None` when an item is not one.
 fn id_list(raw: &str) -> Option<BTreeSet<u64>> {
     raw.split(',')
         .map(str::trim)
