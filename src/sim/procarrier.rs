@@ -237,7 +237,6 @@ impl Data {
     fn from_world(w: &World) -> Data {
         let mut returns = BTreeMap::new();
         let mut orders = BTreeMap::new();
-        let mut max_event = 0;
         for r in w
             .returns
             .iter()
@@ -252,7 +251,6 @@ impl Data {
                 .iter()
                 .map(|e| {
                     let code = milestone_code(e.milestone);
-                    max_event = max_event.max(e.id as i64);
                     SimEvent {
                         event: wire::TrackingEvent {
                             id: Some(e.id as i64),
@@ -395,20 +393,22 @@ impl Data {
         }
         let next_return_id = returns.keys().max().map_or(123_456_000, |m| m + 1);
         let next_order_id = w.orders.iter().map(|o| o.id as i64).max().unwrap_or(0) + 1;
+        // Above every World event id (all parcels share one sequence), so new ids never clash.
+        let next_event_id = w
+            .parcels
+            .iter()
+            .flat_map(|p| &p.events)
+            .map(|e| e.id as i64)
+            .max()
+            .unwrap_or(0)
+            + 1;
         Data {
             returns,
             orders,
             services: w.services.clone(),
             points: w.dropoff_points.clone(),
             next_return_id,
-            next_event_id: max_event.max(
-                w.parcels
-                    .iter()
-                    .flat_map(|p| &p.events)
-                    .map(|e| e.id as i64)
-                    .max()
-                    .unwrap_or(0),
-            ) + 1,
+            next_event_id,
             next_order_id,
         }
     }
