@@ -262,6 +262,99 @@ fn every_sample_body_deserialises_into_the_wire_types() {
     }
 }
 
+/// Same JSON, numbers compared by value (`5` and `5.0` are the same number on the wire).
+fn same_json(a: &Value, b: &Value, at: &str) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let (kx, ky): (BTreeSet<_>, BTreeSet<_>) = (x.keys().collect(), y.keys().collect());
+            assert_eq!(kx, ky, "keys at {at}");
+            for (k, v) in x {
+                same_json(v, &y[k], &format!("{at}.{k}"));
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            assert_eq!(x.len(), y.len(), "length at {at}");
+            for (i, (v, w)) in x.iter().zip(y).enumerate() {
+                same_json(v, w, &format!("{at}[{i}]"));
+            }
+        }
+        (Value::Number(x), Value::Number(y)) => assert_eq!(x.as_f64(), y.as_f64(), "at {at}"),
+        _ => assert_eq!(a, b, "at {at}"),
+    }
+}
+
+fn round_trip<T: DeserializeOwned + serde::Serialize>(name: &str) {
+    let original: Value = sample(name);
+    let typed: ApiRequest<T> = serde_json::from_value(original.clone()).unwrap();
+    let written = serde_json::to_value(&typed).unwrap();
+    same_json(&written, &original, name);
+}
+
+/// What the client sends is what the doc shows: each documented request, read into the wire
+/// types and written back, comes out with the same keys, nesting and values.
+#[test]
+fn request_samples_are_written_back_exactly() {
+    round_trip::<wire::DropOffRequest>("dropoff-points.request.json");
+    round_trip::<wire::OrderRequest<wire::Order>>("orders-create.request.json");
+    round_trip::<wire::OrderRequest<wire::Order>>("orders-update.request.json");
+    round_trip::<wire::OrderRequest<wire::FieldValue>>("orders-get.request.json");
+    round_trip::<wire::OrderRequest<wire::FieldValue>>("orders-delete.request.json");
+    round_trip::<wire::FilterRequest<wire::SearchFilter>>("orders-search.request.json");
+    round_trip::<wire::ServicesRequest>("services-get-all.request.json");
+    round_trip::<wire::ServicesRequest>("services-get.request.json");
+    round_trip::<wire::ReturnRequest<wire::NewReturn>>("returns-create.request.json");
+    round_trip::<wire::FilterRequest<wire::SearchFilter>>("returns-find.request.json");
+    round_trip::<wire::ReturnRequest<wire::ReturnLookup>>("returns-get.request.json");
+    round_trip::<wire::FilterRequest<wire::ReturnSearchFilter>>("returns-search.request.json");
+    round_trip::<wire::ReturnRequest<wire::ReturnCancel>>("returns-cancel.request.json");
+    round_trip::<wire::TrackingGetRequest>("tracking-get.request.json");
+    round_trip::<wire::FilterRequest<wire::TrackingRangeFilter>>("tracking-range.request.json");
+    round_trip::<wire::FilterRequest<wire::TrackingRangeFilter>>("tracking-added.request.json");
+    round_trip::<wire::TrackingAddRequest>("tracking-add.request.json");
+}
+
+fn answer_round_trip<T: DeserializeOwned + serde::Serialize>(name: &str) {
+    let original: Value = sample(name);
+    let typed: Envelope<T> = serde_json::from_value(original.clone()).unwrap();
+    let written = serde_json::to_value(&typed).unwrap();
+    same_json(&written, &original, name);
+}
+
+/// What the simulator answers has the doc's shape: each documented answer, read and written
+/// back, is unchanged. (`orders/update`'s lower-case answer has its own type, checked below.)
+#[test]
+fn answer_samples_are_written_back_exactly() {
+    answer_round_trip::<wire::Availability>("check-available.response.json");
+    answer_round_trip::<wire::DropOffResult>("dropoff-points.response.json");
+    answer_round_trip::<wire::OrderSaved>("orders-create.response.json");
+    answer_round_trip::<wire::MessageResult>("orders-delete.response.json");
+    answer_round_trip::<wire::Order>("orders-get.response.json");
+    answer_round_trip::<wire::IdList>("orders-search.response.json");
+    answer_round_trip::<wire::ReturnCancelled>("returns-cancel.response.json");
+    answer_round_trip::<wire::ReturnCreated>("returns-create.response.json");
+    answer_round_trip::<wire::NestedIdList>("returns-find.response.json");
+    answer_round_trip::<wire::ReturnRecord>("returns-get.response.json");
+    answer_round_trip::<wire::ReturnSearchResult>("returns-search.response.json");
+    answer_round_trip::<wire::ServicesResult>("services-get.response.json");
+    answer_round_trip::<wire::Acknowledgement>("tracking-add.response.json");
+    answer_round_trip::<wire::TrackingPage>("tracking-added.response.json");
+    answer_round_trip::<wire::TrackingRecord>("tracking-get.response.json");
+    answer_round_trip::<wire::TrackingPage>("tracking-range.response.json");
+
+    let lower = wire::OrderUpdatedLower {
+        success: wire::OrderUpdatedLowerBody {
+            message: "Order successfully updated".into(),
+            order_reference: "REF123456789".into(),
+            order_id: 123456,
+        },
+    };
+    same_json(
+        &serde_json::to_value(&lower).unwrap(),
+        &sample("orders-update.response.json"),
+        "orders-update.response.json",
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Every method against the simulator
 
