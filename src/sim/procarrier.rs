@@ -44,6 +44,18 @@ pub const BLOCK_FOR: Duration = Duration::from_secs(60);
 /// can see that envelope over HTTP. No real request carries it.
 pub const INTERNAL_ERROR_TRIGGER: &str = "__sim_internal_error__";
 
+/// `returns/get` lookup fields (lower-cased): the doc's `orderReference`, the `tracking` public
+/// client code uses, and the return's other keys.
+const RETURN_FIELDS: &[&str] = &[
+    "id",
+    "tracking",
+    "trackingnumber",
+    "orderreference",
+    "reference",
+    "displayid",
+    "externalid",
+];
+
 /// A tiny valid one-page PDF, base64: the label of every return.
 pub const LABEL_PDF_BASE64: &str = "JVBERi0xLjQKMSAwIG9iajw8L1R5cGUvQ2F0YWxvZy9QYWdlcyAyIDAgUj4+ZW5kb2JqCjIgMCBvYmo8PC9UeXBlL1BhZ2VzL0tpZHNbMyAwIFJdL0NvdW50IDE+PmVuZG9iagozIDAgb2JqPDwvVHlwZS9QYWdlL1BhcmVudCAyIDAgUi9NZWRpYUJveFswIDAgMjg4IDQzMl0+PmVuZG9iagp0cmFpbGVyPDwvUm9vdCAxIDAgUj4+CiUlRU9GCg==";
 
@@ -1063,25 +1075,17 @@ impl Data {
     fn returns_get(&mut self, req: wire::ReturnRequest<wire::ReturnLookup>) -> Answer {
         let lookup = req.r#return;
         let value = lookup.value.trim();
-        let matches = |r: &&SimReturn| -> Result<bool, Failure> {
-            Ok(match lookup.field.to_ascii_lowercase().as_str() {
-                "id" => r.record.id.to_string() == value,
-                "tracking" | "trackingnumber" => r.tracking_number() == value,
-                "orderreference" | "reference" => {
-                    r.record.order_reference.as_deref() == Some(value)
-                }
-                "displayid" => r.record.display_id.as_deref() == Some(value),
-                "externalid" => r.external_id.as_deref() == Some(value),
-                other => return Err(wrong(format!("Unknown field {other:?}"))),
-            })
-        };
-        let mut found = None;
-        for r in self.returns.values() {
-            if matches(&r)? {
-                found = Some(r);
-                break;
-            }
+        let field = lookup.field.to_ascii_lowercase();
+        if !RETURN_FIELDS.contains(&field.as_str()) {
+            return Err(wrong(format!("Unknown field {:?}", lookup.field)));
         }
+        let found = self.returns.values().find(|r| match field.as_str() {
+            "id" => r.record.id.to_string() == value,
+            "tracking" | "trackingnumber" => r.tracking_number() == value,
+            "orderreference" | "reference" => r.record.order_reference.as_deref() == Some(value),
+            "displayid" => r.record.display_id.as_deref() == Some(value),
+            _ => r.external_id.as_deref() == Some(value),
+        });
         let r = found.ok_or_else(|| wrong(format!("Return {value} not found")))?;
         match lookup.label_format.as_deref() {
             None | Some("pdf") => {}

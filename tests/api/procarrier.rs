@@ -644,7 +644,7 @@ async fn orders_are_created_read_updated_searched_and_deleted() {
 
     let got = c.get_order("reference", "REF-O-1").await.unwrap();
     assert_eq!(got.export_mrn.as_deref(), Some("MRN1"));
-    let mapped = mapping::map_order(&got);
+    let mapped = mapping::map_order(&got).unwrap();
     assert_eq!(mapped.total.unwrap().amount.to_string(), "19.98");
 
     let updated = c
@@ -978,6 +978,18 @@ async fn request_errors_carry_their_codes() {
     assert!(err.retryable());
     let err = c.get_order("colour", "blue").await.unwrap_err();
     assert_eq!(err.code(), ErrorCode::VendorBadRequest);
+    let err = c
+        .get_return(&wire::ReturnLookup {
+            field: "colour".into(),
+            value: "blue".into(),
+            label_format: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        api_kind(&err),
+        (ApiErrorKind::BadRequest, "requestWrong".into())
+    );
 }
 
 #[tokio::test]

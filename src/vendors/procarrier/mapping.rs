@@ -346,6 +346,7 @@ pub fn map_product(p: &wire::Product, currency: Option<&str>) -> ReturnItem {
         id: p.id.map(|id| id.to_string()),
         sku: non_empty(&p.sku),
         name: non_empty(&p.description),
+        // A line without a quantity is one item (the doc's examples always send 1).
         quantity: p.quantity.and_then(|q| u32::try_from(q).ok()).unwrap_or(1),
         unit_price: currency.and_then(|c| p.price.and_then(|price| Money::from_f64(price, c))),
         reason: p.reason.as_ref().map(reason_of),
@@ -605,8 +606,9 @@ pub fn map_dropoff_points(r: &wire::DropOffResult) -> Vec<model::DropOffPoint> {
 // Orders
 
 /// A ProCarrier order. ProCarrier keeps no payment or shipping state for orders, so both read
-/// `Pending` with an empty raw status.
-pub fn map_order(o: &wire::Order) -> model::Order {
+/// `Pending` with an empty raw status. `orders/get` answers no `Id`: the reference is the id
+/// then; an order with neither is `None`.
+pub fn map_order(o: &wire::Order) -> Option<model::Order> {
     let currency = non_empty(&o.currency);
     let address = address_of(&o.address, Some(&o.contact));
     let lines = o
@@ -637,13 +639,12 @@ pub fn map_order(o: &wire::Order) -> model::Order {
             .map(|sum| Money::new(sum, c))
     });
     let reference = non_empty(&o.order_reference);
-    model::Order {
+    let id =
+        o.id.map(|id| id.to_string())
+            .or_else(|| reference.clone())?;
+    Some(model::Order {
         vendor: VENDOR,
-        id: o
-            .id
-            .map(|id| id.to_string())
-            .or_else(|| reference.clone())
-            .unwrap_or_default(),
+        id,
         reference,
         created_at: o
             .order_date
@@ -665,7 +666,7 @@ pub fn map_order(o: &wire::Order) -> model::Order {
         return_source_id: None,
         rma_order_ids: non_empty(&o.rma).into_iter().collect(),
         tags: Vec::new(),
-    }
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -971,7 +972,7 @@ mod tests {
 
         let wire::Envelope(o): wire::Envelope<wire::Order> =
             serde_json::from_str(&fixture("orders-get.response.json")).unwrap();
-        let order = map_order(&o);
+        let order = map_order(&o).unwrap();
         assert_eq!(order.reference.as_deref(), Some("REF123456789"));
         assert_eq!(order.created_at, parse_order_date("11/22/2020"));
         assert_eq!(order.lines.len(), 1);
