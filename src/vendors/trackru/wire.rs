@@ -7,9 +7,9 @@
 //!
 //! Tolerance: the vendor writes `archived` and `status` as strings but TrackingMore-style APIs
 //! send numbers or booleans in places (`"total": "53"`, `"status": 7` in the update request,
-//! phones as numbers), so scalar fields accept a string, a number or a boolean ([`lenient`]). Checkpoint
-//! blocks (`origin_info` / `destination_info`) are not in the doc at all and may be missing,
-//! `null`, `""` or `[]`: all of those read as "no checkpoints".
+//! phones as numbers), so scalar fields accept a string, a number or a boolean (the shared
+//! [`lenient`] readers). Checkpoint blocks (`origin_info` / `destination_info`) are not in the
+//! doc at all and may be missing, `null`, `""` or `[]`: all of those read as "no checkpoints".
 
 use serde::{Deserialize, Serialize};
 
