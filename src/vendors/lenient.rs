@@ -299,187 +299,191 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// Runs `f` as a `deserialize_with` on `value`.
-    fn read<T>(
-        f: fn(Value) -> Result<T, serde_json::Error>,
-        value: Value,
-    ) -> Result<T, serde_json::Error> {
-        f(value)
+    type Reader<T> = fn(Value) -> Result<T, serde_json::Error>;
+
+    /// `f` reads each value as the one paired with it.
+    fn accepts<T: PartialEq + fmt::Debug>(f: Reader<T>, cases: &[(Value, T)]) {
+        for (value, want) in cases {
+            assert_eq!(&f(value.clone()).unwrap(), want, "{value}");
+        }
+    }
+
+    /// `f` refuses each value with an error saying it expected `expected`.
+    fn rejects<T: fmt::Debug>(f: Reader<T>, bad: &[Value], expected: &str) {
+        for value in bad {
+            let err = f(value.clone()).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("expected {expected}")),
+                "{value}: {err}"
+            );
+        }
+    }
+
+    fn some(s: &str) -> Option<String> {
+        Some(s.to_owned())
     }
 
     #[test]
     fn strings_accept_numbers_and_booleans_and_keep_empty() {
-        assert_eq!(
-            read(opt_string, json!("a b ")).unwrap().as_deref(),
-            Some("a b ")
+        accepts(
+            opt_string,
+            &[
+                (json!("a b "), some("a b ")),
+                (json!(""), some("")),
+                (json!(6979000000u64), some("6979000000")),
+                (json!(1.5), some("1.5")),
+                (json!(false), some("false")),
+                (json!(null), None),
+            ],
         );
-        assert_eq!(read(opt_string, json!("")).unwrap().as_deref(), Some(""));
-        assert_eq!(
-            read(opt_string, json!(6979000000u64)).unwrap().as_deref(),
-            Some("6979000000")
-        );
-        assert_eq!(
-            read(opt_string, json!(1.5)).unwrap().as_deref(),
-            Some("1.5")
-        );
-        assert_eq!(
-            read(opt_string, json!(false)).unwrap().as_deref(),
-            Some("false")
-        );
-        assert_eq!(read(opt_string, json!(null)).unwrap(), None);
-        let err = read(opt_string, json!({"a": 1})).unwrap_err();
-        assert!(err.to_string().contains("expected a string"), "{err}");
-        assert!(read(opt_string, json!([])).is_err());
+        rejects(opt_string, &[json!({"a": 1}), json!([])], "a string");
 
-        assert_eq!(read(string, json!(42)).unwrap(), "42");
-        assert_eq!(read(string, json!("")).unwrap(), "");
-        assert!(read(string, json!(null)).is_err());
-        assert!(read(string, json!([1])).is_err());
+        accepts(string, &[(json!(42), "42".into()), (json!(""), "".into())]);
+        rejects(string, &[json!(null), json!([1])], "a string");
 
-        assert_eq!(read(string_or_empty, json!(null)).unwrap(), "");
-        assert_eq!(read(string_or_empty, json!("x")).unwrap(), "x");
-        assert!(read(string_or_empty, json!({})).is_err());
+        accepts(
+            string_or_empty,
+            &[(json!(null), "".into()), (json!("x"), "x".into())],
+        );
+        rejects(string_or_empty, &[json!({})], "a string");
     }
 
     #[test]
     fn integers_accept_numbers_and_numeric_strings() {
-        assert_eq!(read(opt_i64, json!(5)).unwrap(), Some(5));
-        assert_eq!(read(opt_i64, json!(-5)).unwrap(), Some(-5));
-        assert_eq!(read(opt_i64, json!(5.0)).unwrap(), Some(5));
-        assert_eq!(read(opt_i64, json!(" 7 ")).unwrap(), Some(7));
-        assert_eq!(read(opt_i64, json!("-7")).unwrap(), Some(-7));
-        assert_eq!(read(opt_i64, json!(null)).unwrap(), None);
-        assert_eq!(read(opt_i64, json!("  ")).unwrap(), None);
-        for bad in [
+        accepts(
+            opt_i64,
+            &[
+                (json!(5), Some(5)),
+                (json!(-5), Some(-5)),
+                (json!(5.0), Some(5)),
+                (json!(" 7 "), Some(7)),
+                (json!("-7"), Some(-7)),
+                (json!(null), None),
+                (json!("  "), None),
+            ],
+        );
+        let bad = [
             json!(5.5),
             json!("abc"),
             json!("5.0"),
             json!(true),
             json!([1]),
             json!(1e300),
-        ] {
-            let err = read(opt_i64, bad.clone()).unwrap_err();
-            assert!(
-                err.to_string().contains("expected an integer"),
-                "{bad}: {err}"
-            );
-        }
+        ];
+        rejects(opt_i64, &bad, "an integer");
 
-        assert_eq!(read(i64, json!("4017")).unwrap(), 4017);
-        assert!(read(i64, json!(null)).is_err());
-        assert!(read(i64, json!("")).is_err());
-        assert!(read(i64, json!({})).is_err());
+        accepts(i64, &[(json!("4017"), 4017), (json!(4001), 4001)]);
+        rejects(i64, &[json!(null), json!(""), json!({})], "an integer");
     }
 
     #[test]
     fn unsigned_integers_refuse_negatives() {
-        assert_eq!(read(opt_u64, json!(u64::MAX)).unwrap(), Some(u64::MAX));
-        assert_eq!(read(opt_u64, json!("12345001")).unwrap(), Some(12345001));
-        assert_eq!(read(opt_u64, json!(3.0)).unwrap(), Some(3));
-        assert_eq!(read(opt_u64, json!(null)).unwrap(), None);
-        assert_eq!(read(opt_u64, json!("")).unwrap(), None);
-        for bad in [json!(-1), json!("-1"), json!(1.5), json!("x"), json!(false)] {
-            let err = read(opt_u64, bad.clone()).unwrap_err();
-            assert!(
-                err.to_string().contains("expected a non-negative integer"),
-                "{bad}: {err}"
-            );
-        }
+        accepts(
+            opt_u64,
+            &[
+                (json!(u64::MAX), Some(u64::MAX)),
+                (json!("12345001"), Some(12345001)),
+                (json!(3.0), Some(3)),
+                (json!(null), None),
+                (json!(""), None),
+            ],
+        );
+        let bad = [json!(-1), json!("-1"), json!(1.5), json!("x"), json!(false)];
+        rejects(opt_u64, &bad, "a non-negative integer");
 
-        assert_eq!(read(u64, json!(" 15 ")).unwrap(), 15);
-        assert!(read(u64, json!(null)).is_err());
-        assert!(read(u64, json!("")).is_err());
-        assert!(read(u64, json!(-3)).is_err());
+        accepts(u64, &[(json!(" 15 "), 15)]);
+        rejects(
+            u64,
+            &[json!(null), json!(""), json!(-3)],
+            "a non-negative integer",
+        );
     }
 
     #[test]
     fn floats_accept_numbers_and_numeric_strings_but_not_infinity() {
-        assert_eq!(read(opt_f64, json!(30.23)).unwrap(), Some(30.23));
-        assert_eq!(read(opt_f64, json!(15)).unwrap(), Some(15.0));
-        assert_eq!(read(opt_f64, json!(" 44.5 ")).unwrap(), Some(44.5));
-        assert_eq!(read(opt_f64, json!(null)).unwrap(), None);
-        assert_eq!(read(opt_f64, json!("")).unwrap(), None);
-        for bad in [
+        accepts(
+            opt_f64,
+            &[
+                (json!(30.23), Some(30.23)),
+                (json!(15), Some(15.0)),
+                (json!(" 44.5 "), Some(44.5)),
+                (json!(null), None),
+                (json!(""), None),
+            ],
+        );
+        let bad = [
             json!("abc"),
             json!("inf"),
             json!("NaN"),
             json!(true),
             json!({}),
-        ] {
-            let err = read(opt_f64, bad.clone()).unwrap_err();
-            assert!(
-                err.to_string().contains("expected a number"),
-                "{bad}: {err}"
-            );
-        }
+        ];
+        rejects(opt_f64, &bad, "a number");
 
-        assert_eq!(read(f64, json!("23.9")).unwrap(), 23.9);
-        assert!(read(f64, json!(null)).is_err());
-        assert!(read(f64, json!([])).is_err());
+        accepts(f64, &[(json!("23.9"), 23.9)]);
+        rejects(f64, &[json!(null), json!([])], "a number");
     }
 
     #[test]
     fn decimals_are_exact() {
         let d = |s: &str| s.parse::<Decimal>().unwrap();
-        assert_eq!(read(decimal, json!(30.23)).unwrap(), d("30.23"));
-        assert_eq!(read(decimal, json!(15)).unwrap(), d("15"));
-        assert_eq!(read(decimal, json!(-2)).unwrap(), d("-2"));
-        assert_eq!(read(decimal, json!(" 12.50 ")).unwrap(), d("12.5"));
-        assert_eq!(read(decimal, json!("1.5e3")).unwrap(), d("1500"));
-        for bad in [
+        accepts(
+            decimal,
+            &[
+                (json!(30.23), d("30.23")),
+                (json!(15), d("15")),
+                (json!(-2), d("-2")),
+                (json!(" 12.50 "), d("12.5")),
+                (json!("1.5e3"), d("1500")),
+            ],
+        );
+        let bad = [
             json!("abc"),
             json!(""),
             json!(null),
             json!(true),
             json!([1]),
-        ] {
-            let err = read(decimal, bad.clone()).unwrap_err();
-            assert!(
-                err.to_string().contains("expected a decimal number"),
-                "{bad}: {err}"
-            );
-        }
+        ];
+        rejects(decimal, &bad, "a decimal number");
     }
 
     #[test]
     fn booleans_read_every_php_spelling() {
-        let cases = [
-            (json!(true), Some(true)),
-            (json!(false), Some(false)),
-            (json!(1), Some(true)),
-            (json!(0), Some(false)),
-            (json!("1"), Some(true)),
-            (json!("0"), Some(false)),
-            (json!("true"), Some(true)),
-            (json!(" False "), Some(false)),
-            (json!("yes"), Some(true)),
-            (json!("NO"), Some(false)),
-            (json!(""), None),
-            (json!(null), None),
-        ];
-        for (value, want) in cases {
-            assert_eq!(read(opt_bool, value.clone()).unwrap(), want, "{value}");
-        }
-        for bad in [json!(2), json!("maybe"), json!(1.0), json!([]), json!({})] {
-            let err = read(opt_bool, bad.clone()).unwrap_err();
-            assert!(
-                err.to_string().contains("expected a boolean"),
-                "{bad}: {err}"
-            );
-        }
+        accepts(
+            opt_bool,
+            &[
+                (json!(true), Some(true)),
+                (json!(false), Some(false)),
+                (json!(1), Some(true)),
+                (json!(0), Some(false)),
+                (json!("1"), Some(true)),
+                (json!("0"), Some(false)),
+                (json!("true"), Some(true)),
+                (json!(" False "), Some(false)),
+                (json!("yes"), Some(true)),
+                (json!("NO"), Some(false)),
+                (json!(""), None),
+                (json!(null), None),
+            ],
+        );
+        let bad = [json!(2), json!("maybe"), json!(1.0), json!([]), json!({})];
+        rejects(opt_bool, &bad, "a boolean");
     }
 
     #[test]
     fn lists_read_php_empty_values_as_empty() {
-        let ints = |v| read(list::<_, i64>, v);
-        assert_eq!(ints(json!([1, 2])).unwrap(), vec![1, 2]);
-        for empty in [json!(null), json!(""), json!({}), json!([])] {
-            assert!(ints(empty.clone()).unwrap().is_empty(), "{empty}");
-        }
-        for bad in [json!("x"), json!({"a": 1}), json!(3)] {
-            let err = ints(bad.clone()).unwrap_err();
-            assert!(err.to_string().contains("expected a list"), "{bad}: {err}");
-        }
+        let ints: Reader<Vec<i64>> = list;
+        accepts(
+            ints,
+            &[
+                (json!([1, 2]), vec![1, 2]),
+                (json!([]), vec![]),
+                (json!(null), vec![]),
+                (json!(""), vec![]),
+                (json!({}), vec![]),
+            ],
+        );
+        rejects(ints, &[json!("x"), json!({"a": 1}), json!(3)], "a list");
         // An element of the wrong kind is an error too.
         assert!(ints(json!([1, "x"])).is_err());
     }
@@ -487,19 +491,19 @@ mod tests {
     #[test]
     fn objects_read_php_empty_values_as_none() {
         type Map = std::collections::BTreeMap<String, i64>;
-        let obj = |v| read(opt_object::<_, Map>, v);
-        assert_eq!(obj(json!({"a": 1})).unwrap().unwrap()["a"], 1);
-        assert_eq!(obj(json!({})).unwrap(), Some(Map::new()));
-        for empty in [json!(null), json!(""), json!([])] {
-            assert_eq!(obj(empty.clone()).unwrap(), None, "{empty}");
-        }
-        for bad in [json!("x"), json!([1]), json!(7)] {
-            let err = obj(bad.clone()).unwrap_err();
-            assert!(
-                err.to_string().contains("expected an object"),
-                "{bad}: {err}"
-            );
-        }
+        let obj: Reader<Option<Map>> = opt_object;
+        let one = Map::from([("a".to_owned(), 1)]);
+        accepts(
+            obj,
+            &[
+                (json!({"a": 1}), Some(one)),
+                (json!({}), Some(Map::new())),
+                (json!(null), None),
+                (json!(""), None),
+                (json!([]), None),
+            ],
+        );
+        rejects(obj, &[json!("x"), json!([1]), json!(7)], "an object");
     }
 
     #[test]
