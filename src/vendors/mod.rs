@@ -5,6 +5,7 @@
 //! the HTTP client with its timeouts, sending, turning transport failures, 429s and bad bodies
 //! into [`VendorError`], and walking paginated listings — is here, once.
 
+pub mod lenient;
 pub mod merchantpro;
 pub mod procarrier;
 pub mod rrr;

@@ -12,10 +12,12 @@ use std::fmt;
 
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
-use serde::de::{self, Deserializer, Visitor};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// An integer id the doc shows as a JSON number; a numeric string is accepted too.
+use crate::vendors::lenient;
+
+/// An integer id the doc shows as a JSON number; a numeric string is accepted too
+/// ([`lenient::u64`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Id(pub u64);
 
@@ -33,41 +35,13 @@ impl Serialize for Id {
 
 impl<'de> Deserialize<'de> for Id {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct IdVisitor;
-        impl Visitor<'_> for IdVisitor {
-            type Value = Id;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a non-negative integer id, as a number or a string")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Id, E> {
-                Ok(Id(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Id, E> {
-                u64::try_from(v)
-                    .map(Id)
-                    .map_err(|_| E::custom(format!("negative id {v}")))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Id, E> {
-                if v >= 0.0 && v.fract() == 0.0 && v < u64::MAX as f64 {
-                    Ok(Id(v as u64))
-                } else {
-                    Err(E::custom(format!("id {v} is not an integer")))
-                }
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Id, E> {
-                v.trim()
-                    .parse()
-                    .map(Id)
-                    .map_err(|_| E::custom(format!("id {v:?} is not an integer")))
-            }
-        }
-        d.deserialize_any(IdVisitor)
+        lenient::u64(d).map(Id)
     }
 }
 
 /// A decimal amount or quantity (the doc's "float"). Read exactly from the JSON text of a
-/// number (`30.23` stays `30.23`) or from a string; written back as a JSON number, without a
-/// fraction when it has none (`15`, as the doc shows).
+/// number (`30.23` stays `30.23`) or from a string ([`lenient::decimal`]); written back as a
+/// JSON number, without a fraction when it has none (`15`, as the doc shows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Amount(pub Decimal);
 
@@ -104,31 +78,7 @@ impl Serialize for Amount {
 
 impl<'de> Deserialize<'de> for Amount {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct AmountVisitor;
-        impl Visitor<'_> for AmountVisitor {
-            type Value = Amount;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a decimal amount, as a number or a string")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Amount, E> {
-                Ok(Amount(Decimal::from(v)))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Amount, E> {
-                Ok(Amount(Decimal::from(v)))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Amount, E> {
-                // Via the float's shortest text, so 30.23 does not become 30.2299999…
-                self.visit_str(&v.to_string())
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Amount, E> {
-                let t = v.trim();
-                t.parse::<Decimal>()
-                    .or_else(|_| Decimal::from_scientific(t))
-                    .map(|d| Amount(d.normalize()))
-                    .map_err(|_| E::custom(format!("amount {v:?} is not a number")))
-            }
-        }
-        d.deserialize_any(AmountVisitor)
+        lenient::decimal(d).map(Amount)
     }
 }
 
@@ -840,4 +790,57 @@ pub struct ErrorBody {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errors: Option<serde_json::Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ids_read_numbers_and_numeric_strings_and_write_numbers() {
+        for v in [
+            json!(12345001),
+            json!("12345001"),
+            json!(" 12345001 "),
+            json!(12345001.0),
+        ] {
+            assert_eq!(
+                serde_json::from_value::<Id>(v.clone()).unwrap(),
+                Id(12345001),
+                "{v}"
+            );
+        }
+        for bad in [
+            json!(-1),
+            json!(""),
+            json!("x"),
+            json!(1.5),
+            json!(null),
+            json!({}),
+        ] {
+            assert!(serde_json::from_value::<Id>(bad.clone()).is_err(), "{bad}");
+        }
+        assert_eq!(
+            serde_json::from_value::<Option<Id>>(json!(null)).unwrap(),
+            None
+        );
+        assert_eq!(serde_json::to_value(Id(7)).unwrap(), json!(7));
+    }
+
+    #[test]
+    fn amounts_are_exact_and_written_as_the_doc_writes_them() {
+        let a = |v: serde_json::Value| serde_json::from_value::<Amount>(v).unwrap();
+        assert_eq!(a(json!(30.23)).to_string(), "30.23");
+        assert_eq!(a(json!("30.230")).to_string(), "30.23");
+        assert_eq!(a(json!(15)), Amount::from_cents(1500));
+        for bad in [json!(""), json!("abc"), json!(true), json!(null)] {
+            assert!(
+                serde_json::from_value::<Amount>(bad.clone()).is_err(),
+                "{bad}"
+            );
+        }
+        assert_eq!(serde_json::to_value(a(json!("15.00"))).unwrap(), json!(15));
+        assert_eq!(serde_json::to_value(a(json!(30.23))).unwrap(), json!(30.23));
+    }
 }

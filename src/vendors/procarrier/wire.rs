@@ -13,6 +13,8 @@ use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use crate::vendors::lenient;
+
 /// Every ProCarrier method, with its path under the base URL. The doc names only
 /// `orders/create` and `check/available`; the rest follow the same style (see the digest). Keep
 /// this the one place that knows the paths.
@@ -166,7 +168,7 @@ pub struct ErrorBody {
         rename = "Message",
         alias = "message",
         default,
-        deserialize_with = "lenient::string_list"
+        deserialize_with = "string_list"
     )]
     pub message: Vec<String>,
 }
@@ -180,7 +182,7 @@ pub struct Acknowledgement {
         rename = "Message",
         alias = "message",
         default,
-        deserialize_with = "lenient::string_list"
+        deserialize_with = "string_list"
     )]
     pub message: Vec<String>,
 }
@@ -246,7 +248,7 @@ pub struct FilterRequest<F> {
 /// `{"Id": [10, 12, …]}` (`orders/search`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IdList {
-    #[serde(rename = "Id", default, deserialize_with = "lenient::flat_ids")]
+    #[serde(rename = "Id", default, deserialize_with = "flat_ids")]
     pub id: Vec<i64>,
 }
 
@@ -254,7 +256,7 @@ pub struct IdList {
 /// nesting depth; written as the doc shows.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NestedIdList {
-    #[serde(rename = "Id", default, deserialize_with = "lenient::nested_ids")]
+    #[serde(rename = "Id", default, deserialize_with = "nested_ids")]
     pub id: Vec<Vec<i64>>,
 }
 
@@ -704,7 +706,7 @@ pub struct DropOffRequest {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DropOffFilter {
     /// Service ids.
-    #[serde(rename = "Services", default, deserialize_with = "lenient::flat_ids")]
+    #[serde(rename = "Services", default, deserialize_with = "flat_ids")]
     pub services: Vec<i64>,
     #[serde(rename = "Address", default, skip_serializing_if = "Option::is_none")]
     pub address: Option<Address>,
@@ -1624,149 +1626,59 @@ pub struct WebhookOrder {
 
 // ---------------------------------------------------------------------------------------------
 
-/// Readers for values the vendor writes either as numbers or as strings. A value of the wrong
-/// kind altogether (an object for a number, `"abc"` for an integer) is an error, never a silent
-/// default; `null` and `""` read as absent.
-pub mod lenient {
-    use super::*;
-
-    fn scalar_text(v: &Value) -> Option<String> {
-        match v {
-            Value::String(s) => Some(s.trim().to_owned()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            _ => None,
+/// ProCarrier's own list shapes, built on the shared [`lenient`] readers.
+///
+/// `Message`: a list of messages, or one message as a list of one. Strings are trimmed, a number
+/// or boolean is read as its text, anything else kept as its JSON text.
+fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    fn text(v: Value) -> String {
+        match lenient::opt_string(&v) {
+            Ok(Some(s)) => s.trim().to_owned(),
+            _ => v.to_string(),
         }
     }
+    match Value::deserialize(d)? {
+        Value::Null => Ok(Vec::new()),
+        Value::Array(items) => Ok(items.into_iter().map(text).collect()),
+        v => Ok(vec![text(v)]),
+    }
+}
 
-    fn to_i64<E: serde::de::Error>(v: Value) -> Result<Option<i64>, E> {
-        match v {
-            Value::Null => Ok(None),
-            Value::Number(n) => n
-                .as_i64()
-                .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
-                .map(Some)
-                .ok_or_else(|| E::custom(format!("{n} is not an integer"))),
-            Value::String(s) if s.trim().is_empty() => Ok(None),
-            Value::String(s) => s
-                .trim()
-                .parse::<i64>()
-                .map(Some)
-                .map_err(|_| E::custom(format!("{s:?} is not an integer"))),
-            other => Err(E::custom(format!("{other} is not an integer"))),
+/// Every integer in `v` (a number or numeric string, or arrays of them at any depth), in
+/// order; `null` and `""` are skipped, anything else is an error.
+fn collect_ids<E: serde::de::Error>(v: Value, into: &mut Vec<i64>) -> Result<(), E> {
+    match v {
+        Value::Array(items) => items.into_iter().try_for_each(|i| collect_ids(i, into)),
+        other => {
+            into.extend(lenient::opt_i64(other).map_err(E::custom)?);
+            Ok(())
         }
     }
+}
 
-    fn to_f64<E: serde::de::Error>(v: Value) -> Result<Option<f64>, E> {
-        match v {
-            Value::Null => Ok(None),
-            Value::Number(n) => n
-                .as_f64()
-                .map(Some)
-                .ok_or_else(|| E::custom(format!("{n} is not a number"))),
-            Value::String(s) if s.trim().is_empty() => Ok(None),
-            Value::String(s) => s
-                .trim()
-                .parse::<f64>()
-                .map(Some)
-                .map_err(|_| E::custom(format!("{s:?} is not a number"))),
-            other => Err(E::custom(format!("{other} is not a number"))),
-        }
-    }
+/// Ids as a list, flattening any nesting.
+fn flat_ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
+    let mut ids = Vec::new();
+    collect_ids::<D::Error>(Value::deserialize(d)?, &mut ids)?;
+    Ok(ids)
+}
 
-    pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-        to_i64(Value::deserialize(d)?)
-    }
-
-    pub fn i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-        to_i64(Value::deserialize(d)?)?.ok_or_else(|| D::Error::custom("missing integer"))
-    }
-
-    pub fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-        to_f64(Value::deserialize(d)?)
-    }
-
-    pub fn f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-        to_f64(Value::deserialize(d)?)?.ok_or_else(|| D::Error::custom("missing number"))
-    }
-
-    /// A string, or a number / boolean written as one (`"phone": 1234567890`).
-    pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-        match Value::deserialize(d)? {
-            Value::Null => Ok(None),
-            Value::String(s) => Ok(Some(s)),
-            v @ (Value::Number(_) | Value::Bool(_)) => Ok(scalar_text(&v)),
-            other => Err(D::Error::custom(format!("{other} is not a string"))),
-        }
-    }
-
-    pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-        opt_string(d)?.ok_or_else(|| D::Error::custom("missing string"))
-    }
-
-    /// `true`/`false`, `"true"`/`"false"`, `1`/`0`, `"1"`/`"0"`, `"yes"`/`"no"`.
-    pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-        let v = Value::deserialize(d)?;
-        if v.is_null() {
-            return Ok(None);
-        }
-        let text = scalar_text(&v).ok_or_else(|| D::Error::custom(format!("{v} is not a bool")))?;
-        match text.to_ascii_lowercase().as_str() {
-            "" => Ok(None),
-            "true" | "1" | "yes" => Ok(Some(true)),
-            "false" | "0" | "no" => Ok(Some(false)),
-            _ => Err(D::Error::custom(format!("{v} is not a bool"))),
-        }
-    }
-
-    /// A list of strings, or one string as a list of one.
-    pub fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-        match Value::deserialize(d)? {
-            Value::Null => Ok(Vec::new()),
-            Value::Array(items) => Ok(items
-                .iter()
-                .map(|v| scalar_text(v).unwrap_or_else(|| v.to_string()))
-                .collect()),
-            v => Ok(vec![scalar_text(&v).unwrap_or_else(|| v.to_string())]),
-        }
-    }
-
-    fn collect_ids<E: serde::de::Error>(v: Value, into: &mut Vec<i64>) -> Result<(), E> {
-        match v {
-            Value::Array(items) => items.into_iter().try_for_each(|i| collect_ids(i, into)),
-            other => {
-                if let Some(id) = to_i64::<E>(other)? {
-                    into.push(id);
-                }
-                Ok(())
-            }
-        }
-    }
-
-    /// Ids as a list, flattening any nesting.
-    pub fn flat_ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
-        let mut ids = Vec::new();
-        collect_ids::<D::Error>(Value::deserialize(d)?, &mut ids)?;
-        Ok(ids)
-    }
-
-    /// `[[1, 2], [3]]` as documented; a flat `[1, 2]` is read as one group.
-    pub fn nested_ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<i64>>, D::Error> {
-        match Value::deserialize(d)? {
-            Value::Null => Ok(Vec::new()),
-            Value::Array(items) if items.iter().all(Value::is_array) => items
-                .into_iter()
-                .map(|group| {
-                    let mut ids = Vec::new();
-                    collect_ids::<D::Error>(group, &mut ids)?;
-                    Ok(ids)
-                })
-                .collect(),
-            other => {
+/// `[[1, 2], [3]]` as documented; a flat `[1, 2]` is read as one group.
+fn nested_ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<i64>>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(Vec::new()),
+        Value::Array(items) if items.iter().all(Value::is_array) => items
+            .into_iter()
+            .map(|group| {
                 let mut ids = Vec::new();
-                collect_ids::<D::Error>(other, &mut ids)?;
-                Ok(vec![ids])
-            }
+                collect_ids::<D::Error>(group, &mut ids)?;
+                Ok(ids)
+            })
+            .collect(),
+        other => {
+            let mut ids = Vec::new();
+            collect_ids::<D::Error>(other, &mut ids)?;
+            Ok(vec![ids])
         }
     }
 }
@@ -1774,5 +1686,38 @@ pub mod lenient {
 impl fmt::Display for ApiMethod {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn messages_are_a_list_or_one_string() {
+        let read = |v| serde_json::from_value::<ErrorBody>(json!({"Code": "x", "Message": v}));
+        assert_eq!(read(json!(" Denied ")).unwrap().message, ["Denied"]);
+        assert_eq!(
+            read(json!(["a", 5, true])).unwrap().message,
+            ["a", "5", "true"]
+        );
+        assert!(read(json!(null)).unwrap().message.is_empty());
+    }
+
+    #[test]
+    fn ids_are_read_flat_or_nested() {
+        let flat: IdList = serde_json::from_value(json!({"Id": [10, "12", [13], null]})).unwrap();
+        assert_eq!(flat.id, [10, 12, 13]);
+        assert!(serde_json::from_value::<IdList>(json!({"Id": [1, "x"]})).is_err());
+        assert!(serde_json::from_value::<IdList>(json!({"Id": [{}]})).is_err());
+
+        let nested: NestedIdList =
+            serde_json::from_value(json!({"Id": [[351, "373"], [409]]})).unwrap();
+        assert_eq!(nested.id, [vec![351, 373], vec![409]]);
+        assert_eq!(nested.ids(), [351, 373, 409]);
+        let one_group: NestedIdList = serde_json::from_value(json!({"Id": [1, 2]})).unwrap();
+        assert_eq!(one_group.id, [vec![1, 2]]);
+        assert!(serde_json::from_value::<NestedIdList>(json!({"Id": [[true]]})).is_err());
     }
 }

@@ -7,9 +7,11 @@
 //!
 //! The same types serve the client (deserialise answers, serialise requests) and the simulator
 //! (the reverse). Amounts are JSON floats in the doc; ids and amounts are also accepted as
-//! numeric strings, since marketplaces built on PHP drift between the two.
+//! numeric strings, since marketplaces built on PHP drift between the two ([`lenient`]).
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::vendors::lenient;
 
 /// The form fields every call carries (the doc's PHP `$post` array, sent as
 /// `multipart/form-data`). Missing fields deserialise as empty, so the simulator can answer a
@@ -156,7 +158,7 @@ pub struct OrderReturnItem {
     #[serde(
         default,
         deserialize_with = "lenient::opt_f64",
-        serialize_with = "lenient::whole_as_integer"
+        serialize_with = "whole_as_integer"
     )]
     pub vat_rate: Option<f64>,
 }
@@ -232,7 +234,7 @@ pub struct RefundItem {
     #[serde(
         default,
         deserialize_with = "lenient::opt_f64",
-        serialize_with = "lenient::whole_as_integer"
+        serialize_with = "whole_as_integer"
     )]
     pub vat_rate: Option<f64>,
 }
@@ -246,80 +248,11 @@ pub struct Invoice {
     pub download_url: Option<String>,
 }
 
-/// Numbers that may come as JSON numbers or numeric strings, strings that may come as numbers.
-mod lenient {
-    use serde::de::{Error, Unexpected};
-    use serde::{Deserialize, Deserializer, Serializer};
-    use serde_json::Value;
-
-    fn number(v: &Value) -> Option<f64> {
-        match v {
-            Value::Number(n) => n.as_f64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
-    }
-
-    pub fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-        match Value::deserialize(d)? {
-            Value::Null => Ok(None),
-            Value::String(s) if s.trim().is_empty() => Ok(None),
-            v => number(&v)
-                .filter(|f| f.is_finite())
-                .map(Some)
-                .ok_or_else(|| D::Error::invalid_type(unexpected(&v), &"a number")),
-        }
-    }
-
-    fn id(v: &Value) -> Option<u64> {
-        match v {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
-    }
-
-    pub fn u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-        let v = Value::deserialize(d)?;
-        id(&v).ok_or_else(|| D::Error::invalid_type(unexpected(&v), &"an integer id"))
-    }
-
-    pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-        match Value::deserialize(d)? {
-            Value::Null => Ok(None),
-            Value::String(s) if s.trim().is_empty() => Ok(None),
-            v => id(&v)
-                .map(Some)
-                .ok_or_else(|| D::Error::invalid_type(unexpected(&v), &"an integer id")),
-        }
-    }
-
-    pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-        match Value::deserialize(d)? {
-            Value::Null => Ok(None),
-            Value::String(s) => Ok(Some(s)),
-            Value::Number(n) => Ok(Some(n.to_string())),
-            v => Err(D::Error::invalid_type(unexpected(&v), &"a string")),
-        }
-    }
-
-    /// `23`, not `23.0`, as the doc writes VAT rates.
-    pub fn whole_as_integer<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
-        match *v {
-            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => s.serialize_i64(f as i64),
-            Some(f) => s.serialize_f64(f),
-            None => s.serialize_none(),
-        }
-    }
-
-    fn unexpected(v: &Value) -> Unexpected<'_> {
-        match v {
-            Value::Null => Unexpected::Unit,
-            Value::Bool(b) => Unexpected::Bool(*b),
-            Value::Number(_) => Unexpected::Other("number"),
-            Value::String(s) => Unexpected::Str(s),
-            Value::Array(_) => Unexpected::Seq,
-            Value::Object(_) => Unexpected::Map,
-        }
+/// `23`, not `23.0`, as the doc writes VAT rates.
+fn whole_as_integer<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match *v {
+        Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => s.serialize_i64(f as i64),
+        Some(f) => s.serialize_f64(f),
+        None => s.serialize_none(),
     }
 }

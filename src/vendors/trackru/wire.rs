@@ -7,13 +7,13 @@
 //!
 //! Tolerance: the vendor writes `archived` and `status` as strings but TrackingMore-style APIs
 //! send numbers or booleans in places (`"total": "53"`, `"status": 7` in the update request,
-//! phones as numbers), so scalar fields accept a string, a number or a boolean. Checkpoint
-//! blocks (`origin_info` / `destination_info`) are not in the doc at all and may be missing,
-//! `null`, `""` or `[]`: all of those read as "no checkpoints".
+//! phones as numbers), so scalar fields accept a string, a number or a boolean (the shared
+//! [`lenient`] readers). Checkpoint blocks (`origin_info` / `destination_info`) are not in the
+//! doc at all and may be missing, `null`, `""` or `[]`: all of those read as "no checkpoints".
 
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+
+use crate::vendors::lenient;
 
 /// `{"meta": {...}, "data": ...}` around every answer. On an error `data` may be missing, empty
 /// or `[]`: use `Envelope<Option<T>>` (or read only the [`Meta`]) there.
@@ -27,12 +27,12 @@ pub struct Envelope<T> {
 #[serde(default)]
 pub struct Meta {
     /// 200 / 201 on success, otherwise a TrackingMore error code (4001, 4016, ...).
-    #[serde(deserialize_with = "flex::i64")]
+    #[serde(deserialize_with = "lenient::i64")]
     pub code: i64,
     #[serde(rename = "type")]
-    #[serde(deserialize_with = "flex::string")]
+    #[serde(deserialize_with = "lenient::string_or_empty")]
     pub kind: String,
-    #[serde(deserialize_with = "flex::string")]
+    #[serde(deserialize_with = "lenient::string_or_empty")]
     pub message: String,
 }
 
@@ -49,112 +49,112 @@ pub struct MetaOnly {
 pub struct Tracking {
     /// 32 hex digits the vendor assigns.
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
-    #[serde(deserialize_with = "flex::string")]
+    #[serde(deserialize_with = "lenient::string_or_empty")]
     pub tracking_number: String,
-    #[serde(deserialize_with = "flex::string")]
+    #[serde(deserialize_with = "lenient::string_or_empty")]
     pub carrier_code: String,
     /// RFC 3339 with offset, e.g. `2018-04-18T14:34:30+08:00`.
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub created_at: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub updated_at: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub title: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub logistics_channel: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_name: Option<String>,
     /// As the vendor has it; may be an obfuscated placeholder such as `[email protected]`.
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_email: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_phone: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub order_id: Option<String>,
     /// ISO alpha-2 destination country.
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub destination_code: Option<String>,
     /// `"true"` / `"false"` as a string.
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub archived: Option<String>,
     /// `pending`, `notfound`, `transit`, `pickup`, `delivered`, `undelivered`, `exception`,
     /// `expired`, or a manual override (`"4"` delivered, `"7"` exception).
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub status: Option<String>,
     /// TrackingMore sub-status (e.g. `transit001`); kept, not interpreted.
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub substatus: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub original_country: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub destination_country: Option<String>,
     /// Checkpoints from the origin carrier (TrackingMore shape; not in TrackRU's doc).
     #[serde(
-        deserialize_with = "flex::opt_object",
+        deserialize_with = "lenient::opt_object",
         skip_serializing_if = "Option::is_none"
     )]
     pub origin_info: Option<CarrierInfo>,
     /// Checkpoints from the destination country's carrier, when the parcel changed hands.
     #[serde(
-        deserialize_with = "flex::opt_object",
+        deserialize_with = "lenient::opt_object",
         skip_serializing_if = "Option::is_none"
     )]
     pub destination_info: Option<CarrierInfo>,
     #[serde(
         rename = "lastEvent",
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub last_event: Option<String>,
     #[serde(
         rename = "lastUpdateTime",
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub last_update_time: Option<String>,
@@ -165,22 +165,22 @@ pub struct Tracking {
 #[serde(default)]
 pub struct CarrierInfo {
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub weblink: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub phone: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub carrier_code: Option<String>,
     /// Newest first, as TrackingMore lists them.
-    #[serde(deserialize_with = "flex::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub trackinfo: Vec<Checkpoint>,
 }
 
@@ -189,28 +189,28 @@ pub struct CarrierInfo {
 #[serde(default)]
 pub struct Checkpoint {
     /// `YYYY-MM-DD HH:MM:SS` (carrier-local, no offset) or RFC 3339.
-    #[serde(rename = "Date", deserialize_with = "flex::string")]
+    #[serde(rename = "Date", deserialize_with = "lenient::string_or_empty")]
     pub date: String,
     #[serde(
         rename = "StatusDescription",
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub status_description: Option<String>,
     /// Where it happened, free text.
     #[serde(
         rename = "Details",
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub details: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub checkpoint_status: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub substatus: Option<String>,
@@ -220,51 +220,51 @@ pub struct Checkpoint {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CreateTracking {
-    #[serde(deserialize_with = "flex::string")]
+    #[serde(deserialize_with = "lenient::string_or_empty")]
     pub tracking_number: String,
     /// Optional in TrackingMore (the vendor then tries to detect the carrier; 4032 if it can't).
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub carrier_code: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub destination_code: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub title: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub logistics_channel: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_name: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_email: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_phone: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub order_id: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub lang: Option<String>,
@@ -285,49 +285,49 @@ pub mod status_command {
 #[serde(default)]
 pub struct UpdateTracking {
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub title: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub logistics_channel: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_name: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_email: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_phone: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub order_id: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub destination_code: Option<String>,
     /// `"true"` / `"false"`.
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub archived: Option<String>,
     /// A number (4, 7 or 8, see [`status_command`]); a numeric string is accepted too.
     #[serde(
-        deserialize_with = "flex::opt_i64",
+        deserialize_with = "lenient::opt_i64",
         skip_serializing_if = "Option::is_none"
     )]
     pub status: Option<i64>,
@@ -363,14 +363,14 @@ pub struct ListQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ListPage {
-    #[serde(deserialize_with = "flex::opt_u64")]
+    #[serde(deserialize_with = "lenient::opt_u64")]
     pub page: Option<u64>,
-    #[serde(deserialize_with = "flex::opt_u64")]
+    #[serde(deserialize_with = "lenient::opt_u64")]
     pub limit: Option<u64>,
     /// All trackings matching the filters (TrackingMore writes it as a string at times).
-    #[serde(deserialize_with = "flex::opt_u64")]
+    #[serde(deserialize_with = "lenient::opt_u64")]
     pub total: Option<u64>,
-    #[serde(deserialize_with = "flex::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub items: Vec<Tracking>,
 }
 
@@ -378,30 +378,30 @@ pub struct ListPage {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct BatchResult {
-    #[serde(deserialize_with = "flex::opt_u64")]
+    #[serde(deserialize_with = "lenient::opt_u64")]
     pub submitted: Option<u64>,
-    #[serde(deserialize_with = "flex::opt_u64")]
+    #[serde(deserialize_with = "lenient::opt_u64")]
     pub added: Option<u64>,
-    #[serde(deserialize_with = "flex::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub trackings: Vec<Tracking>,
-    #[serde(deserialize_with = "flex::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub errors: Vec<BatchError>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct BatchError {
-    #[serde(deserialize_with = "flex::string")]
+    #[serde(deserialize_with = "lenient::string_or_empty")]
     pub tracking_number: String,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub carrier_code: Option<String>,
     /// A TrackingMore error code (4016 already exists, 4013 number missing, ...).
-    #[serde(deserialize_with = "flex::i64")]
+    #[serde(deserialize_with = "lenient::i64")]
     pub code: i64,
-    #[serde(deserialize_with = "flex::string")]
+    #[serde(deserialize_with = "lenient::string_or_empty")]
     pub message: String,
 }
 
@@ -409,17 +409,17 @@ pub struct BatchError {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RealtimeRequest {
-    #[serde(deserialize_with = "flex::string")]
+    #[serde(deserialize_with = "lenient::string_or_empty")]
     pub tracking_number: String,
-    #[serde(deserialize_with = "flex::string")]
+    #[serde(deserialize_with = "lenient::string_or_empty")]
     pub carrier_code: String,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub destination_code: Option<String>,
     #[serde(
-        deserialize_with = "flex::opt_string",
+        deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub lang: Option<String>,
@@ -429,113 +429,14 @@ pub struct RealtimeRequest {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RealtimeResult {
-    #[serde(deserialize_with = "flex::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub items: Vec<Tracking>,
-}
-
-/// Lenient scalar readers for the vendor's loosely typed JSON.
-pub mod flex {
-    use super::*;
-
-    fn scalar_to_string(v: Value) -> Option<String> {
-        match v {
-            Value::String(s) => Some(s),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            _ => None,
-        }
-    }
-
-    pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-        match Option::<Value>::deserialize(d)? {
-            None | Some(Value::Null) => Ok(None),
-            Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => {
-                Ok(scalar_to_string(v))
-            }
-            Some(other) => Err(serde::de::Error::custom(format!(
-                "expected a string, got {other}"
-            ))),
-        }
-    }
-
-    pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-        Ok(opt_string(d)?.unwrap_or_default())
-    }
-
-    pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-        match Option::<Value>::deserialize(d)? {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| serde::de::Error::custom(format!("{n} is not an integer"))),
-            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) => s
-                .trim()
-                .parse()
-                .map(Some)
-                .map_err(|_| serde::de::Error::custom(format!("{s:?} is not an integer"))),
-            Some(other) => Err(serde::de::Error::custom(format!(
-                "expected an integer, got {other}"
-            ))),
-        }
-    }
-
-    pub fn i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-        opt_i64(d)?.ok_or_else(|| serde::de::Error::custom("missing integer"))
-    }
-
-    pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-        match opt_i64(d)? {
-            None => Ok(None),
-            Some(n) => u64::try_from(n)
-                .map(Some)
-                .map_err(|_| serde::de::Error::custom(format!("{n} is negative"))),
-        }
-    }
-
-    /// An object, or nothing when the vendor sent `null`, `""`, `[]` or `{}`-less filler.
-    pub fn opt_object<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-    where
-        D: Deserializer<'de>,
-        T: DeserializeOwned,
-    {
-        match Option::<Value>::deserialize(d)? {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.is_empty() => Ok(None),
-            Some(Value::Array(a)) if a.is_empty() => Ok(None),
-            Some(v @ Value::Object(_)) => serde_json::from_value(v)
-                .map(Some)
-                .map_err(serde::de::Error::custom),
-            Some(other) => Err(serde::de::Error::custom(format!(
-                "expected an object, got {other}"
-            ))),
-        }
-    }
-
-    /// A list, or an empty one for `null`, `""` or `{}` (PHP-style empty values).
-    pub fn list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
-    where
-        D: Deserializer<'de>,
-        T: DeserializeOwned,
-    {
-        match Option::<Value>::deserialize(d)? {
-            None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::String(s)) if s.is_empty() => Ok(Vec::new()),
-            Some(Value::Object(o)) if o.is_empty() => Ok(Vec::new()),
-            Some(v @ Value::Array(_)) => {
-                serde_json::from_value(v).map_err(serde::de::Error::custom)
-            }
-            Some(other) => Err(serde::de::Error::custom(format!(
-                "expected a list, got {other}"
-            ))),
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn scalars_accept_strings_numbers_and_booleans() {

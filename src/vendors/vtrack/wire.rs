@@ -9,10 +9,12 @@
 //! [`Lenient::Unparsed`] instead of failing the whole report (the mapping skips and counts it).
 //! The simulator serialises the same types, so client and simulator speak one format.
 
-use std::fmt;
-
-use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
+use serde::de::{DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
+
+use crate::vendors::lenient;
+/// Vouchers, mobiles, dates and ids: a JSON string or number, kept as written.
+pub use crate::vendors::lenient::Scalar;
 
 /// Path of the only documented endpoint (under the base URL).
 pub const RETURNS_PATH: &str = "/statistics/returns/json.php";
@@ -24,10 +26,11 @@ pub const HEADER_PUBLIC: &str = "X-Public";
 /// The report: one row per recipient.
 ///
 /// `rows` is required: a JSON body without it is not this report (it is an error page or
-/// something else), and reading it as an empty report would hide that. `null` reads as empty.
+/// something else), and reading it as an empty report would hide that. `null` (or `""`, `{}`)
+/// reads as empty.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct ReturnsResponse {
-    #[serde(deserialize_with = "null_as_empty")]
+    #[serde(deserialize_with = "lenient::list")]
     pub rows: Vec<Lenient<Row>>,
 }
 
@@ -36,9 +39,9 @@ pub struct ReturnsResponse {
 pub struct Row {
     #[serde(default)]
     pub customer: Option<RowCustomer>,
-    #[serde(rename = "return", default, deserialize_with = "null_as_empty")]
+    #[serde(rename = "return", default, deserialize_with = "lenient::list")]
     pub returns: Vec<Lenient<ReturnEntry>>,
-    #[serde(default, deserialize_with = "null_as_empty")]
+    #[serde(default, deserialize_with = "lenient::list")]
     pub delivered: Vec<Lenient<DeliveredEntry>>,
 }
 
@@ -97,77 +100,11 @@ pub struct ErrorBody {
     pub error: String,
 }
 
-/// A JSON string or number, kept as the vendor wrote it. `as_text` gives its text either way
-/// (`5011787223` and `"5011787223"` are the same voucher).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scalar {
-    Text(String),
-    Number(serde_json::Number),
-}
-
-impl Scalar {
-    pub fn text(s: impl Into<String>) -> Self {
-        Scalar::Text(s.into())
-    }
-
-    /// The value as text, trimmed; `None` when that is empty.
-    pub fn as_text(&self) -> Option<String> {
-        let text = match self {
-            Scalar::Text(s) => s.trim().to_owned(),
-            Scalar::Number(n) => n.to_string(),
-        };
-        (!text.is_empty()).then_some(text)
-    }
-}
-
-impl From<&str> for Scalar {
-    fn from(s: &str) -> Self {
-        Scalar::Text(s.to_owned())
-    }
-}
-
-impl Serialize for Scalar {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Scalar::Text(s) => serializer.serialize_str(s),
-            Scalar::Number(n) => n.serialize(serializer),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ScalarVisitor;
-        impl Visitor<'_> for ScalarVisitor {
-            type Value = Scalar;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string or a number")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
-                Ok(Scalar::Text(v.to_owned()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
-                Ok(Scalar::Text(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-                Ok(Scalar::Number(v.into()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
-                Ok(Scalar::Number(v.into()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
-                serde_json::Number::from_f64(v)
-                    .map(Scalar::Number)
-                    .ok_or_else(|| E::custom("a non-finite number"))
-            }
-        }
-        deserializer.deserialize_any(ScalarVisitor)
-    }
-}
-
-/// `with_refusal`: the sample sends `""` for false. True is `1`, `"1"` or `true`; false is `""`,
-/// `"0"`, `0`, `false` or `null`. Anything else is an error, which makes the entry unreadable
-/// (skipped and counted) rather than guessed. Written back as the vendor does: `"1"` or `""`.
+/// `with_refusal`: the sample sends `""` for false. Read with [`lenient::opt_bool`]: true is `1`,
+/// `"1"` or `true` (or `"true"`, `"yes"`); false is `""`, `"0"`, `0`, `false` or `null` (or
+/// `"false"`, `"no"`), and a missing field. Anything else is an error, which makes the entry
+/// unreadable (skipped and counted) rather than guessed. Written back as the vendor does: `"1"`
+/// or `""`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Refusal(pub bool);
 
@@ -179,44 +116,7 @@ impl Serialize for Refusal {
 
 impl<'de> Deserialize<'de> for Refusal {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct RefusalVisitor;
-        impl Visitor<'_> for RefusalVisitor {
-            type Value = Refusal;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(r#""", "0", "1", 0, 1, true, false or null"#)
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Refusal, E> {
-                Ok(Refusal(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Refusal, E> {
-                match v {
-                    0 => Ok(Refusal(false)),
-                    1 => Ok(Refusal(true)),
-                    _ => Err(E::invalid_value(de::Unexpected::Unsigned(v), &self)),
-                }
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Refusal, E> {
-                match v {
-                    0 => Ok(Refusal(false)),
-                    1 => Ok(Refusal(true)),
-                    _ => Err(E::invalid_value(de::Unexpected::Signed(v), &self)),
-                }
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Refusal, E> {
-                match v.trim() {
-                    "" | "0" => Ok(Refusal(false)),
-                    "1" => Ok(Refusal(true)),
-                    _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
-                }
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Refusal, E> {
-                Ok(Refusal(false))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Refusal, E> {
-                Ok(Refusal(false))
-            }
-        }
-        deserializer.deserialize_any(RefusalVisitor)
+        Ok(Refusal(lenient::opt_bool(deserializer)?.unwrap_or(false)))
     }
 }
 
@@ -268,33 +168,9 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Lenient<T> {
     }
 }
 
-/// A list that may come as `null` (PHP's habit for "nothing").
-fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scalars_accept_strings_and_numbers() {
-        let v: Scalar = serde_json::from_str("5011787223").unwrap();
-        assert_eq!(v.as_text().as_deref(), Some("5011787223"));
-        let v: Scalar = serde_json::from_str(r#"" 5011787223 ""#).unwrap();
-        assert_eq!(v.as_text().as_deref(), Some("5011787223"));
-        let v: Scalar = serde_json::from_str(r#""""#).unwrap();
-        assert_eq!(v.as_text(), None);
-        assert!(serde_json::from_str::<Scalar>("[1]").is_err());
-        assert_eq!(
-            serde_json::to_string(&Scalar::Number(6979000000u64.into())).unwrap(),
-            "6979000000"
-        );
-    }
 
     #[test]
     fn refusal_reads_every_documented_spelling() {
