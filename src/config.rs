@@ -62,8 +62,88 @@ pub struct VendorHttp {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
+    pub server: ServerSettings,
+    pub cache: CacheSettings,
     pub vendors: VendorsSettings,
     pub sim: SimSettings,
+}
+
+/// Where the gateway listens and what it exposes.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// `host:port`; port 0 picks a free one.
+    pub listen: String,
+    /// Serve GraphiQL on `GET /` and `GET /graphql`.
+    pub graphiql: bool,
+    /// Largest `first` a connection accepts.
+    pub max_page_size: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            listen: "127.0.0.1:4000".into(),
+            graphiql: true,
+            max_page_size: 100,
+        }
+    }
+}
+
+/// The read cache in front of every vendor: a time-to-live per vendor, a bound on entries, and
+/// V-Track served stale while it refreshes in the background (its report can take minutes).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheSettings {
+    pub max_entries_per_vendor: u64,
+    pub ttl_s: VendorTtls,
+    /// How long V-Track data may be served stale while a refresh runs.
+    pub vtrack_max_stale_s: u64,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        CacheSettings {
+            max_entries_per_vendor: 10_000,
+            ttl_s: VendorTtls::default(),
+            vtrack_max_stale_s: 24 * 3600,
+        }
+    }
+}
+
+/// Seconds a vendor's answer is fresh.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VendorTtls {
+    pub vtrack: u64,
+    pub procarrier: u64,
+    pub rrr: u64,
+    pub merchantpro: u64,
+    pub trackru: u64,
+}
+
+impl Default for VendorTtls {
+    fn default() -> Self {
+        VendorTtls {
+            vtrack: 900,
+            procarrier: 60,
+            rrr: 120,
+            merchantpro: 60,
+            trackru: 120,
+        }
+    }
+}
+
+impl VendorTtls {
+    pub fn of(&self, vendor: Vendor) -> u64 {
+        match vendor {
+            Vendor::VTrack => self.vtrack,
+            Vendor::ProCarrier => self.procarrier,
+            Vendor::Rrr => self.rrr,
+            Vendor::MerchantPro => self.merchantpro,
+            Vendor::TrackRu => self.trackru,
+        }
+    }
 }
 
 impl Settings {
@@ -88,6 +168,18 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if self.server.max_page_size == 0 {
+            return Err(ConfigError::Invalid {
+                key: "server.max_page_size".into(),
+                reason: "must be above zero".into(),
+            });
+        }
+        if self.cache.max_entries_per_vendor == 0 {
+            return Err(ConfigError::Invalid {
+                key: "cache.max_entries_per_vendor".into(),
+                reason: "must be above zero".into(),
+            });
+        }
         let v = &self.vendors;
         for (name, http) in [
             ("vtrack", v.vtrack.http()),

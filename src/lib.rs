@@ -1,10 +1,25 @@
 //! returns-gateway: one GraphQL API over the five vendor systems a returns team runs on.
 //!
-//! Layers, outermost first: `sim` (simulated vendors), `vendors` (one client per vendor and the
-//! shared plumbing), `model` (the unified domain every vendor maps into).
+//! Layers, outermost first: `http` (axum: GraphQL endpoint, GraphiQL, health), `schema`
+//! (async-graphql: query root, objects, loaders), `upstream` (the vendor clients behind the
+//! `cache`), `vendors` (one client per vendor and the shared plumbing), `model` (the unified
+//! domain every vendor maps into). `sim` holds the simulated vendors.
 
+pub use http::App;
+
+pub mod cache;
 pub mod config;
 pub mod error;
+pub mod http;
 pub mod model;
+pub mod schema;
 pub mod sim;
+pub mod upstream;
 pub mod vendors;
+
+/// Locks a mutex, recovering it if a panicking holder poisoned it: every mutex here guards
+/// plain data that stays consistent between statements, so one failed request must not take
+/// the process down with it.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

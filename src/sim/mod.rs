@@ -86,29 +86,24 @@ impl SimControl {
 
     /// Requests served per `"METHOD /route"`, since start or the last reset.
     pub fn stats(&self) -> BTreeMap<String, u64> {
-        lock(&self.stats).clone()
+        crate::lock(&self.stats).clone()
     }
 
     pub fn reset_stats(&self) {
-        lock(&self.stats).clear();
+        crate::lock(&self.stats).clear();
     }
 
     pub fn faults(&self) -> Faults {
-        lock(&self.faults).clone()
+        crate::lock(&self.faults).clone()
     }
 
     pub fn set_faults(&self, faults: Faults) {
-        *lock(&self.faults) = faults;
+        *crate::lock(&self.faults) = faults;
     }
 
     fn count(&self, key: String) {
-        *lock(&self.stats).entry(key).or_default() += 1;
+        *crate::lock(&self.stats).entry(key).or_default() += 1;
     }
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A panicking handler must not take the simulator down with it.
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[derive(Serialize)]
@@ -171,7 +166,7 @@ async fn count_and_fault(State(c): State<Arc<SimControl>>, req: Request, next: N
     c.count(format!("{} {}", req.method(), route));
     let faults = c.faults();
     let (delay, fail) = {
-        let mut rng = lock(&c.rng);
+        let mut rng = crate::lock(&c.rng);
         let jitter = if faults.jitter_ms > 0 {
             rng.below(faults.jitter_ms + 1)
         } else {

@@ -82,7 +82,7 @@ struct Sim {
 
 impl Sim {
     fn store(&self) -> MutexGuard<'_, Store> {
-        crate::sim::lock(&self.store)
+        crate::lock(&self.store)
     }
 }
 

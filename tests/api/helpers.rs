@@ -75,3 +75,76 @@ pub fn rate_limited(retry_after_s: u64) -> Faults {
         ..Faults::default()
     }
 }
+
+/// The gateway, served in-process on a free port against `sims`, until dropped.
+pub struct TestGateway {
+    pub url: String,
+    pub http: reqwest::Client,
+    _stop: oneshot::Sender<()>,
+}
+
+/// Starts the gateway with `sims.settings`, `customize`d (e.g. a vendor's base URL or
+/// timeout), on 127.0.0.1:0.
+pub async fn gateway_with(sims: &TestSims, customize: impl FnOnce(&mut Settings)) -> TestGateway {
+    let mut settings = sims.settings.clone();
+    customize(&mut settings);
+    let app = returns_gateway::App::new(&settings).expect("gateway builds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/graphql", listener.local_addr().expect("addr"));
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(app.run(listener, async move {
+        let _ = stopped.await;
+    }));
+    TestGateway {
+        url,
+        http: reqwest::Client::new(),
+        _stop: stop,
+    }
+}
+
+pub async fn gateway(sims: &TestSims) -> TestGateway {
+    gateway_with(sims, |_| {}).await
+}
+
+impl TestGateway {
+    /// POSTs a GraphQL query and returns the whole JSON answer (`data` and `errors`).
+    pub async fn query(&self, query: &str) -> serde_json::Value {
+        self.query_with(query, serde_json::json!({})).await
+    }
+
+    pub async fn query_with(&self, query: &str, variables: serde_json::Value) -> serde_json::Value {
+        let response = self
+            .http
+            .post(&self.url)
+            .json(&serde_json::json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("gateway answers");
+        assert_eq!(response.status(), 200, "GraphQL answers with HTTP 200");
+        response.json().await.expect("a JSON answer")
+    }
+}
+
+impl TestSims {
+    /// Requests per endpoint at every simulator, `"vendor METHOD /route" → count`.
+    pub fn calls(&self) -> std::collections::BTreeMap<String, u64> {
+        self.sims
+            .all()
+            .iter()
+            .flat_map(|sim| {
+                sim.control
+                    .stats()
+                    .into_iter()
+                    .map(move |(route, n)| (format!("{} {route}", sim.vendor), n))
+            })
+            .collect()
+    }
+
+    pub fn reset_calls(&self) {
+        for sim in self.sims.all() {
+            sim.control.reset_stats();
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! One integration binary: every test talks HTTP to real servers on 127.0.0.1:0.
 
 mod cli;
+mod graphql;
 mod helpers;
 mod merchantpro;
 mod procarrier;

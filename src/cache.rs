@@ -1,0 +1,173 @@
+//! The read cache in front of every vendor (moka).
+//!
+//! - one bounded cache per vendor, with that vendor's time-to-live;
+//! - single-flight: concurrent misses of one key make one vendor call, and every caller gets
+//!   its result (moka's `try_get_with`);
+//! - stale-while-revalidate for vendors configured so (V-Track): past its TTL an entry is still
+//!   served, and one background refresh replaces it;
+//! - the age of the data last served per vendor, for the `vendors` query.
+//!
+//! Values are stored type-erased; the key includes the value's type name, so two resources can
+//! never read each other's entries.
+
+use std::any::{type_name, Any};
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use moka::future::Cache;
+
+use crate::config::CacheSettings;
+use crate::model::Vendor;
+use crate::vendors::VendorError;
+
+#[derive(Clone)]
+struct Entry {
+    value: Arc<dyn Any + Send + Sync>,
+    fetched_at: Instant,
+}
+
+struct VendorSlot {
+    cache: Cache<String, Entry>,
+    ttl: Duration,
+    stale_while_revalidate: bool,
+}
+
+pub struct VendorCache {
+    slots: HashMap<Vendor, VendorSlot>,
+    refreshing: Arc<Mutex<HashSet<String>>>,
+    served: Mutex<HashMap<Vendor, Instant>>,
+}
+
+impl std::fmt::Debug for VendorCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VendorCache").finish_non_exhaustive()
+    }
+}
+
+/// What a cached read answers: the value, or the vendor failure every waiting caller shares.
+pub type Cached<T> = Result<Arc<T>, Arc<VendorError>>;
+
+impl VendorCache {
+    pub fn new(settings: &CacheSettings) -> Self {
+        let slots = Vendor::ALL
+            .into_iter()
+            .map(|vendor| {
+                let ttl = Duration::from_secs(settings.ttl_s.of(vendor));
+                let stale_while_revalidate = vendor == Vendor::VTrack;
+                let keep = if stale_while_revalidate {
+                    ttl + Duration::from_secs(settings.vtrack_max_stale_s)
+                } else {
+                    ttl
+                };
+                let cache = Cache::builder()
+                    .max_capacity(settings.max_entries_per_vendor)
+                    .time_to_live(keep.max(Duration::from_millis(1)))
+                    .build();
+                (
+                    vendor,
+                    VendorSlot {
+                        cache,
+                        ttl,
+                        stale_while_revalidate,
+                    },
+                )
+            })
+            .collect();
+        VendorCache {
+            slots,
+            refreshing: Arc::new(Mutex::new(HashSet::new())),
+            served: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn slot(&self, vendor: Vendor) -> &VendorSlot {
+        // Every vendor gets a slot in `new`.
+        &self.slots[&vendor]
+    }
+
+    /// The cached value of `key`, or `fetch`ed once however many callers wait for it.
+    pub async fn get<T, F, Fut>(&self, vendor: Vendor, key: &str, fetch: F) -> Cached<T>
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, VendorError>> + Send + 'static,
+    {
+        let slot = self.slot(vendor);
+        let key = format!("{}|{key}", type_name::<T>());
+        if let Some(entry) = slot.cache.get(&key).await {
+            if entry.fetched_at.elapsed() <= slot.ttl {
+                return Ok(self.serve(vendor, entry));
+            }
+            if slot.stale_while_revalidate {
+                self.refresh_in_background(vendor, key, fetch);
+                return Ok(self.serve(vendor, entry));
+            }
+            // Past its TTL but not yet swept by moka: drop it and fetch anew.
+            slot.cache.invalidate(&key).await;
+        }
+        let entry = slot
+            .cache
+            .try_get_with(key, async move {
+                let value = fetch().await?;
+                Ok::<_, VendorError>(Entry {
+                    value: Arc::new(value),
+                    fetched_at: Instant::now(),
+                })
+            })
+            .await?;
+        Ok(self.serve(vendor, entry))
+    }
+
+    fn serve<T: Send + Sync + 'static>(&self, vendor: Vendor, entry: Entry) -> Arc<T> {
+        let mut served = crate::lock(&self.served);
+        served.insert(vendor, entry.fetched_at);
+        drop(served);
+        entry
+            .value
+            .downcast::<T>()
+            .unwrap_or_else(|_| unreachable!("cache keys carry their value's type name"))
+    }
+
+    fn refresh_in_background<T, F, Fut>(&self, vendor: Vendor, key: String, fetch: F)
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, VendorError>> + Send + 'static,
+    {
+        if !crate::lock(&self.refreshing).insert(key.clone()) {
+            return; // one refresh per key at a time
+        }
+        let cache = self.slot(vendor).cache.clone();
+        let refreshing = self.refreshing.clone();
+        tokio::spawn(async move {
+            match fetch().await {
+                Ok(value) => {
+                    let entry = Entry {
+                        value: Arc::new(value),
+                        fetched_at: Instant::now(),
+                    };
+                    cache.insert(key.clone(), entry).await;
+                }
+                Err(error) => tracing::warn!(%vendor, %error, "background refresh failed"),
+            }
+            crate::lock(&refreshing).remove(&key);
+        });
+    }
+
+    /// How old the data last served for `vendor` is; `None` before the first read.
+    pub fn data_age(&self, vendor: Vendor) -> Option<Duration> {
+        crate::lock(&self.served).get(&vendor).map(Instant::elapsed)
+    }
+
+    /// Forgets everything cached for `vendor` (after a write, say).
+    pub fn invalidate_vendor(&self, vendor: Vendor) {
+        self.slot(vendor).cache.invalidate_all();
+    }
+
+    /// Entries held for `vendor` (approximate, as moka counts).
+    pub fn entry_count(&self, vendor: Vendor) -> u64 {
+        self.slot(vendor).cache.entry_count()
+    }
+}

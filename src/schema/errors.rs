@@ -1,0 +1,36 @@
+//! Errors as GraphQL reports them: a message and `extensions { code, vendor?, retryable, field? }`
+//! with a stable code. Vendor failures keep their type until this point.
+
+use std::fmt::Display;
+
+use async_graphql::{Context, ErrorExtensions};
+
+use crate::vendors::VendorError;
+
+/// A vendor failure as a GraphQL error. The message names the vendor and endpoint, never a
+/// credential or a vendor's body.
+pub fn vendor_error(error: &VendorError) -> async_graphql::Error {
+    async_graphql::Error::new(error.to_string()).extend_with(|_, ext| {
+        ext.set("code", error.code().as_str());
+        ext.set("vendor", error.vendor().as_str());
+        ext.set("retryable", error.retryable());
+    })
+}
+
+/// A bad argument, named: nothing was asked of any vendor.
+pub fn invalid_argument(field: &str, reason: impl Display) -> async_graphql::Error {
+    async_graphql::Error::new(format!("invalid argument `{field}`: {reason}")).extend_with(
+        |_, ext| {
+            ext.set("code", "INVALID_ARGUMENT");
+            ext.set("field", field);
+            ext.set("retryable", false);
+        },
+    )
+}
+
+/// Adds a vendor failure to the response's `errors` at this field's path, for fields that
+/// still answer with what the other vendors gave (partial results).
+pub fn report_partial(ctx: &Context<'_>, error: &VendorError) {
+    let server_error = vendor_error(error).into_server_error(ctx.item.pos);
+    ctx.add_error(ctx.set_error_path(server_error));
+}

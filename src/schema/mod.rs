@@ -1,0 +1,36 @@
+//! The GraphQL schema over the unified model.
+
+pub mod directory;
+pub mod enums;
+pub mod errors;
+pub mod ids;
+pub mod loaders;
+pub mod query;
+pub mod types;
+
+use std::sync::Arc;
+
+use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+
+use crate::config::ServerSettings;
+use crate::upstream::Upstreams;
+
+pub type GatewaySchema = Schema<query::Query, EmptyMutation, EmptySubscription>;
+
+/// The schema with what every request shares (the upstreams, the server settings). Per-request
+/// data (the loaders) is added by the HTTP handler.
+pub fn build(upstreams: Arc<Upstreams>, server: &ServerSettings) -> GatewaySchema {
+    Schema::build(query::Query, EmptyMutation, EmptySubscription)
+        .data(upstreams)
+        .data(server.clone())
+        .register_output_type::<types::Node>()
+        .finish()
+}
+
+/// The SDL clients see; `schema.graphql` at the top of the repository is exactly this.
+pub fn sdl() -> String {
+    Schema::build(query::Query, EmptyMutation, EmptySubscription)
+        .register_output_type::<types::Node>()
+        .finish()
+        .sdl()
+}

@@ -1,0 +1,791 @@
+//! GraphQL objects over the unified model. Vendor-fed cross-links (`Return.order`,
+//! `Return.tracking`, …) are nullable and resolve lazily through the request's loaders; lists
+//! are never null, so one vendor's failure cannot null a whole list.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use async_graphql::{Context, Interface, Object, SimpleObject, ID};
+use chrono::{DateTime, FixedOffset, NaiveTime};
+use tokio::sync::OnceCell;
+
+use super::directory::{self, Activity, ContactKey};
+use super::enums::{PaymentStatus, RefundStatus, ReturnStatus, TrackingStatus, Vendor, Weekday};
+use super::errors::{report_partial, vendor_error};
+use super::ids::{GlobalId, NodeKind};
+use super::loaders::{Loaders, MergedShipment};
+use crate::model;
+use crate::upstream::Upstreams;
+
+pub(crate) fn upstreams<'a>(ctx: &Context<'a>) -> &'a Arc<Upstreams> {
+    ctx.data_unchecked::<Arc<Upstreams>>()
+}
+
+pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
+    ctx.data_unchecked::<Loaders>()
+}
+
+/// An object with a global id: `node(id)` finds it again.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Opaque, stable global id."))]
+pub enum Node {
+    Return(ReturnNode),
+    Order(OrderNode),
+    Shipment(ShipmentNode),
+    Customer(Box<CustomerNode>),
+}
+
+/// An exact amount: a decimal string (never a float) in an ISO-4217 currency.
+pub struct MoneyValue(pub model::Money);
+
+#[Object(name = "Money")]
+impl MoneyValue {
+    /// Decimal string, e.g. `"275.11"`.
+    async fn amount(&self) -> String {
+        self.0.amount.to_string()
+    }
+    /// ISO-4217, upper-case.
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+}
+
+fn money(m: &Option<model::Money>) -> Option<MoneyValue> {
+    m.clone().map(MoneyValue)
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "Address")]
+pub struct AddressValue {
+    name: Option<String>,
+    company: Option<String>,
+    line1: Option<String>,
+    line2: Option<String>,
+    line3: Option<String>,
+    neighborhood: Option<String>,
+    city: Option<String>,
+    state: Option<String>,
+    postal_code: Option<String>,
+    /// ISO-3166 alpha-2.
+    country: Option<String>,
+}
+
+impl From<&model::Address> for AddressValue {
+    fn from(a: &model::Address) -> Self {
+        AddressValue {
+            name: a.name.clone(),
+            company: a.company.clone(),
+            line1: a.line1.clone(),
+            line2: a.line2.clone(),
+            line3: a.line3.clone(),
+            neighborhood: a.neighborhood.clone(),
+            city: a.city.clone(),
+            state: a.state.clone(),
+            postal_code: a.postal_code.clone(),
+            country: a.country.clone(),
+        }
+    }
+}
+
+/// Why an item goes back.
+#[derive(SimpleObject)]
+#[graphql(name = "ReturnReason")]
+pub struct ReturnReasonValue {
+    /// ProCarrier `Action` (`Exchange`, `Refund`, …).
+    action: Option<String>,
+    reason: Option<String>,
+    wish: Option<String>,
+    additional_title: Option<String>,
+    additional_value: Option<String>,
+}
+
+pub struct ReturnItemValue(model::ReturnItem);
+
+#[Object(name = "ReturnItem")]
+impl ReturnItemValue {
+    async fn id(&self) -> Option<&str> {
+        self.0.id.as_deref()
+    }
+    async fn sku(&self) -> Option<&str> {
+        self.0.sku.as_deref()
+    }
+    async fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+    async fn quantity(&self) -> u32 {
+        self.0.quantity
+    }
+    async fn unit_price(&self) -> Option<MoneyValue> {
+        money(&self.0.unit_price)
+    }
+    /// The same price in the seller's currency, where the vendor gives both (RRR).
+    async fn unit_price_seller(&self) -> Option<MoneyValue> {
+        money(&self.0.unit_price_seller)
+    }
+    async fn returnable_amount(&self) -> Option<MoneyValue> {
+        money(&self.0.returnable_amount)
+    }
+    async fn returnable_amount_seller(&self) -> Option<MoneyValue> {
+        money(&self.0.returnable_amount_seller)
+    }
+    /// Per cent, as a decimal string.
+    async fn vat_rate(&self) -> Option<String> {
+        self.0.vat_rate.map(|d| d.to_string())
+    }
+    async fn reason(&self) -> Option<ReturnReasonValue> {
+        self.0.reason.as_ref().map(|r| ReturnReasonValue {
+            action: r.action.clone(),
+            reason: r.reason.clone(),
+            wish: r.wish.clone(),
+            additional_title: r.additional_title.clone(),
+            additional_value: r.additional_value.clone(),
+        })
+    }
+}
+
+pub struct RefundValue(pub model::Refund);
+
+#[Object(name = "Refund")]
+impl RefundValue {
+    async fn vendor(&self) -> Vendor {
+        self.0.vendor.into()
+    }
+    async fn vendor_id(&self) -> &str {
+        &self.0.id
+    }
+    async fn status(&self) -> RefundStatus {
+        self.0.status.into()
+    }
+    /// The vendor's own status code, as sent.
+    async fn status_raw(&self) -> &str {
+        &self.0.status_raw
+    }
+    async fn amount(&self) -> Option<MoneyValue> {
+        money(&self.0.amount)
+    }
+    /// The amount in the seller's currency (RRR gives both; never converted by us).
+    async fn amount_seller(&self) -> Option<MoneyValue> {
+        money(&self.0.amount_seller)
+    }
+    async fn created_at(&self) -> Option<DateTime<FixedOffset>> {
+        self.0.created_at
+    }
+    async fn paid_at(&self) -> Option<DateTime<FixedOffset>> {
+        self.0.paid_at
+    }
+    async fn invoice_number(&self) -> Option<&str> {
+        self.0.invoice_number.as_deref()
+    }
+    async fn invoice_url(&self) -> Option<&str> {
+        self.0.invoice_url.as_deref()
+    }
+}
+
+/// A return, from ProCarrier (return labels), RRR (marketplace returns) or V-Track (parcels
+/// refused or not collected, returned to sender).
+pub struct ReturnNode(pub Arc<model::Return>);
+
+#[Object(name = "Return")]
+impl ReturnNode {
+    async fn id(&self) -> ID {
+        GlobalId::new(NodeKind::Return, Some(self.0.vendor), &self.0.id)
+            .encode()
+            .into()
+    }
+    async fn vendor(&self) -> Vendor {
+        self.0.vendor.into()
+    }
+    /// The vendor's own id (ProCarrier `Id`, RRR `id`, V-Track voucher).
+    async fn vendor_id(&self) -> &str {
+        &self.0.id
+    }
+    async fn display_id(&self) -> Option<&str> {
+        self.0.display_id.as_deref()
+    }
+    async fn order_reference(&self) -> Option<&str> {
+        self.0.order_reference.as_deref()
+    }
+    async fn tracking_number(&self) -> Option<&str> {
+        self.0.tracking_number.as_deref()
+    }
+    async fn status(&self) -> ReturnStatus {
+        self.0.status.into()
+    }
+    /// The vendor's own status code, as sent.
+    async fn status_raw(&self) -> &str {
+        &self.0.status_raw
+    }
+    async fn tracking_status(&self) -> Option<TrackingStatus> {
+        self.0.tracking_status.map(Into::into)
+    }
+    async fn tracking_status_raw(&self) -> Option<&str> {
+        self.0.tracking_status_raw.as_deref()
+    }
+    async fn created_at(&self) -> Option<DateTime<FixedOffset>> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> Option<DateTime<FixedOffset>> {
+        self.0.updated_at
+    }
+    /// The recipient refused the parcel (V-Track).
+    async fn refused(&self) -> bool {
+        self.0.refused
+    }
+    async fn carrier(&self) -> Option<&str> {
+        self.0.carrier.as_deref()
+    }
+    async fn service_id(&self) -> Option<&str> {
+        self.0.service_id.as_deref()
+    }
+    /// The reasons given, one per item that has one, without repeats.
+    async fn reasons(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for r in self
+            .0
+            .items
+            .iter()
+            .filter_map(|i| i.reason.as_ref()?.reason.clone())
+        {
+            if !out.contains(&r) {
+                out.push(r);
+            }
+        }
+        out
+    }
+    async fn total(&self) -> Option<MoneyValue> {
+        money(&self.0.total)
+    }
+    async fn total_seller(&self) -> Option<MoneyValue> {
+        money(&self.0.total_seller)
+    }
+    async fn shipping(&self) -> Option<MoneyValue> {
+        money(&self.0.shipping)
+    }
+    async fn shipping_seller(&self) -> Option<MoneyValue> {
+        money(&self.0.shipping_seller)
+    }
+    async fn items(&self) -> Vec<ReturnItemValue> {
+        self.0.items.iter().cloned().map(ReturnItemValue).collect()
+    }
+    async fn refunds(&self) -> Vec<RefundValue> {
+        self.0.refunds.iter().cloned().map(RefundValue).collect()
+    }
+    async fn address(&self) -> Option<AddressValue> {
+        self.0.address.as_ref().map(Into::into)
+    }
+    async fn first_mile_address(&self) -> Option<&str> {
+        self.0.first_mile_address.as_deref()
+    }
+    async fn secondary_barcodes(&self) -> &[String] {
+        &self.0.secondary_barcodes
+    }
+    async fn invoice_id(&self) -> Option<&str> {
+        self.0.invoice_id.as_deref()
+    }
+    /// The customer as this return names them; their activity across all vendors resolves
+    /// lazily by normalised e-mail or phone.
+    async fn customer(&self) -> Option<CustomerNode> {
+        let contact = self.0.customer.clone()?;
+        CustomerNode::from_contact(contact)
+    }
+    /// The shop order (MerchantPro) this return belongs to. Null when MerchantPro does not
+    /// know it or cannot be reached (then with an error).
+    async fn order(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<OrderNode>> {
+        let Some(reference) = self.0.order_reference.clone() else {
+            return Ok(None);
+        };
+        let order = loaders(ctx).orders.load_one(reference).await;
+        Ok(order.map_err(|e| vendor_error(&e))?.map(OrderNode))
+    }
+    /// The parcel's tracking, merged from ProCarrier and TrackRU.
+    async fn tracking(&self, ctx: &Context<'_>) -> Option<ShipmentNode> {
+        let number = self.0.tracking_number.clone()?;
+        ShipmentNode::load(ctx, number).await
+    }
+}
+
+pub struct OrderLineValue(model::OrderLine);
+
+#[Object(name = "OrderLine")]
+impl OrderLineValue {
+    async fn id(&self) -> Option<&str> {
+        self.0.id.as_deref()
+    }
+    async fn sku(&self) -> Option<&str> {
+        self.0.sku.as_deref()
+    }
+    async fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+    /// Decimal string.
+    async fn quantity(&self) -> String {
+        self.0.quantity.to_string()
+    }
+    async fn unit_price(&self) -> Option<MoneyValue> {
+        money(&self.0.unit_price)
+    }
+    async fn total(&self) -> Option<MoneyValue> {
+        money(&self.0.total)
+    }
+}
+
+/// A shop order (MerchantPro).
+pub struct OrderNode(pub Arc<model::Order>);
+
+#[Object(name = "Order")]
+impl OrderNode {
+    async fn id(&self) -> ID {
+        GlobalId::new(NodeKind::Order, Some(self.0.vendor), &self.0.id)
+            .encode()
+            .into()
+    }
+    async fn vendor(&self) -> Vendor {
+        self.0.vendor.into()
+    }
+    async fn vendor_id(&self) -> &str {
+        &self.0.id
+    }
+    /// The sales channel's order id (`channel_ref_id`), which other vendors reference.
+    async fn reference(&self) -> Option<&str> {
+        self.0.reference.as_deref()
+    }
+    async fn created_at(&self) -> Option<DateTime<FixedOffset>> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> Option<DateTime<FixedOffset>> {
+        self.0.updated_at
+    }
+    async fn payment_status(&self) -> PaymentStatus {
+        self.0.payment_status.into()
+    }
+    async fn payment_status_raw(&self) -> &str {
+        &self.0.payment_status_raw
+    }
+    async fn shipping_status(&self) -> TrackingStatus {
+        self.0.shipping_status.into()
+    }
+    async fn shipping_status_raw(&self) -> &str {
+        &self.0.shipping_status_raw
+    }
+    async fn customer(&self) -> Option<CustomerNode> {
+        CustomerNode::from_contact(self.0.customer.clone()?)
+    }
+    async fn billing_address(&self) -> Option<AddressValue> {
+        self.0.billing_address.as_ref().map(Into::into)
+    }
+    async fn shipping_address(&self) -> Option<AddressValue> {
+        self.0.shipping_address.as_ref().map(Into::into)
+    }
+    async fn lines(&self) -> Vec<OrderLineValue> {
+        self.0.lines.iter().cloned().map(OrderLineValue).collect()
+    }
+    async fn total(&self) -> Option<MoneyValue> {
+        money(&self.0.total)
+    }
+    async fn shipping_total(&self) -> Option<MoneyValue> {
+        money(&self.0.shipping_total)
+    }
+    async fn tracking_number(&self) -> Option<&str> {
+        self.0.tracking_number.as_deref()
+    }
+    async fn shipping_method(&self) -> Option<&str> {
+        self.0.shipping_method.as_deref()
+    }
+    /// For a return (RMA) order: the MerchantPro id of the order it returns.
+    async fn return_source_id(&self) -> Option<&str> {
+        self.0.return_source_id.as_deref()
+    }
+    async fn rma_order_ids(&self) -> &[String] {
+        &self.0.rma_order_ids
+    }
+    async fn tags(&self) -> &[String] {
+        &self.0.tags
+    }
+    /// Returns of this order at any vendor (by MerchantPro id or channel reference).
+    async fn returns(&self, ctx: &Context<'_>) -> Vec<ReturnNode> {
+        let all = directory::all_returns(upstreams(ctx), &directory::RETURN_VENDORS).await;
+        for e in &all.failures {
+            report_partial(ctx, e);
+        }
+        let keys = [Some(self.0.id.as_str()), self.0.reference.as_deref()];
+        all.items
+            .into_iter()
+            .filter(|r| r.order_reference.is_some() && keys.contains(&r.order_reference.as_deref()))
+            .map(ReturnNode)
+            .collect()
+    }
+    /// The outbound parcel's tracking.
+    async fn tracking(&self, ctx: &Context<'_>) -> Option<ShipmentNode> {
+        ShipmentNode::load(ctx, self.0.tracking_number.clone()?).await
+    }
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "Location")]
+pub struct LocationValue {
+    country: Option<String>,
+    state: Option<String>,
+    city: Option<String>,
+    /// Free text, when the vendor gives no structure.
+    text: Option<String>,
+}
+
+pub struct TrackingEventValue(model::TrackingEvent);
+
+#[Object(name = "TrackingEvent")]
+impl TrackingEventValue {
+    async fn vendor(&self) -> Vendor {
+        self.0.vendor.into()
+    }
+    async fn at(&self) -> DateTime<FixedOffset> {
+        self.0.at
+    }
+    async fn status(&self) -> TrackingStatus {
+        self.0.status.into()
+    }
+    async fn status_raw(&self) -> &str {
+        &self.0.status_raw
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    async fn location(&self) -> Option<LocationValue> {
+        self.0.location.as_ref().map(|l| LocationValue {
+            country: l.country.clone(),
+            state: l.state.clone(),
+            city: l.city.clone(),
+            text: l.text.clone(),
+        })
+    }
+}
+
+/// A parcel as the tracking vendors know it (ProCarrier and TrackRU), events merged in time
+/// order.
+pub struct ShipmentNode(pub Arc<MergedShipment>);
+
+impl ShipmentNode {
+    /// Loads through the request's loader; reports any vendor that failed and answers with
+    /// what the others gave. `None` when no vendor knows the parcel.
+    pub(crate) async fn load(ctx: &Context<'_>, number: String) -> Option<ShipmentNode> {
+        let merged = match loaders(ctx).shipments.load_one(number).await {
+            Ok(m) => m?,
+            Err(never) => match never {},
+        };
+        for e in &merged.failures {
+            report_partial(ctx, e);
+        }
+        merged.found().then(|| ShipmentNode(merged))
+    }
+}
+
+#[Object(name = "Shipment")]
+impl ShipmentNode {
+    async fn id(&self) -> ID {
+        GlobalId::new(NodeKind::Shipment, None, &self.0.tracking_number)
+            .encode()
+            .into()
+    }
+    async fn tracking_number(&self) -> &str {
+        &self.0.tracking_number
+    }
+    /// The vendors that know this parcel.
+    async fn sources(&self) -> Vec<Vendor> {
+        self.0.parts.iter().map(|p| p.vendor.into()).collect()
+    }
+    async fn carrier(&self) -> Option<String> {
+        self.0.first(|p| p.carrier.clone())
+    }
+    /// The latest event's status (or the vendor's own status when it sent no events).
+    async fn status(&self) -> Option<TrackingStatus> {
+        self.0.status().map(|(s, _, _)| s.into())
+    }
+    async fn status_raw(&self) -> Option<String> {
+        self.0.status().map(|(_, raw, _)| raw.to_owned())
+    }
+    /// Which vendor the status comes from.
+    async fn status_vendor(&self) -> Option<Vendor> {
+        self.0.status().map(|(_, _, v)| v.into())
+    }
+    async fn order_reference(&self) -> Option<String> {
+        self.0.first(|p| p.order_reference.clone())
+    }
+    async fn destination_country(&self) -> Option<String> {
+        self.0.first(|p| p.destination_country.clone())
+    }
+    async fn created_at(&self) -> Option<DateTime<FixedOffset>> {
+        self.0.parts.iter().filter_map(|p| p.created_at).min()
+    }
+    async fn updated_at(&self) -> Option<DateTime<FixedOffset>> {
+        self.0.parts.iter().filter_map(|p| p.updated_at).max()
+    }
+    /// Every vendor's events, oldest first.
+    async fn events(&self) -> Vec<TrackingEventValue> {
+        self.0
+            .events
+            .iter()
+            .cloned()
+            .map(TrackingEventValue)
+            .collect()
+    }
+}
+
+/// A parcel delivered to the customer (V-Track).
+pub struct DeliveryValue(Arc<model::Delivery>);
+
+#[Object(name = "Delivery")]
+impl DeliveryValue {
+    async fn vendor(&self) -> Vendor {
+        self.0.vendor.into()
+    }
+    async fn tracking_number(&self) -> &str {
+        &self.0.tracking_number
+    }
+    async fn order_reference(&self) -> Option<&str> {
+        self.0.order_reference.as_deref()
+    }
+    async fn invoice_id(&self) -> Option<&str> {
+        self.0.invoice_id.as_deref()
+    }
+    async fn finalized_at(&self) -> Option<DateTime<FixedOffset>> {
+        self.0.finalized_at
+    }
+    async fn delivered_at(&self) -> Option<DateTime<FixedOffset>> {
+        self.0.delivered_at
+    }
+}
+
+/// One person across all five vendors, joined by normalised e-mail (lower-case) or phone
+/// (E.164).
+pub struct CustomerNode {
+    key: ContactKey,
+    contact: model::Customer,
+    activity: OnceCell<Arc<Activity>>,
+    failures_reported: AtomicBool,
+}
+
+impl CustomerNode {
+    pub(crate) fn from_contact(contact: model::Customer) -> Option<CustomerNode> {
+        Some(CustomerNode {
+            key: ContactKey::of(&contact)?,
+            contact,
+            activity: OnceCell::new(),
+            failures_reported: AtomicBool::new(false),
+        })
+    }
+
+    pub(crate) fn with_activity(key: ContactKey, activity: Arc<Activity>) -> CustomerNode {
+        let contact = activity.contact().unwrap_or_default();
+        CustomerNode {
+            key,
+            contact,
+            activity: OnceCell::new_with(Some(activity)),
+            failures_reported: AtomicBool::new(false),
+        }
+    }
+
+    /// For a customer whose gathering failures the caller already reported.
+    pub(crate) fn mark_failures_reported(&self) {
+        self.failures_reported.store(true, Ordering::Relaxed);
+    }
+
+    async fn activity(&self, ctx: &Context<'_>) -> &Arc<Activity> {
+        let activity = self
+            .activity
+            .get_or_init(|| async {
+                Arc::new(directory::customer_activity(upstreams(ctx), &self.key).await)
+            })
+            .await;
+        // Failures are reported once per customer, by the first field that reads them.
+        if !activity.failures.is_empty() && !self.failures_reported.swap(true, Ordering::Relaxed) {
+            for e in &activity.failures {
+                report_partial(ctx, e);
+            }
+        }
+        activity
+    }
+}
+
+#[Object(name = "Customer")]
+impl CustomerNode {
+    async fn id(&self) -> ID {
+        GlobalId::new(NodeKind::Customer, None, self.key.as_str())
+            .encode()
+            .into()
+    }
+    async fn name(&self) -> Option<&str> {
+        self.contact.name.as_deref()
+    }
+    /// Trimmed, lower-case.
+    async fn email(&self) -> Option<&str> {
+        self.contact.email.as_deref()
+    }
+    /// E.164.
+    async fn phone(&self) -> Option<&str> {
+        self.contact.phone.as_deref()
+    }
+    /// Their returns at every vendor, newest first (refusals included).
+    async fn returns(&self, ctx: &Context<'_>) -> Vec<ReturnNode> {
+        self.activity(ctx)
+            .await
+            .returns
+            .iter()
+            .cloned()
+            .map(ReturnNode)
+            .collect()
+    }
+    /// Parcels they refused (V-Track).
+    async fn refusals(&self, ctx: &Context<'_>) -> Vec<ReturnNode> {
+        let a = self.activity(ctx).await;
+        a.returns
+            .iter()
+            .filter(|r| r.refused)
+            .cloned()
+            .map(ReturnNode)
+            .collect()
+    }
+    /// Their shop orders (MerchantPro), newest first.
+    async fn orders(&self, ctx: &Context<'_>) -> Vec<OrderNode> {
+        self.activity(ctx)
+            .await
+            .orders
+            .iter()
+            .cloned()
+            .map(OrderNode)
+            .collect()
+    }
+    /// Parcels delivered to them (V-Track).
+    async fn deliveries(&self, ctx: &Context<'_>) -> Vec<DeliveryValue> {
+        self.activity(ctx)
+            .await
+            .deliveries
+            .iter()
+            .cloned()
+            .map(DeliveryValue)
+            .collect()
+    }
+    /// Refunds of their returns.
+    async fn refunds(&self, ctx: &Context<'_>) -> Vec<RefundValue> {
+        let a = self.activity(ctx).await;
+        a.returns
+            .iter()
+            .flat_map(|r| r.refunds.iter().cloned())
+            .map(RefundValue)
+            .collect()
+    }
+    /// Returns per shop order, 0 to 1 and beyond (several returns of one order count each).
+    /// Null when they have no order.
+    async fn return_rate(&self, ctx: &Context<'_>) -> Option<f64> {
+        let a = self.activity(ctx).await;
+        let returns = a
+            .returns
+            .iter()
+            .filter(|r| r.vendor != model::Vendor::VTrack)
+            .count();
+        (!a.orders.is_empty()).then(|| returns as f64 / a.orders.len() as f64)
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct TimeRange {
+    /// `HH:MM`.
+    opens: String,
+    /// `HH:MM`.
+    closes: String,
+}
+
+#[derive(SimpleObject)]
+pub struct OpeningHours {
+    weekday: Weekday,
+    /// Empty when closed that day.
+    ranges: Vec<TimeRange>,
+}
+
+fn hhmm(t: NaiveTime) -> String {
+    t.format("%H:%M").to_string()
+}
+
+/// A place where a return parcel can be handed in (ProCarrier).
+pub struct DropOffPointValue {
+    pub point: model::DropOffPoint,
+    pub distance_km: Option<f64>,
+}
+
+#[Object(name = "DropOffPoint")]
+impl DropOffPointValue {
+    async fn vendor(&self) -> Vendor {
+        self.point.vendor.into()
+    }
+    async fn vendor_id(&self) -> &str {
+        &self.point.id
+    }
+    async fn carrier(&self) -> Option<&str> {
+        self.point.carrier.as_deref()
+    }
+    async fn service_id(&self) -> Option<&str> {
+        self.point.service_id.as_deref()
+    }
+    async fn title(&self) -> &str {
+        &self.point.title
+    }
+    async fn address(&self) -> &str {
+        &self.point.address
+    }
+    /// The vendor's free-text hours.
+    async fn hours_text(&self) -> Option<&str> {
+        self.point.hours_text.as_deref()
+    }
+    /// Monday to Sunday.
+    async fn opening_hours(&self) -> Vec<OpeningHours> {
+        self.point
+            .opening_hours
+            .iter()
+            .map(|d| OpeningHours {
+                weekday: d.weekday.into(),
+                ranges: d
+                    .ranges
+                    .iter()
+                    .map(|&(o, c)| TimeRange {
+                        opens: hhmm(o),
+                        closes: hhmm(c),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+    async fn lat(&self) -> f64 {
+        self.point.lat
+    }
+    async fn lng(&self) -> f64 {
+        self.point.lng
+    }
+    /// Great-circle distance from the point searched around, when searched by coordinates.
+    async fn distance_km(&self) -> Option<f64> {
+        self.distance_km.map(|d| (d * 1000.0).round() / 1000.0)
+    }
+}
+
+/// A way to send a return (ProCarrier).
+pub struct ReturnServiceValue(pub model::ReturnService);
+
+#[Object(name = "ReturnService")]
+impl ReturnServiceValue {
+    async fn vendor(&self) -> Vendor {
+        self.0.vendor.into()
+    }
+    async fn vendor_id(&self) -> &str {
+        &self.0.id
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// e.g. `home_collection`, `drop_off`.
+    async fn kind(&self) -> Option<&str> {
+        self.0.kind.as_deref()
+    }
+    async fn carrier(&self) -> Option<&str> {
+        self.0.carrier.as_deref()
+    }
+    async fn logo_url(&self) -> Option<&str> {
+        self.0.logo_url.as_deref()
+    }
+}

@@ -1,0 +1,342 @@
+//! The five vendor clients behind the read cache: every vendor read the schema makes goes
+//! through here, is cached per vendor (single-flight, TTL, V-Track stale-while-revalidate) and
+//! comes back mapped into the unified model. Outcomes feed each vendor's health.
+//!
+//! Reads are shaped to what each vendor can batch: ProCarrier returns through `returns/search`
+//! (1000 a page) and events through `tracking/range`, RRR and V-Track as their full listings,
+//! MerchantPro orders by `ids=` (100 a call) or from its listing for channel references it cannot
+//! filter by, TrackRU trackings by `numbers=` (40 a call).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use chrono::Utc;
+use futures_util::future::try_join_all;
+
+use crate::cache::{Cached, VendorCache};
+use crate::config::Settings;
+use crate::error::ErrorCode;
+use crate::model::{Delivery, DropOffPoint, Order, Return, ReturnService, Shipment, Vendor};
+use crate::vendors::{merchantpro, procarrier, rrr, trackru, vtrack, VendorError};
+
+/// TrackRU takes at most this many numbers in one `numbers=` query (TrackingMore v2's limit).
+const TRACKRU_NUMBERS_PER_CALL: usize = 40;
+/// MerchantPro's page limit, also the most ids one `ids=` call can answer.
+const MERCHANTPRO_IDS_PER_CALL: usize = 100;
+/// How far back ProCarrier tracking events are read (`tracking/range`'s `DateFrom`).
+const PROCARRIER_EVENTS_WINDOW: chrono::Duration = chrono::Duration::days(400);
+
+/// The last outcome of each vendor's reads, for the `vendors` query.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Health {
+    pub last_success: Option<SystemTime>,
+    pub last_failure: Option<(SystemTime, ErrorCode)>,
+    pub consecutive_failures: u32,
+}
+
+#[derive(Debug, Default)]
+struct HealthBoard(Mutex<HashMap<Vendor, Health>>);
+
+impl HealthBoard {
+    fn record(&self, vendor: Vendor, error: Option<&VendorError>) {
+        let mut board = crate::lock(&self.0);
+        let health = board.entry(vendor).or_default();
+        match error {
+            None => {
+                health.last_success = Some(SystemTime::now());
+                health.consecutive_failures = 0;
+            }
+            Some(e) => {
+                health.last_failure = Some((SystemTime::now(), e.code()));
+                health.consecutive_failures += 1;
+            }
+        }
+    }
+}
+
+/// V-Track's report: parcels returned to sender (refused or unclaimed) and parcels delivered.
+#[derive(Debug, Default)]
+pub struct VTrackReport {
+    pub returns: Vec<Arc<Return>>,
+    pub deliveries: Vec<Arc<Delivery>>,
+    /// Rows and entries the mapping could not read (logged when fetched).
+    pub skipped: usize,
+}
+
+/// MerchantPro orders indexed by id and by channel reference.
+#[derive(Debug, Default)]
+pub struct OrderIndex {
+    pub orders: Vec<Arc<Order>>,
+    by_key: HashMap<String, usize>,
+}
+
+impl OrderIndex {
+    pub fn new(orders: Vec<Order>) -> Self {
+        let orders: Vec<Arc<Order>> = orders.into_iter().map(Arc::new).collect();
+        let mut by_key = HashMap::with_capacity(orders.len() * 2);
+        for (i, o) in orders.iter().enumerate() {
+            by_key.insert(o.id.clone(), i);
+            if let Some(r) = &o.reference {
+                by_key.entry(r.clone()).or_insert(i);
+            }
+        }
+        OrderIndex { orders, by_key }
+    }
+
+    /// By MerchantPro id or by channel reference.
+    pub fn get(&self, key: &str) -> Option<&Arc<Order>> {
+        self.by_key.get(key).map(|&i| &self.orders[i])
+    }
+}
+
+#[derive(Debug)]
+pub struct Upstreams {
+    pub vtrack: vtrack::Client,
+    pub procarrier: procarrier::Client,
+    pub rrr: rrr::Client,
+    pub merchantpro: merchantpro::Client,
+    pub trackru: trackru::Client,
+    pub cache: VendorCache,
+    health: Arc<HealthBoard>,
+}
+
+impl Upstreams {
+    pub fn new(settings: &Settings) -> Result<Self, VendorError> {
+        let v = &settings.vendors;
+        Ok(Upstreams {
+            vtrack: vtrack::Client::new(&v.vtrack)?,
+            procarrier: procarrier::Client::new(&v.procarrier)?,
+            rrr: rrr::Client::new(&v.rrr)?,
+            merchantpro: merchantpro::Client::new(&v.merchantpro)?,
+            trackru: trackru::Client::new(&v.trackru)?,
+            cache: VendorCache::new(&settings.cache),
+            health: Arc::default(),
+        })
+    }
+
+    pub fn health(&self, vendor: Vendor) -> Health {
+        crate::lock(&self.health.0)
+            .get(&vendor)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// How old the data last served for `vendor` is.
+    pub fn data_age(&self, vendor: Vendor) -> Option<Duration> {
+        self.cache.data_age(vendor)
+    }
+
+    async fn cached<T, F, Fut>(&self, vendor: Vendor, key: &str, fetch: F) -> Cached<T>
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, VendorError>> + Send + 'static,
+    {
+        let health = self.health.clone();
+        self.cache
+            .get(vendor, key, move || async move {
+                let outcome = fetch().await;
+                health.record(vendor, outcome.as_ref().err());
+                outcome
+            })
+            .await
+    }
+
+    /// Every ProCarrier return, walking `returns/search`'s `IdLast` cursor.
+    pub async fn procarrier_returns(&self) -> Cached<Vec<Arc<Return>>> {
+        let client = self.procarrier.clone();
+        self.cached(Vendor::ProCarrier, "returns/search", move || async move {
+            let rows = client.search_all_returns(&Default::default()).await?;
+            Ok(rows
+                .iter()
+                .map(|r| Arc::new(procarrier::mapping::map_return(r)))
+                .collect())
+        })
+        .await
+    }
+
+    /// Every RRR return, page by page until an empty one.
+    pub async fn rrr_returns(&self) -> Cached<Vec<Arc<Return>>> {
+        let client = self.rrr.clone();
+        self.cached(Vendor::Rrr, "get/order_returns", move || async move {
+            let rows = client.order_returns(&Default::default()).await?;
+            Ok(rows
+                .iter()
+                .map(|r| Arc::new(rrr::mapping::order_return(r)))
+                .collect())
+        })
+        .await
+    }
+
+    /// The V-Track report: returned/refused parcels and deliveries (slow; served stale while it
+    /// refreshes once past its TTL).
+    pub async fn vtrack_report(&self) -> Cached<VTrackReport> {
+        let client = self.vtrack.clone();
+        self.cached(Vendor::VTrack, "statistics/returns", move || async move {
+            let report = client.report().await?;
+            Ok(VTrackReport {
+                skipped: report.skipped(),
+                returns: report.returns.into_iter().map(Arc::new).collect(),
+                deliveries: report.deliveries.into_iter().map(Arc::new).collect(),
+            })
+        })
+        .await
+    }
+
+    /// Every MerchantPro order with its lines, indexed by id and channel reference. Used where
+    /// only the channel reference is known: MerchantPro cannot filter by it.
+    pub async fn merchantpro_orders(&self) -> Cached<OrderIndex> {
+        let client = self.merchantpro.clone();
+        self.cached(Vendor::MerchantPro, "orders", move || async move {
+            let filter = merchantpro::client::OrderFilter {
+                include_line_items: true,
+                ..Default::default()
+            };
+            let orders = client.list_all(&filter).await?;
+            Ok(OrderIndex::new(
+                orders.iter().map(merchantpro::mapping::order).collect(),
+            ))
+        })
+        .await
+    }
+
+    /// MerchantPro orders by id, `ids=` in calls of 100. The cache key is the id set, so
+    /// identical concurrent batches make one call.
+    pub async fn merchantpro_orders_by_id(&self, mut ids: Vec<u64>) -> Cached<OrderIndex> {
+        ids.sort_unstable();
+        ids.dedup();
+        let key = format!("orders?ids={}", join(&ids));
+        let client = self.merchantpro.clone();
+        self.cached(Vendor::MerchantPro, &key, move || async move {
+            let calls = ids
+                .chunks(MERCHANTPRO_IDS_PER_CALL)
+                .map(|c| client.get_many(c));
+            let orders = try_join_all(calls).await?;
+            Ok(OrderIndex::new(
+                orders
+                    .iter()
+                    .flatten()
+                    .map(merchantpro::mapping::order)
+                    .collect(),
+            ))
+        })
+        .await
+    }
+
+    /// TrackRU trackings by number, `numbers=` in calls of 40, keyed by tracking number.
+    pub async fn trackru_by_numbers(
+        &self,
+        mut numbers: Vec<String>,
+    ) -> Cached<HashMap<String, Shipment>> {
+        numbers.sort_unstable();
+        numbers.dedup();
+        let key = format!("trackings/get?numbers={}", numbers.join(","));
+        let client = self.trackru.clone();
+        self.cached(Vendor::TrackRu, &key, move || async move {
+            let queries: Vec<_> = numbers
+                .chunks(TRACKRU_NUMBERS_PER_CALL)
+                .map(|chunk| trackru::wire::ListQuery {
+                    numbers: Some(chunk.join(",")),
+                    limit: Some(TRACKRU_NUMBERS_PER_CALL as u32),
+                    ..Default::default()
+                })
+                .collect();
+            let pages = try_join_all(queries.iter().map(|q| client.list(q))).await?;
+            Ok(pages
+                .iter()
+                .flat_map(|page| &page.items)
+                .map(trackru::mapping::shipment)
+                .map(|s| (s.tracking_number.clone(), s))
+                .collect())
+        })
+        .await
+    }
+
+    /// Every TrackRU tracking (the customer view searches them by contact).
+    pub async fn trackru_all(&self) -> Cached<Vec<Shipment>> {
+        let client = self.trackru.clone();
+        self.cached(Vendor::TrackRu, "trackings/get", move || async move {
+            let all = client.list_all(&Default::default(), 2000).await?;
+            Ok(all.iter().map(trackru::mapping::shipment).collect())
+        })
+        .await
+    }
+
+    /// ProCarrier tracking events of the last 400 days, by tracking number (`tracking/range`
+    /// pages, instead of one `tracking/get` per parcel).
+    pub async fn procarrier_tracking(&self) -> Cached<HashMap<String, Shipment>> {
+        let client = self.procarrier.clone();
+        self.cached(Vendor::ProCarrier, "tracking/range", move || async move {
+            let from = (Utc::now() - PROCARRIER_EVENTS_WINDOW).fixed_offset();
+            let filter = procarrier::wire::TrackingRangeFilter {
+                date_from: Some(procarrier::mapping::format_filter_date(from)),
+                count_per_page: Some(20_000),
+                ..Default::default()
+            };
+            let records = client.tracking_range_all(&filter).await?;
+            Ok(records
+                .iter()
+                .map(procarrier::mapping::map_tracking)
+                .map(|s| (s.tracking_number.clone(), s))
+                .collect())
+        })
+        .await
+    }
+
+    /// One parcel's ProCarrier tracking (`tracking/get`), for a single lookup.
+    pub async fn procarrier_tracking_of(&self, number: &str) -> Cached<Shipment> {
+        let client = self.procarrier.clone();
+        let number = number.to_owned();
+        let key = format!("tracking/get?{number}");
+        self.cached(Vendor::ProCarrier, &key, move || async move {
+            let record = client.get_tracking(&number).await?;
+            Ok(procarrier::mapping::map_tracking(&record))
+        })
+        .await
+    }
+
+    pub async fn procarrier_services(
+        &self,
+        request: procarrier::wire::ServicesRequest,
+    ) -> Cached<Vec<ReturnService>> {
+        let key = format!("services/get?{}", cache_key(&request));
+        let client = self.procarrier.clone();
+        self.cached(Vendor::ProCarrier, &key, move || async move {
+            let answer = client.get_services(&request).await?;
+            Ok(answer
+                .services
+                .iter()
+                .map(procarrier::mapping::map_service)
+                .collect())
+        })
+        .await
+    }
+
+    pub async fn procarrier_dropoff_points(
+        &self,
+        filter: procarrier::wire::DropOffFilter,
+    ) -> Cached<Vec<DropOffPoint>> {
+        let key = format!("dropoff/points?{}", cache_key(&filter));
+        let client = self.procarrier.clone();
+        self.cached(Vendor::ProCarrier, &key, move || async move {
+            let answer = client.dropoff_points(&filter).await?;
+            Ok(procarrier::mapping::map_dropoff_points(&answer))
+        })
+        .await
+    }
+}
+
+fn join<T: ToString>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A request's JSON as its cache key: equal requests, equal keys.
+fn cache_key<T: serde::Serialize>(request: &T) -> String {
+    serde_json::to_string(request).expect("vendor request types serialise to JSON")
+}

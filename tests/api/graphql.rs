@@ -1,0 +1,351 @@
+//! The GraphQL schema end to end: representative answers (insta snapshots in `snapshots/`),
+//! the served SDL, and cross-vendor joins.
+
+use serde_json::{json, Value};
+
+use crate::helpers;
+
+/// Snapshots live at the top of the repository, reviewed as code.
+fn assert_snapshot(name: &str, value: &Value) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_json_snapshot!(name, value));
+}
+
+pub const DASHBOARD: &str = r#"query Dashboard($first: Int!, $after: String) {
+  returns(first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node {
+      id vendor vendorId status statusRaw trackingStatus createdAt refused reasons
+      total { amount currency }
+      customer { id name email phone }
+      order { id reference paymentStatus shippingStatus total { amount currency } }
+      tracking { trackingNumber status sources events { vendor at status statusRaw } }
+    } }
+  }
+}"#;
+
+#[tokio::test]
+async fn schema_graphql_is_exactly_the_served_sdl() {
+    let file = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
+        .expect("schema.graphql at the top of the repository");
+    assert!(
+        file == returns_gateway::schema::sdl(),
+        "schema.graphql is stale: run `cargo run -- schema > schema.graphql`"
+    );
+}
+
+#[tokio::test]
+async fn dashboard_returns_with_order_tracking_and_customer() {
+    let t = helpers::start().await;
+    let g = helpers::gateway(&t).await;
+    let answer = g.query_with(DASHBOARD, json!({"first": 4})).await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let edges = answer["data"]["returns"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 4);
+    assert_eq!(
+        answer["data"]["returns"]["totalCount"],
+        t.sims.world.returns.len()
+    );
+    assert_snapshot("dashboard_first_4", &answer);
+}
+
+#[tokio::test]
+async fn a_multi_page_walk_reads_every_return_once_in_a_stable_order() {
+    let t = helpers::start().await;
+    let g = helpers::gateway(&t).await;
+    let (mut after, mut ids, mut pages) = (Value::Null, Vec::new(), Vec::new());
+    loop {
+        let answer = g
+            .query_with(
+                "query($after: String) { returns(first: 50, after: $after) {
+                   pageInfo { hasNextPage endCursor } edges { node { id createdAt } } } }",
+                json!({ "after": after }),
+            )
+            .await;
+        assert!(answer.get("errors").is_none(), "{answer}");
+        let page = &answer["data"]["returns"];
+        let nodes: Vec<Value> = page["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"].clone())
+            .collect();
+        ids.extend(nodes.iter().map(|n| n["id"].as_str().unwrap().to_owned()));
+        pages.push(
+            json!({"count": nodes.len(), "first": nodes.first(), "last": nodes.last(),
+                          "pageInfo": page["pageInfo"]}),
+        );
+        if page["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "no return twice");
+    assert_eq!(ids.len(), t.sims.world.returns.len(), "every return once");
+    assert!(pages.len() > 2);
+    assert_snapshot("returns_walk_pages_of_50", &json!(pages));
+}
+
+#[tokio::test]
+async fn customer_view_joins_all_vendors() {
+    let t = helpers::start().await;
+    let g = helpers::gateway(&t).await;
+    // A person with a ProCarrier return and at least two orders, e-mail written dirty.
+    let world = &t.sims.world;
+    let person = world
+        .returns
+        .iter()
+        .filter(|r| r.channel == returns_gateway::sim::world::ReturnChannel::ProCarrier)
+        .map(|r| world.orders[r.order].customer)
+        .find(|&p| world.orders.iter().filter(|o| o.customer == p).count() >= 2)
+        .expect("such a person");
+    let email = format!("  {}  ", world.people[person].email.to_uppercase());
+    let answer = g
+        .query_with(
+            "query($email: String) { customer(email: $email) {
+               id name email phone returnRate
+               returns { vendor vendorId status refused orderReference }
+               refusals { vendorId }
+               orders { vendorId reference shippingStatus }
+               deliveries { trackingNumber deliveredAt }
+               refunds { vendorId status amount { amount currency } } } }",
+            json!({ "email": email }),
+        )
+        .await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let c = &answer["data"]["customer"];
+    assert_eq!(c["email"], world.people[person].email);
+    assert!(c["orders"].as_array().unwrap().len() >= 2);
+    assert!(!c["returns"].as_array().unwrap().is_empty());
+    assert_snapshot("customer_view", &answer);
+}
+
+#[tokio::test]
+async fn customer_lookup_validates_its_arguments() {
+    let t = helpers::start().await;
+    let g = helpers::gateway(&t).await;
+    let both = g
+        .query(r#"{ customer(email: "a@b.gr", phone: "+306900000000") { id } }"#)
+        .await;
+    assert_eq!(both["errors"][0]["extensions"]["code"], "INVALID_ARGUMENT");
+    let bad = g
+        .query(r#"{ customer(email: "not-an-email") { id } }"#)
+        .await;
+    assert_eq!(bad["errors"][0]["extensions"]["field"], "email");
+    let phone = g.query(r#"{ customer(phone: "12") { id } }"#).await;
+    assert_eq!(phone["errors"][0]["extensions"]["field"], "phone");
+    let nobody = g
+        .query(r#"{ customer(email: "nobody@example.com") { id } }"#)
+        .await;
+    assert_eq!(nobody, json!({"data": {"customer": null}}));
+}
+
+#[tokio::test]
+async fn tracking_timeline_merges_procarrier_and_trackru() {
+    let t = helpers::start().await;
+    let g = helpers::gateway(&t).await;
+    let world = &t.sims.world;
+    let r = world
+        .returns
+        .iter()
+        .find(|r| {
+            r.channel == returns_gateway::sim::world::ReturnChannel::ProCarrier
+                && world.parcels[r.parcel].events.len() >= 3
+        })
+        .expect("a return parcel with events");
+    let number = &world.parcels[r.parcel].tracking_number;
+    let answer = g
+        .query_with(
+            "query($n: String!) { tracking(trackingNumber: $n) {
+               id trackingNumber carrier status statusRaw statusVendor sources orderReference
+               events { vendor at status statusRaw description location { country city text } } } }",
+            json!({ "n": number }),
+        )
+        .await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let events = answer["data"]["tracking"]["events"].as_array().unwrap();
+    let vendors: std::collections::BTreeSet<_> =
+        events.iter().map(|e| e["vendor"].as_str()).collect();
+    assert_eq!(vendors.len(), 2, "both vendors' events");
+    let times: Vec<chrono::DateTime<chrono::FixedOffset>> = events
+        .iter()
+        .map(|e| chrono::DateTime::parse_from_rfc3339(e["at"].as_str().unwrap()).unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "in time order");
+    assert_snapshot("tracking_timeline", &answer);
+    let unknown = g
+        .query(r#"{ tracking(trackingNumber: "NOPE0000") { id } }"#)
+        .await;
+    assert_eq!(unknown, json!({"data": {"tracking": null}}));
+}
+
+#[tokio::test]
+async fn drop_off_finder_sorts_by_distance_and_validates() {
+    let t = helpers::start().await;
+    let g = helpers::gateway(&t).await;
+    let answer = g
+        .query(
+            "{ dropOffPoints(near: {lat: 37.9838, lng: 23.7275}, radiusKm: 10) {
+                 vendorId carrier serviceId title address distanceKm hoursText
+                 openingHours { weekday ranges { opens closes } } } }",
+        )
+        .await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let points = answer["data"]["dropOffPoints"].as_array().unwrap();
+    assert!(!points.is_empty());
+    let d: Vec<f64> = points
+        .iter()
+        .map(|p| p["distanceKm"].as_f64().unwrap())
+        .collect();
+    assert!(d.windows(2).all(|w| w[0] <= w[1]) && d.iter().all(|&x| x <= 10.0));
+    assert!(points
+        .iter()
+        .all(|p| p["openingHours"].as_array().unwrap().len() == 7));
+    assert_snapshot("drop_off_points_athens", &answer);
+
+    let neither = g.query("{ dropOffPoints { vendorId } }").await;
+    assert_eq!(neither["errors"][0]["extensions"]["field"], "near");
+    let country = g
+        .query(r#"{ dropOffPoints(address: {country: "Greece"}) { vendorId } }"#)
+        .await;
+    assert_eq!(
+        country["errors"][0]["extensions"]["field"],
+        "address.country"
+    );
+    let radius = g
+        .query("{ dropOffPoints(near: {lat: 1, lng: 1}, radiusKm: 0) { vendorId } }")
+        .await;
+    assert_eq!(radius["errors"][0]["extensions"]["field"], "radiusKm");
+    let services = g
+        .query(r#"{ returnServices(address: {country: "GR", city: "Athens"}, parcelWeightKg: 1.5) { vendorId name kind carrier } }"#)
+        .await;
+    assert!(services.get("errors").is_none(), "{services}");
+    assert!(!services["data"]["returnServices"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let weight = g
+        .query(r#"{ returnServices(address: {country: "GR"}, parcelWeightKg: -1) { vendorId } }"#)
+        .await;
+    assert_eq!(weight["errors"][0]["extensions"]["field"], "parcelWeightKg");
+}
+
+#[tokio::test]
+async fn returns_summary_counts_every_vendor() {
+    let t = helpers::start().await;
+    let g = helpers::gateway(&t).await;
+    let answer = g
+        .query(
+            r#"{ returnsSummary(from: "2026-01-01T00:00:00Z", to: "2027-06-01T00:00:00Z") {
+                 from to total byVendor { vendor count } byStatus { status count }
+                 byReason { reason count } refusalRate
+                 refundedTotals { amount currency } refundedTotalsSeller { amount currency }
+                 incompleteVendors } }"#,
+        )
+        .await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    assert_eq!(
+        answer["data"]["returnsSummary"]["total"],
+        t.sims.world.returns.len()
+    );
+    assert_snapshot("returns_summary", &answer);
+    let backwards = g
+        .query(r#"{ returnsSummary(from: "2026-02-01T00:00:00Z", to: "2026-01-01T00:00:00Z") { total } }"#)
+        .await;
+    assert_eq!(backwards["errors"][0]["extensions"]["field"], "to");
+}
+
+#[tokio::test]
+async fn node_lookups_find_each_kind_again() {
+    let t = helpers::start().await;
+    let g = helpers::gateway(&t).await;
+    let first = g
+        .query(
+            "{ returns(first: 1, filter: {vendors: [PROCARRIER]}) { edges { node {
+                 id customer { id } order { id } tracking { id } } } } }",
+        )
+        .await;
+    let node = &first["data"]["returns"]["edges"][0]["node"];
+    let ids = [
+        node["id"].clone(),
+        node["order"]["id"].clone(),
+        node["tracking"]["id"].clone(),
+        node["customer"]["id"].clone(),
+    ];
+    let mut found = Vec::new();
+    for id in &ids {
+        let a = g
+            .query_with(
+                "query($id: ID!) { node(id: $id) { __typename id
+                   ... on Return { vendorId status }
+                   ... on Order { vendorId reference }
+                   ... on Shipment { trackingNumber sources }
+                   ... on Customer { email phone } } }",
+                json!({ "id": id }),
+            )
+            .await;
+        assert!(a.get("errors").is_none(), "{a}");
+        assert_eq!(&a["data"]["node"]["id"], id, "found again by its id");
+        found.push(a["data"]["node"].clone());
+    }
+    assert_snapshot("node_lookups", &json!(found));
+    let garbage = g.query(r#"{ node(id: "garbage") { id } }"#).await;
+    assert_eq!(
+        garbage["errors"][0]["extensions"]["code"],
+        "INVALID_ARGUMENT"
+    );
+}
+
+#[tokio::test]
+async fn filters_and_page_size_limits() {
+    let t = helpers::start().await;
+    let g = helpers::gateway(&t).await;
+    let too_many = g.query("{ returns(first: 101) { totalCount } }").await;
+    assert_eq!(too_many["errors"][0]["extensions"]["field"], "first");
+    let bad_cursor = g
+        .query(r#"{ returns(after: "nope") { totalCount } }"#)
+        .await;
+    assert_eq!(bad_cursor["errors"][0]["extensions"]["field"], "after");
+    let world = &t.sims.world;
+    let rrr = world
+        .returns
+        .iter()
+        .filter(|r| r.channel == returns_gateway::sim::world::ReturnChannel::Rrr)
+        .count();
+    let only_rrr = g
+        .query("{ returns(filter: {vendors: [RRR]}) { totalCount } }")
+        .await;
+    assert_eq!(only_rrr["data"]["returns"]["totalCount"], rrr);
+    let refused = g
+        .query(
+            "{ returns(first: 100, filter: {vendors: [VTRACK]}) { edges { node { refused } } } }",
+        )
+        .await;
+    assert!(
+        refused["data"]["returns"]["edges"]
+            .as_array()
+            .unwrap()
+            .len()
+            > 1
+    );
+    let order = &world.orders[world.returns[0].order];
+    let by_ref = g
+        .query_with(
+            "query($r: String) { returns(filter: {orderReference: $r}) { edges { node { orderReference } } } }",
+            json!({"r": order.reference}),
+        )
+        .await;
+    let edges = by_ref["data"]["returns"]["edges"].as_array().unwrap();
+    assert!(edges
+        .iter()
+        .all(|e| e["node"]["orderReference"] == json!(order.reference)));
+    let orders = g
+        .query("{ orders(first: 3, filter: {shippingStatus: DELIVERED}) { totalCount edges { node { shippingStatus returns { vendorId } } } } }")
+        .await;
+    assert!(orders.get("errors").is_none(), "{orders}");
+    assert!(orders["data"]["orders"]["totalCount"].as_u64().unwrap() > 3);
+}
