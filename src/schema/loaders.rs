@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 
 use crate::model::{Order, Shipment, TrackingEvent, TrackingStatus, Vendor};
 use crate::upstream::Upstreams;
@@ -15,11 +15,27 @@ use crate::vendors::VendorError;
 /// (ProCarrier `OrderReference`, V-Track `web_order_id`, TrackRU `order_id`).
 pub struct OrderLoader(pub Arc<Upstreams>);
 
-impl Loader<String> for OrderLoader {
-    type Value = Arc<Order>;
-    type Error = Arc<VendorError>;
+/// An order lookup's outcome: the vendor's failure is a value, cached for the request like an
+/// order, so 100 rows asking a failed vendor make one attempt, not 100.
+pub type OrderLookup = Result<Arc<Order>, Arc<VendorError>>;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Arc<Order>>, Self::Error> {
+impl Loader<String> for OrderLoader {
+    type Value = OrderLookup;
+    type Error = std::convert::Infallible;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, OrderLookup>, Self::Error> {
+        match self.lookup(keys).await {
+            Ok(found) => Ok(found.into_iter().map(|(k, o)| (k, Ok(o))).collect()),
+            Err(e) => Ok(keys.iter().map(|k| (k.clone(), Err(e.clone()))).collect()),
+        }
+    }
+}
+
+impl OrderLoader {
+    async fn lookup(
+        &self,
+        keys: &[String],
+    ) -> Result<HashMap<String, Arc<Order>>, Arc<VendorError>> {
         let ids: Vec<u64> = keys.iter().filter_map(|k| k.parse().ok()).collect();
         let mut found = HashMap::with_capacity(keys.len());
         if !ids.is_empty() {
@@ -125,17 +141,48 @@ impl Loader<String> for ShipmentLoader {
     }
 }
 
-/// The loaders of one request.
+/// The loaders of one request. They remember what they loaded for the request, so a listing
+/// can load all its rows' links in one batch up front ([`Loaders::prefetch`]) and the rows'
+/// fields then find them: batches never depend on resolver timing.
 pub struct Loaders {
-    pub orders: DataLoader<OrderLoader>,
-    pub shipments: DataLoader<ShipmentLoader>,
+    pub orders: DataLoader<OrderLoader, HashMapCache>,
+    pub shipments: DataLoader<ShipmentLoader, HashMapCache>,
 }
 
 impl Loaders {
     pub fn new(up: &Arc<Upstreams>) -> Self {
         Loaders {
-            orders: DataLoader::new(OrderLoader(up.clone()), tokio::spawn),
-            shipments: DataLoader::new(ShipmentLoader(up.clone()), tokio::spawn),
+            orders: DataLoader::with_cache(
+                OrderLoader(up.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            shipments: DataLoader::with_cache(
+                ShipmentLoader(up.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
         }
+    }
+
+    /// Loads, in one batch each, the orders and trackings the selection under `node` will ask
+    /// for: `order_keys` when it selects `order`, `tracking_keys` when it selects `tracking`.
+    pub async fn prefetch(
+        &self,
+        node: &async_graphql::Lookahead<'_>,
+        order_keys: impl IntoIterator<Item = String>,
+        tracking_keys: impl IntoIterator<Item = String>,
+    ) {
+        let orders = async {
+            if node.field("order").exists() {
+                let _ = self.orders.load_many(order_keys).await;
+            }
+        };
+        let shipments = async {
+            if node.field("tracking").exists() {
+                let _ = self.shipments.load_many(tracking_keys).await;
+            }
+        };
+        tokio::join!(orders, shipments);
     }
 }

@@ -13,7 +13,7 @@ use super::enums::{PaymentStatus, ReturnStatus, TrackingStatus, Vendor};
 use super::errors::{invalid_argument, report_partial, vendor_error};
 use super::ids::{base64url_decode, base64url_encode, GlobalId, NodeKind};
 use super::types::{
-    upstreams, CustomerNode, DropOffPointValue, MoneyValue, Node, OrderNode, ReturnNode,
+    loaders, upstreams, CustomerNode, DropOffPointValue, MoneyValue, Node, OrderNode, ReturnNode,
     ReturnServiceValue, ShipmentNode,
 };
 use crate::config::ServerSettings;
@@ -361,7 +361,9 @@ impl Query {
             NodeKind::Customer => {
                 let key = ContactKey::parse(&global.native)
                     .ok_or_else(|| invalid_argument("id", "not an id"))?;
-                customer_of(ctx, key).await.map(|c| Node::Customer(Box::new(c)))
+                customer_of(ctx, key)
+                    .await
+                    .map(|c| Node::Customer(Box::new(c)))
             }
         })
     }
@@ -398,6 +400,13 @@ impl Query {
             after,
             ctx.data_unchecked::<ServerSettings>(),
         )?;
+        loaders(ctx)
+            .prefetch(
+                &ctx.look_ahead().field("edges").field("node"),
+                page.iter().filter_map(|(_, r)| r.order_reference.clone()),
+                page.iter().filter_map(|(_, r)| r.tracking_number.clone()),
+            )
+            .await;
         Ok(ReturnConnection {
             edges: page
                 .into_iter()
@@ -478,6 +487,13 @@ impl Query {
             after,
             ctx.data_unchecked::<ServerSettings>(),
         )?;
+        loaders(ctx)
+            .prefetch(
+                &ctx.look_ahead().field("edges").field("node"),
+                std::iter::empty(),
+                page.iter().filter_map(|(_, o)| o.tracking_number.clone()),
+            )
+            .await;
         Ok(OrderConnection {
             edges: page
                 .into_iter()

@@ -294,8 +294,14 @@ impl ReturnNode {
         let Some(reference) = self.0.order_reference.clone() else {
             return Ok(None);
         };
-        let order = loaders(ctx).orders.load_one(reference).await;
-        Ok(order.map_err(|e| vendor_error(&e))?.map(OrderNode))
+        let lookup = match loaders(ctx).orders.load_one(reference).await {
+            Ok(found) => found,
+            Err(never) => match never {},
+        };
+        match lookup {
+            None => Ok(None),
+            Some(found) => Ok(Some(OrderNode(found.map_err(|e| vendor_error(&e))?))),
+        }
     }
     /// The parcel's tracking, merged from ProCarrier and TrackRU.
     async fn tracking(&self, ctx: &Context<'_>) -> Option<ShipmentNode> {

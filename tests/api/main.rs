@@ -1,9 +1,11 @@
 //! One integration binary: every test talks HTTP to real servers on 127.0.0.1:0.
 
+mod batching;
 mod cli;
 mod graphql;
 mod helpers;
 mod merchantpro;
+mod partial;
 mod procarrier;
 mod rrr;
 mod sim_admin;

@@ -1,0 +1,114 @@
+//! N+1 freedom and the cache, proved by the simulators' request counts: the dashboard query
+//! makes one call per (vendor, endpoint, page); identical concurrent cold queries share those
+//! calls; a repeat within the TTL makes none.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use returns_gateway::sim::world::{ReturnChannel, World};
+use serde_json::{json, Value};
+
+use crate::graphql::DASHBOARD;
+use crate::helpers::{self, TestSims};
+
+/// The calls the dashboard query for `answer`'s returns must make, and no others.
+fn expected_calls(world: &World, answer: &Value) -> BTreeMap<String, u64> {
+    let count = |ch| world.returns.iter().filter(|r| r.channel == ch).count() as u64;
+    let rrr = count(ReturnChannel::Rrr);
+    let rrr_page = returns_gateway::sim::rrr::PAGE_SIZE as u64;
+    let orders = returns_gateway::sim::merchantpro::seed_orders(world).len() as u64;
+    let nodes: Vec<&Value> = answer["data"]["returns"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| &e["node"])
+        .collect();
+    let numbers: BTreeSet<&str> = nodes
+        .iter()
+        .filter_map(|n| n["tracking"]["trackingNumber"].as_str())
+        .collect();
+    let numeric_refs = nodes
+        .iter()
+        .any(|n| n["vendor"] == "RRR" && !n["order"].is_null());
+    BTreeMap::from([
+        ("procarrier POST /api/returns/search/json".into(), 1),
+        ("procarrier POST /api/tracking/range/json".into(), 1),
+        // Pages of 20 until an empty one.
+        (
+            "rrr POST /get/order_returns".into(),
+            rrr / rrr_page + 1 + u64::from(rrr % rrr_page != 0),
+        ),
+        ("vtrack POST /statistics/returns/json.php".into(), 1),
+        // The listing for channel references (pages of 100) plus one `ids=` call for RRR's ids.
+        (
+            "merchantpro GET /api/v2/orders".into(),
+            orders.div_ceil(100) + u64::from(numeric_refs),
+        ),
+        // `numbers=` in batches of 40.
+        (
+            "trackru GET /v1/trackings/get".into(),
+            (numbers.len() as u64).div_ceil(40),
+        ),
+    ])
+}
+
+async fn dashboard(g: &helpers::TestGateway) -> Value {
+    let answer = g.query_with(DASHBOARD, json!({"first": 100})).await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    assert_eq!(
+        answer["data"]["returns"]["edges"].as_array().map(Vec::len),
+        Some(100)
+    );
+    answer
+}
+
+fn assert_cross_links_resolved(answer: &Value) {
+    let nodes = answer["data"]["returns"]["edges"].as_array().unwrap();
+    let with = |field: &str| nodes.iter().filter(|e| !e["node"][field].is_null()).count();
+    assert!(with("order") > 80, "orders resolved: {}", with("order"));
+    assert!(
+        with("tracking") > 50,
+        "trackings resolved: {}",
+        with("tracking")
+    );
+    assert!(
+        with("customer") > 90,
+        "customers resolved: {}",
+        with("customer")
+    );
+}
+
+async fn started() -> (TestSims, helpers::TestGateway) {
+    let t = helpers::start().await;
+    let g = helpers::gateway(&t).await;
+    t.reset_calls();
+    (t, g)
+}
+
+#[tokio::test]
+async fn dashboard_for_100_returns_makes_one_call_per_vendor_endpoint_and_page() {
+    let (t, g) = started().await;
+    let answer = dashboard(&g).await;
+    assert_cross_links_resolved(&answer);
+    assert_eq!(t.calls(), expected_calls(&t.sims.world, &answer));
+}
+
+#[tokio::test]
+async fn fifty_identical_concurrent_cold_queries_share_one_call_per_endpoint() {
+    let (t, g) = started().await;
+    let answers = futures_util::future::join_all((0..50).map(|_| dashboard(&g))).await;
+    assert!(
+        answers.windows(2).all(|w| w[0] == w[1]),
+        "every client got the same answer"
+    );
+    assert_eq!(t.calls(), expected_calls(&t.sims.world, &answers[0]));
+}
+
+#[tokio::test]
+async fn the_same_query_again_within_the_ttl_makes_no_call() {
+    let (t, g) = started().await;
+    let first = dashboard(&g).await;
+    t.reset_calls();
+    let second = dashboard(&g).await;
+    assert_eq!(first, second);
+    assert_eq!(t.calls(), BTreeMap::new());
+}
