@@ -171,3 +171,120 @@ impl VendorCache {
         self.slot(vendor).cache.entry_count()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::config::VendorTtls;
+
+    fn settings(ttl_s: u64) -> CacheSettings {
+        CacheSettings {
+            max_entries_per_vendor: 100,
+            ttl_s: VendorTtls {
+                vtrack: ttl_s,
+                procarrier: ttl_s,
+                rrr: ttl_s,
+                merchantpro: ttl_s,
+                trackru: ttl_s,
+            },
+            vtrack_max_stale_s: 3600,
+        }
+    }
+
+    fn counting(
+        calls: &Arc<AtomicUsize>,
+    ) -> impl FnOnce() -> std::future::Ready<Result<usize, VendorError>> {
+        let calls = calls.clone();
+        move || std::future::ready(Ok(calls.fetch_add(1, Ordering::SeqCst) + 1))
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_make_one_fetch_and_hits_make_none() {
+        let cache = Arc::new(VendorCache::new(&settings(60)));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let gets = (0..20).map(|_| cache.get(Vendor::Rrr, "k", counting(&calls)));
+        let values = futures_util::future::join_all(gets).await;
+        assert!(values.iter().all(|v| **v.as_ref().unwrap() == 1));
+        assert_eq!(
+            *cache.get(Vendor::Rrr, "k", counting(&calls)).await.unwrap(),
+            1
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert!(cache.data_age(Vendor::Rrr).is_some());
+        cache.invalidate_vendor(Vendor::Rrr);
+        assert_eq!(
+            *cache.get(Vendor::Rrr, "k", counting(&calls)).await.unwrap(),
+            2
+        );
+    }
+
+    #[tokio::test]
+    async fn failures_are_shared_but_not_cached() {
+        let cache = VendorCache::new(&settings(60));
+        let failing = || {
+            std::future::ready(Err::<usize, _>(VendorError::Config {
+                vendor: Vendor::Rrr,
+                reason: "test".into(),
+            }))
+        };
+        assert!(cache.get(Vendor::Rrr, "k", failing).await.is_err());
+        let calls = Arc::new(AtomicUsize::new(0));
+        assert_eq!(
+            *cache.get(Vendor::Rrr, "k", counting(&calls)).await.unwrap(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn vtrack_is_served_stale_while_one_refresh_runs() {
+        // TTL 0: every read after the first is stale.
+        let cache = VendorCache::new(&settings(0));
+        let calls = Arc::new(AtomicUsize::new(0));
+        assert_eq!(
+            *cache
+                .get(Vendor::VTrack, "report", counting(&calls))
+                .await
+                .unwrap(),
+            1
+        );
+        // Stale: answered at once with the old value; a refresh is started in the background.
+        assert_eq!(
+            *cache
+                .get(Vendor::VTrack, "report", counting(&calls))
+                .await
+                .unwrap(),
+            1
+        );
+        // Wait for the refresh to land (no sleeping: poll the count the fetch bumps).
+        while calls.load(Ordering::SeqCst) < 2 {
+            tokio::task::yield_now().await;
+        }
+        let mut seen = 1;
+        while seen == 1 {
+            seen = *cache
+                .get(Vendor::VTrack, "report", counting(&calls))
+                .await
+                .unwrap();
+            tokio::task::yield_now().await;
+        }
+        assert!(seen >= 2);
+        // Non-SWR vendors fetch anew once past their TTL.
+        let rrr_calls = Arc::new(AtomicUsize::new(0));
+        assert_eq!(
+            *cache
+                .get(Vendor::Rrr, "x", counting(&rrr_calls))
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            *cache
+                .get(Vendor::Rrr, "x", counting(&rrr_calls))
+                .await
+                .unwrap(),
+            2
+        );
+    }
+}

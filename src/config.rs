@@ -505,3 +505,18 @@ mod tests {
         assert!(!shown.contains("procarrier-demo-key"));
     }
 }
+
+#[cfg(test)]
+mod default_toml {
+    use super::*;
+
+    /// `config/default.toml` documents every setting with its default: it must parse, and say
+    /// exactly what the code's defaults are.
+    #[test]
+    fn default_toml_states_the_defaults() {
+        let documented = Settings::from_toml(include_str!("../config/default.toml"))
+            .expect("config/default.toml parses");
+        let as_json = |s: &Settings| serde_json::to_value(s).expect("settings serialise");
+        assert_eq!(as_json(&documented), as_json(&Settings::default()));
+    }
+}

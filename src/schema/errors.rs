@@ -2,6 +2,7 @@
 //! with a stable code. Vendor failures keep their type until this point.
 
 use std::fmt::Display;
+use std::sync::Arc;
 
 use async_graphql::{Context, ErrorExtensions};
 
@@ -28,9 +29,17 @@ pub fn invalid_argument(field: &str, reason: impl Display) -> async_graphql::Err
     )
 }
 
-/// Adds a vendor failure to the response's `errors` at this field's path, for fields that
-/// still answer with what the other vendors gave (partial results).
+/// Adds a vendor failure to the response's `errors` at this field's path. Fields report vendor
+/// failures this way and answer `null` (or what the other vendors gave) rather than returning
+/// `Err`: async-graphql leaves a failed field out of `data` altogether, and a failed non-null
+/// field would null its parent.
 pub fn report_partial(ctx: &Context<'_>, error: &VendorError) {
     let server_error = vendor_error(error).into_server_error(ctx.item.pos);
     ctx.add_error(ctx.set_error_path(server_error));
+}
+
+/// The value, or `None` with the failure reported: a vendor-fed field answers `null` and the
+/// response says why, while every other field keeps its data.
+pub fn reported<T>(ctx: &Context<'_>, outcome: Result<T, Arc<VendorError>>) -> Option<T> {
+    outcome.map_err(|e| report_partial(ctx, &e)).ok()
 }

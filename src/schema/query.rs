@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 
 use super::directory::{self, ContactKey};
 use super::enums::{PaymentStatus, ReturnStatus, TrackingStatus, Vendor};
-use super::errors::{invalid_argument, report_partial, vendor_error};
+use super::errors::{invalid_argument, report_partial, reported};
 use super::ids::{base64url_decode, base64url_encode, GlobalId, NodeKind};
 use super::types::{
     loaders, upstreams, CustomerNode, DropOffPointValue, MoneyValue, Node, OrderNode, ReturnNode,
@@ -439,7 +439,7 @@ impl Query {
         filter: Option<OrderFilter>,
         #[graphql(default = 20)] first: i32,
         after: Option<String>,
-    ) -> async_graphql::Result<OrderConnection> {
+    ) -> async_graphql::Result<Option<OrderConnection>> {
         let f = filter.unwrap_or_default();
         let email = match &f.customer_email {
             Some(e) => Some(normalize_email(e).ok_or_else(|| {
@@ -450,10 +450,9 @@ impl Query {
             })?),
             None => None,
         };
-        let index = upstreams(ctx)
-            .merchantpro_orders()
-            .await
-            .map_err(|e| vendor_error(&e))?;
+        let Some(index) = reported(ctx, upstreams(ctx).merchantpro_orders().await) else {
+            return Ok(None);
+        };
         let mut items: Vec<Arc<model::Order>> = index
             .orders
             .iter()
@@ -494,7 +493,7 @@ impl Query {
                 page.iter().filter_map(|(_, o)| o.tracking_number.clone()),
             )
             .await;
-        Ok(OrderConnection {
+        Ok(Some(OrderConnection {
             edges: page
                 .into_iter()
                 .map(|(cursor, o)| OrderEdge {
@@ -504,7 +503,7 @@ impl Query {
                 .collect(),
             page_info,
             total_count,
-        })
+        }))
     }
 
     /// One order by global id.
@@ -549,7 +548,7 @@ impl Query {
         address: Option<AddressInput>,
         #[graphql(default = 5.0)] radius_km: f64,
         service_ids: Option<Vec<ID>>,
-    ) -> async_graphql::Result<Vec<DropOffPointValue>> {
+    ) -> async_graphql::Result<Option<Vec<DropOffPointValue>>> {
         if !(radius_km > 0.0 && radius_km <= 100.0) {
             return Err(invalid_argument(
                 "radiusKm",
@@ -594,10 +593,10 @@ impl Query {
                 ))
             }
         }
-        let points = upstreams(ctx)
-            .procarrier_dropoff_points(filter)
-            .await
-            .map_err(|e| vendor_error(&e))?;
+        let Some(points) = reported(ctx, upstreams(ctx).procarrier_dropoff_points(filter).await)
+        else {
+            return Ok(None);
+        };
         let mut out: Vec<DropOffPointValue> = points
             .iter()
             .map(|p| DropOffPointValue {
@@ -614,7 +613,7 @@ impl Query {
                 .total_cmp(&b.distance_km.unwrap_or(0.0))
                 .then_with(|| a.point.id.cmp(&b.point.id))
         });
-        Ok(out)
+        Ok(Some(out))
     }
 
     /// The return services (ProCarrier) available for a parcel from an address.
@@ -623,7 +622,7 @@ impl Query {
         ctx: &Context<'_>,
         address: AddressInput,
         parcel_weight_kg: f64,
-    ) -> async_graphql::Result<Vec<ReturnServiceValue>> {
+    ) -> async_graphql::Result<Option<Vec<ReturnServiceValue>>> {
         if !(parcel_weight_kg > 0.0 && parcel_weight_kg <= 1000.0) {
             return Err(invalid_argument(
                 "parcelWeightKg",
@@ -636,11 +635,8 @@ impl Query {
                 weight: Some(parcel_weight_kg),
             }),
         };
-        let services = upstreams(ctx)
-            .procarrier_services(request)
-            .await
-            .map_err(|e| vendor_error(&e))?;
-        Ok(services.iter().cloned().map(ReturnServiceValue).collect())
+        let services = reported(ctx, upstreams(ctx).procarrier_services(request).await);
+        Ok(services.map(|s| s.iter().cloned().map(ReturnServiceValue).collect()))
     }
 
     /// Returns created in `[from, to)`, counted by vendor, status and reason, with the refusal
@@ -779,7 +775,8 @@ async fn find_return(
     };
     let all = directory::all_returns(upstreams(ctx), &[vendor]).await;
     if let Some(e) = all.failures.first() {
-        return Err(vendor_error(e));
+        report_partial(ctx, e);
+        return Ok(None);
     }
     Ok(all
         .items
@@ -795,10 +792,10 @@ async fn find_order(ctx: &Context<'_>, id: &GlobalId) -> async_graphql::Result<O
     let Ok(numeric) = id.native.parse::<u64>() else {
         return Ok(None);
     };
-    let found = upstreams(ctx)
-        .merchantpro_orders_by_id(vec![numeric])
-        .await
-        .map_err(|e| vendor_error(&e))?;
+    let found = upstreams(ctx).merchantpro_orders_by_id(vec![numeric]).await;
+    let Some(found) = reported(ctx, found) else {
+        return Ok(None);
+    };
     Ok(found.get(&id.native).cloned().map(OrderNode))
 }
 

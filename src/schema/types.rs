@@ -11,7 +11,7 @@ use tokio::sync::OnceCell;
 
 use super::directory::{self, Activity, ContactKey};
 use super::enums::{PaymentStatus, RefundStatus, ReturnStatus, TrackingStatus, Vendor, Weekday};
-use super::errors::{report_partial, vendor_error};
+use super::errors::{report_partial, reported};
 use super::ids::{GlobalId, NodeKind};
 use super::loaders::{Loaders, MergedShipment};
 use crate::model;
@@ -290,18 +290,13 @@ impl ReturnNode {
     }
     /// The shop order (MerchantPro) this return belongs to. Null when MerchantPro does not
     /// know it or cannot be reached (then with an error).
-    async fn order(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<OrderNode>> {
-        let Some(reference) = self.0.order_reference.clone() else {
-            return Ok(None);
-        };
+    async fn order(&self, ctx: &Context<'_>) -> Option<OrderNode> {
+        let reference = self.0.order_reference.clone()?;
         let lookup = match loaders(ctx).orders.load_one(reference).await {
             Ok(found) => found,
             Err(never) => match never {},
         };
-        match lookup {
-            None => Ok(None),
-            Some(found) => Ok(Some(OrderNode(found.map_err(|e| vendor_error(&e))?))),
-        }
+        reported(ctx, lookup?).map(OrderNode)
     }
     /// The parcel's tracking, merged from ProCarrier and TrackRU.
     async fn tracking(&self, ctx: &Context<'_>) -> Option<ShipmentNode> {

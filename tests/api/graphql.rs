@@ -349,3 +349,72 @@ async fn filters_and_page_size_limits() {
     assert!(orders.get("errors").is_none(), "{orders}");
     assert!(orders["data"]["orders"]["totalCount"].as_u64().unwrap() > 3);
 }
+
+#[tokio::test]
+async fn graphiql_for_browsers_and_get_queries_for_programs() {
+    let t = helpers::start().await;
+    let g = helpers::gateway(&t).await;
+    let root = g.url.trim_end_matches("/graphql");
+    for page in [format!("{root}/"), g.url.clone()] {
+        let html = g
+            .http
+            .get(&page)
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(html.status(), 200);
+        assert!(
+            html.text()
+                .await
+                .unwrap()
+                .to_lowercase()
+                .contains("graphiql"),
+            "{page}"
+        );
+    }
+    let answer: Value = g
+        .http
+        .get(&g.url)
+        .query(&[("query", "{ vendors { vendor } }")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["data"]["vendors"].as_array().map(Vec::len), Some(5));
+    let health = g.http.get(format!("{root}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+#[tokio::test]
+async fn vendors_report_health_and_data_age() {
+    let t = helpers::start().await;
+    let g = helpers::gateway_with(&t, |s| s.vendors.rrr.base_url = helpers::refused_url()).await;
+    let before = g
+        .query("{ vendors { vendor healthy dataAgeSeconds lastErrorCode } }")
+        .await;
+    assert!(before["data"]["vendors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|v| v["dataAgeSeconds"].is_null()));
+    let _ = g.query("{ returns { totalCount } }").await;
+    let after = g
+        .query("{ vendors { vendor healthy consecutiveFailures dataAgeSeconds lastErrorCode } }")
+        .await;
+    let by_vendor = |name: &str| {
+        after["data"]["vendors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["vendor"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by_vendor("RRR")["healthy"], false);
+    assert_eq!(by_vendor("RRR")["lastErrorCode"], "VENDOR_UNREACHABLE");
+    assert_eq!(by_vendor("PROCARRIER")["healthy"], true);
+    assert!(by_vendor("PROCARRIER")["dataAgeSeconds"].as_f64().unwrap() >= 0.0);
+}
