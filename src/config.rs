@@ -64,6 +64,7 @@ pub struct VendorHttp {
 pub struct Settings {
     pub server: ServerSettings,
     pub cache: CacheSettings,
+    pub idempotency: IdempotencySettings,
     pub vendors: VendorsSettings,
     pub sim: SimSettings,
 }
@@ -107,6 +108,23 @@ impl Default for CacheSettings {
             max_entries_per_vendor: 10_000,
             ttl_s: VendorTtls::default(),
             vtrack_max_stale_s: 24 * 3600,
+        }
+    }
+}
+
+/// How long a mutation's result is kept under its idempotency key.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdempotencySettings {
+    pub ttl_s: u64,
+    pub max_keys: u64,
+}
+
+impl Default for IdempotencySettings {
+    fn default() -> Self {
+        IdempotencySettings {
+            ttl_s: 24 * 3600,
+            max_keys: 100_000,
         }
     }
 }
@@ -172,6 +190,12 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 key: "server.max_page_size".into(),
                 reason: "must be above zero".into(),
+            });
+        }
+        if self.idempotency.ttl_s == 0 || self.idempotency.max_keys == 0 {
+            return Err(ConfigError::Invalid {
+                key: "idempotency.ttl_s".into(),
+                reason: "ttl_s and max_keys must be above zero".into(),
             });
         }
         if self.cache.max_entries_per_vendor == 0 {

@@ -11,6 +11,7 @@ pub mod cache;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod model;
 pub mod schema;
 pub mod sim;

@@ -6,17 +6,22 @@ use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use base64::Engine;
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
+use crate::idempotency::IdempotencyStore;
 use crate::schema::loaders::Loaders;
+use crate::schema::mutation::IdempotencyKeyHeader;
 use crate::schema::GatewaySchema;
 use crate::upstream::Upstreams;
+use crate::vendors::procarrier::wire::ReturnLookup;
+use crate::vendors::ApiErrorKind;
 
 /// What every request handler shares.
 pub struct AppState {
@@ -33,7 +38,8 @@ pub struct App {
 impl App {
     pub fn new(settings: &Settings) -> Result<App, crate::vendors::VendorError> {
         let upstreams = Arc::new(Upstreams::new(settings)?);
-        let schema = crate::schema::build(upstreams.clone(), &settings.server);
+        let idempotency = Arc::new(IdempotencyStore::new(&settings.idempotency));
+        let schema = crate::schema::build(upstreams.clone(), idempotency, &settings.server);
         Ok(App {
             state: Arc::new(AppState {
                 schema,
@@ -52,6 +58,10 @@ impl App {
             .route("/", get(graphiql))
             .route("/graphql", get(graphql_get).post(graphql_post))
             .route("/healthz", get(|| async { "ok" }))
+            .route(
+                "/labels/procarrier/{tracking_number}",
+                get(procarrier_label),
+            )
             .with_state(self.state.clone())
     }
 
@@ -67,16 +77,59 @@ impl App {
     }
 }
 
-async fn execute(state: &AppState, request: GraphQLRequest) -> GraphQLResponse {
-    let request = request.into_inner().data(Loaders::new(&state.upstreams));
+async fn execute(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: GraphQLRequest,
+) -> GraphQLResponse {
+    let mut request = request.into_inner().data(Loaders::new(&state.upstreams));
+    if let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
+        request = request.data(IdempotencyKeyHeader(key.to_owned()));
+    }
     state.schema.execute(request).await.into()
 }
 
 async fn graphql_post(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     request: GraphQLRequest,
 ) -> GraphQLResponse {
-    execute(&state, request).await
+    execute(&state, &headers, request).await
+}
+
+/// `GET /labels/procarrier/{trackingNumber}`: the return's label document, as the vendor
+/// produced it (fetched with `returns/get`, not cached: labels are read once).
+async fn procarrier_label(
+    State(state): State<Arc<AppState>>,
+    Path(tracking_number): Path<String>,
+) -> Response {
+    let lookup = ReturnLookup {
+        value: tracking_number,
+        field: "tracking".into(),
+        label_format: Some("pdf".into()),
+    };
+    let record = match state.upstreams.procarrier.get_return(&lookup).await {
+        Ok(record) => record,
+        Err(e) => {
+            let status = match e.api_error().map(|a| a.kind) {
+                Some(ApiErrorKind::BadRequest | ApiErrorKind::NotFound) => StatusCode::NOT_FOUND,
+                _ => StatusCode::BAD_GATEWAY,
+            };
+            return (status, e.code().as_str()).into_response();
+        }
+    };
+    let Some(image) = record.label_image.filter(|i| !i.is_empty()) else {
+        return (StatusCode::NOT_FOUND, "no label").into_response();
+    };
+    match base64::engine::general_purpose::STANDARD.decode(image.trim()) {
+        Ok(document) => {
+            let content_type = record
+                .label_content_type
+                .unwrap_or_else(|| "application/pdf".into());
+            ([(header::CONTENT_TYPE, content_type)], document).into_response()
+        }
+        Err(_) => (StatusCode::BAD_GATEWAY, "VENDOR_MALFORMED_RESPONSE").into_response(),
+    }
 }
 
 /// A browser (no `query` parameter) gets GraphiQL; anything else is a GraphQL request.
@@ -94,14 +147,14 @@ async fn graphql_get(
         return graphiql(State(state)).await;
     }
     match <GraphQLRequest as axum::extract::FromRequest<()>>::from_request(request, &()).await {
-        Ok(request) => execute(&state, request).await.into_response(),
+        Ok(request) => execute(&state, &headers, request).await.into_response(),
         Err(rejection) => rejection.into_response(),
     }
 }
 
 async fn graphiql(State(state): State<Arc<AppState>>) -> Response {
     if !state.graphiql {
-        return axum::http::StatusCode::NOT_FOUND.into_response();
+        return StatusCode::NOT_FOUND.into_response();
     }
     Html(
         GraphiQLSource::build()

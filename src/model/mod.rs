@@ -3,6 +3,7 @@
 //! No serde wire names live here: each vendor's `mapping.rs` turns its wire types into these.
 //! Every normalised status sits beside the vendor's raw code, so nothing the vendor said is lost.
 
+pub mod codes;
 mod contact;
 mod status;
 

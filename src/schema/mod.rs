@@ -5,23 +5,30 @@ pub mod enums;
 pub mod errors;
 pub mod ids;
 pub mod loaders;
+pub mod mutation;
 pub mod query;
 pub mod types;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, Schema};
 
 use crate::config::ServerSettings;
+use crate::idempotency::IdempotencyStore;
 use crate::upstream::Upstreams;
 
-pub type GatewaySchema = Schema<query::Query, EmptyMutation, EmptySubscription>;
+pub type GatewaySchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
 
 /// The schema with what every request shares (the upstreams, the server settings). Per-request
 /// data (the loaders) is added by the HTTP handler.
-pub fn build(upstreams: Arc<Upstreams>, server: &ServerSettings) -> GatewaySchema {
-    Schema::build(query::Query, EmptyMutation, EmptySubscription)
+pub fn build(
+    upstreams: Arc<Upstreams>,
+    idempotency: Arc<IdempotencyStore>,
+    server: &ServerSettings,
+) -> GatewaySchema {
+    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
         .data(upstreams)
+        .data(idempotency)
         .data(server.clone())
         .register_output_type::<types::Node>()
         .finish()
@@ -29,7 +36,7 @@ pub fn build(upstreams: Arc<Upstreams>, server: &ServerSettings) -> GatewaySchem
 
 /// The SDL clients see; `schema.graphql` at the top of the repository is exactly this.
 pub fn sdl() -> String {
-    Schema::build(query::Query, EmptyMutation, EmptySubscription)
+    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
         .register_output_type::<types::Node>()
         .finish()
         .sdl()

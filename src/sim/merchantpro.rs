@@ -69,23 +69,6 @@ fn shipping_text(s: ShippingStatus) -> &'static str {
     }
 }
 
-/// Shipping statuses a transition may start from, and where it leads. Anything else is refused.
-fn transition_rule(t: Transition) -> (&'static [ShippingStatus], Option<ShippingStatus>) {
-    use ShippingStatus::*;
-    match t {
-        Transition::InProcess => (&[Awaiting, Confirmed], Some(InProcess)),
-        Transition::Shipped => (&[Awaiting, Confirmed, InProcess], Some(Shipped)),
-        Transition::Delivered => (&[InProcess, Shipped], Some(Delivered)),
-        Transition::Returned => (&[Shipped, Delivered], Some(Returned)),
-        Transition::Cancelled => (&[Awaiting, Confirmed, InProcess], Some(Cancelled)),
-        // Any order but a cancelled one can be invoiced, once.
-        Transition::CreateInvoice => (
-            &[Awaiting, Confirmed, InProcess, Shipped, Delivered, Returned],
-            None,
-        ),
-    }
-}
-
 struct Shop {
     orders: BTreeMap<u64, Order>,
     next_id: u64,
@@ -871,7 +854,7 @@ async fn transition(
         .as_deref()
         .and_then(ShippingStatus::parse)
         .unwrap_or(ShippingStatus::Awaiting);
-    let (from, to) = transition_rule(t);
+    let (from, to) = (t.allowed_from(), t.leads_to());
     if !from.contains(&current) {
         return invalid(
             "shipping_status",

@@ -186,6 +186,35 @@ impl Transition {
     ];
 
     /// The path segment.
+    /// The shipping statuses a shop lets this transition start from (the simulator enforces
+    /// them; the gateway checks them before calling the vendor).
+    pub fn allowed_from(self) -> &'static [ShippingStatus] {
+        use ShippingStatus::*;
+        match self {
+            Transition::InProcess => &[Awaiting, Confirmed],
+            Transition::Shipped => &[Awaiting, Confirmed, InProcess],
+            Transition::Delivered => &[InProcess, Shipped],
+            Transition::Returned => &[Shipped, Delivered],
+            Transition::Cancelled => &[Awaiting, Confirmed, InProcess],
+            // Any order but a cancelled one can be invoiced, once.
+            Transition::CreateInvoice => {
+                &[Awaiting, Confirmed, InProcess, Shipped, Delivered, Returned]
+            }
+        }
+    }
+
+    /// The shipping status after the transition (`None`: unchanged, an invoice).
+    pub fn leads_to(self) -> Option<ShippingStatus> {
+        match self {
+            Transition::InProcess => Some(ShippingStatus::InProcess),
+            Transition::Shipped => Some(ShippingStatus::Shipped),
+            Transition::Delivered => Some(ShippingStatus::Delivered),
+            Transition::Returned => Some(ShippingStatus::Returned),
+            Transition::Cancelled => Some(ShippingStatus::Cancelled),
+            Transition::CreateInvoice => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Transition::InProcess => "in_process",
