@@ -5,6 +5,7 @@ mod cli;
 mod graphql;
 mod helpers;
 mod merchantpro;
+mod mutations;
 mod partial;
 mod procarrier;
 mod rrr;
