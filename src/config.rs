@@ -79,6 +79,9 @@ pub struct ServerSettings {
     pub graphiql: bool,
     /// Largest `first` a connection accepts.
     pub max_page_size: usize,
+    /// Benchmarks only: resolve cross-links row by row (no batching, no prefetch), the
+    /// baseline the N+1 benchmark compares against.
+    pub naive_resolution: bool,
 }
 
 impl Default for ServerSettings {
@@ -87,6 +90,7 @@ impl Default for ServerSettings {
             listen: "127.0.0.1:4000".into(),
             graphiql: true,
             max_page_size: 100,
+            naive_resolution: false,
         }
     }
 }

@@ -28,6 +28,7 @@ pub struct AppState {
     pub schema: GatewaySchema,
     pub upstreams: Arc<Upstreams>,
     pub graphiql: bool,
+    pub naive_resolution: bool,
 }
 
 /// The gateway, ready to serve.
@@ -45,6 +46,7 @@ impl App {
                 schema,
                 upstreams,
                 graphiql: settings.server.graphiql,
+                naive_resolution: settings.server.naive_resolution,
             }),
         })
     }
@@ -82,7 +84,8 @@ async fn execute(
     headers: &HeaderMap,
     request: GraphQLRequest,
 ) -> GraphQLResponse {
-    let mut request = request.into_inner().data(Loaders::new(&state.upstreams));
+    let loaders = Loaders::new(&state.upstreams, state.naive_resolution);
+    let mut request = request.into_inner().data(loaders);
     if let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
         request = request.data(IdempotencyKeyHeader(key.to_owned()));
     }

@@ -112,3 +112,15 @@ async fn the_same_query_again_within_the_ttl_makes_no_call() {
     assert_eq!(first, second);
     assert_eq!(t.calls(), BTreeMap::new());
 }
+
+#[tokio::test]
+async fn the_naive_baseline_calls_the_vendors_row_by_row() {
+    let t = helpers::start().await;
+    let g = helpers::gateway_with(&t, |s| s.server.naive_resolution = true).await;
+    t.reset_calls();
+    let answer = dashboard(&g).await;
+    let batched = expected_calls(&t.sims.world, &answer);
+    let calls = |m: &BTreeMap<String, u64>| m.values().sum::<u64>();
+    // Row by row, every link is its own vendor call (the cache still shares identical ones).
+    assert!(calls(&t.calls()) > 2 * calls(&batched), "{:?} vs {:?}", t.calls(), batched);
+}
