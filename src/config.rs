@@ -115,6 +115,22 @@ pub struct ServerSettings {
     /// Benchmarks only: resolve cross-links row by row (no batching, no prefetch), the
     /// baseline the N+1 benchmark compares against.
     pub naive_resolution: bool,
+    /// Schema introspection (GraphiQL needs it). Off in production; the demo turns it on.
+    pub introspection: bool,
+    /// "Did you mean …" suggestions in validation errors. Off in production.
+    pub suggestions: bool,
+    pub max_depth: usize,
+    /// Every selected field counts one, aliases included.
+    pub max_complexity: usize,
+    pub max_aliases: usize,
+    /// Directives on one field.
+    pub max_directives: usize,
+    /// Nesting of lists, objects and fragments the parser accepts.
+    pub max_recursive_depth: usize,
+    /// Requests in one batch (mutations are never batched).
+    pub max_batch: usize,
+    /// Request bodies above this are refused with 413.
+    pub max_body_bytes: usize,
 }
 
 impl Default for ServerSettings {
@@ -124,6 +140,15 @@ impl Default for ServerSettings {
             graphiql: true,
             max_page_size: 100,
             naive_resolution: false,
+            introspection: false,
+            suggestions: false,
+            max_depth: 15,
+            max_complexity: 500,
+            max_aliases: 100,
+            max_directives: 5,
+            max_recursive_depth: 32,
+            max_batch: 10,
+            max_body_bytes: 2 * 1024 * 1024,
         }
     }
 }

@@ -8,6 +8,7 @@ mod merchantpro;
 mod mutations;
 mod partial;
 mod procarrier;
+mod protections;
 mod resilience;
 mod rrr;
 mod sim_admin;
