@@ -45,10 +45,17 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
+    /// The TOML error's message already names the key and shows the line.
     #[error("invalid config: {0}")]
-    Parse(#[from] toml::de::Error),
+    Parse(toml::de::Error),
     #[error("invalid config: {key}: {reason}")]
     Invalid { key: String, reason: String },
+}
+
+impl From<toml::de::Error> for ConfigError {
+    fn from(e: toml::de::Error) -> Self {
+        ConfigError::Parse(e)
+    }
 }
 
 /// Base URL, timeouts and resilience of one vendor, as the shared transport needs them.
