@@ -13,6 +13,7 @@
 use std::any::{type_name, Any};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,6 +33,8 @@ struct VendorSlot {
     cache: Cache<String, Entry>,
     ttl: Duration,
     stale_while_revalidate: bool,
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 pub struct VendorCache {
@@ -71,6 +74,8 @@ impl VendorCache {
                         cache,
                         ttl,
                         stale_while_revalidate,
+                        hits: AtomicU64::new(0),
+                        misses: AtomicU64::new(0),
                     },
                 )
             })
@@ -98,15 +103,18 @@ impl VendorCache {
         let key = format!("{}|{key}", type_name::<T>());
         if let Some(entry) = slot.cache.get(&key).await {
             if entry.fetched_at.elapsed() <= slot.ttl {
+                slot.hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(self.serve(vendor, entry));
             }
             if slot.stale_while_revalidate {
+                slot.hits.fetch_add(1, Ordering::Relaxed);
                 self.refresh_in_background(vendor, key, fetch);
                 return Ok(self.serve(vendor, entry));
             }
             // Past its TTL but not yet swept by moka: drop it and fetch anew.
             slot.cache.invalidate(&key).await;
         }
+        slot.misses.fetch_add(1, Ordering::Relaxed);
         let entry = slot
             .cache
             .try_get_with(key, async move {
@@ -164,6 +172,15 @@ impl VendorCache {
     /// Forgets everything cached for `vendor` (after a write, say).
     pub fn invalidate_vendor(&self, vendor: Vendor) {
         self.slot(vendor).cache.invalidate_all();
+    }
+
+    /// Reads served from the cache and reads that went to the vendor (or joined a flight).
+    pub fn hits_and_misses(&self, vendor: Vendor) -> (u64, u64) {
+        let slot = self.slot(vendor);
+        (
+            slot.hits.load(Ordering::Relaxed),
+            slot.misses.load(Ordering::Relaxed),
+        )
     }
 
     /// Entries held for `vendor` (approximate, as moka counts).

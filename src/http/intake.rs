@@ -154,10 +154,29 @@ fn aliases(doc: &ExecutableDocument) -> usize {
             .sum::<usize>()
 }
 
-/// Checks one request; `via_get` refuses mutations (GET must be safe to repeat and cache).
-pub fn check(request: &Request, settings: &ServerSettings, via_get: bool) -> Result<(), Refusal> {
+/// The name an operation is counted under: the one the request names, else the document's.
+fn operation_name(request: &Request, doc: &ExecutableDocument) -> Option<String> {
+    request
+        .operation_name
+        .clone()
+        .or_else(|| match &doc.operations {
+            DocumentOperations::Single(_) => None,
+            DocumentOperations::Multiple(ops) if ops.len() == 1 => {
+                ops.keys().next().map(|n| n.to_string())
+            }
+            DocumentOperations::Multiple(_) => None,
+        })
+}
+
+/// Checks one request (`via_get` refuses mutations: GET must be safe to repeat and cache)
+/// and answers the operation's name, for metrics.
+pub fn check(
+    request: &Request,
+    settings: &ServerSettings,
+    via_get: bool,
+) -> Result<Option<String>, Refusal> {
     let Some(doc) = parsed(request) else {
-        return Ok(());
+        return Ok(request.operation_name.clone());
     };
     if via_get && is_mutation(request, &doc) {
         return Err(Refusal::new(
@@ -177,13 +196,17 @@ pub fn check(request: &Request, settings: &ServerSettings, via_get: bool) -> Res
             ),
         ));
     }
-    Ok(())
+    Ok(operation_name(request, &doc))
 }
 
-/// Checks a batch: its size, no mutations in it, and each request.
-pub fn check_batch(batch: &BatchRequest, settings: &ServerSettings) -> Result<(), Refusal> {
+/// Checks a batch: its size, no mutations in it, and each request. Answers each request's
+/// operation name.
+pub fn check_batch(
+    batch: &BatchRequest,
+    settings: &ServerSettings,
+) -> Result<Vec<Option<String>>, Refusal> {
     match batch {
-        BatchRequest::Single(r) => check(r, settings, false),
+        BatchRequest::Single(r) => Ok(vec![check(r, settings, false)?]),
         BatchRequest::Batch(requests) => {
             if requests.len() > settings.max_batch {
                 return Err(Refusal::new(
@@ -196,6 +219,7 @@ pub fn check_batch(batch: &BatchRequest, settings: &ServerSettings) -> Result<()
                     ),
                 ));
             }
+            let mut names = Vec::with_capacity(requests.len());
             for r in requests {
                 if parsed(r).is_some_and(|doc| is_mutation(r, &doc)) {
                     return Err(Refusal::new(
@@ -204,9 +228,9 @@ pub fn check_batch(batch: &BatchRequest, settings: &ServerSettings) -> Result<()
                         "mutations cannot be batched: send each on its own",
                     ));
                 }
-                check(r, settings, false)?;
+                names.push(check(r, settings, false)?);
             }
-            Ok(())
+            Ok(names)
         }
     }
 }

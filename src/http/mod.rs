@@ -2,6 +2,7 @@
 //! `GET /graphql` and `GET /`, and `/healthz`.
 
 pub mod intake;
+pub mod metrics;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -31,6 +32,7 @@ pub struct AppState {
     pub schema: GatewaySchema,
     pub upstreams: Arc<Upstreams>,
     pub settings: ServerSettings,
+    pub operations: metrics::OperationCounters,
 }
 
 /// The gateway, ready to serve.
@@ -48,6 +50,7 @@ impl App {
                 schema,
                 upstreams,
                 settings: settings.server.clone(),
+                operations: metrics::OperationCounters::default(),
             }),
         })
     }
@@ -61,6 +64,7 @@ impl App {
             .route("/", get(graphiql))
             .route("/graphql", get(graphql_get).post(graphql_post))
             .route("/healthz", get(|| async { "ok" }))
+            .route("/metrics", get(prometheus))
             .route(
                 "/labels/procarrier/{tracking_number}",
                 get(procarrier_label),
@@ -106,9 +110,10 @@ async fn graphql_post(
         Ok(batch) => batch,
         Err(refusal) => return refusal.into_response(),
     };
-    if let Err(refusal) = intake::check_batch(&batch, &state.settings) {
-        return refusal.into_response();
-    }
+    let names = match intake::check_batch(&batch, &state.settings) {
+        Ok(names) => names,
+        Err(refusal) => return refusal.into_response(),
+    };
     let batch = match batch {
         BatchRequest::Single(r) => BatchRequest::Single(prepare(&state, &headers, r)),
         BatchRequest::Batch(rs) => BatchRequest::Batch(
@@ -117,7 +122,15 @@ async fn graphql_post(
                 .collect(),
         ),
     };
-    GraphQLResponse::from(state.schema.execute_batch(batch).await).into_response()
+    let response = state.schema.execute_batch(batch).await;
+    let responses: Vec<&async_graphql::Response> = match &response {
+        async_graphql::BatchResponse::Single(r) => vec![r],
+        async_graphql::BatchResponse::Batch(rs) => rs.iter().collect(),
+    };
+    for (name, r) in names.iter().zip(responses) {
+        state.operations.record(name.as_deref(), r);
+    }
+    GraphQLResponse::from(response).into_response()
 }
 
 /// `GET /labels/procarrier/{trackingNumber}`: the return's label document, as the vendor
@@ -181,11 +194,19 @@ async fn graphql_get(
             return refusal.into_response();
         }
     };
-    if let Err(refusal) = intake::check(&request, &state.settings, true) {
-        return refusal.into_response();
-    }
+    let name = match intake::check(&request, &state.settings, true) {
+        Ok(name) => name,
+        Err(refusal) => return refusal.into_response(),
+    };
     let request = prepare(&state, &headers, request);
-    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+    let response = state.schema.execute(request).await;
+    state.operations.record(name.as_deref(), &response);
+    GraphQLResponse::from(response).into_response()
+}
+
+async fn prometheus(State(state): State<Arc<AppState>>) -> Response {
+    let body = metrics::render(&state.upstreams, &state.operations);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
 async fn graphiql(State(state): State<Arc<AppState>>) -> Response {

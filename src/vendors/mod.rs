@@ -7,6 +7,7 @@
 
 pub mod lenient;
 pub mod merchantpro;
+pub mod metrics;
 pub mod procarrier;
 pub mod resilience;
 pub mod rrr;
@@ -256,6 +257,7 @@ pub struct Transport {
     http: reqwest::Client,
     timeout: Duration,
     guard: Arc<Resilience>,
+    metrics: Arc<metrics::CallMetrics>,
 }
 
 impl Transport {
@@ -283,6 +285,7 @@ impl Transport {
             http,
             timeout,
             guard: Arc::new(Resilience::new(settings)),
+            metrics: Arc::default(),
         })
     }
 
@@ -296,6 +299,11 @@ impl Transport {
 
     pub fn breaker_state(&self) -> BreakerState {
         self.guard.breaker_state()
+    }
+
+    /// Calls made so far, by endpoint and outcome, with their latencies.
+    pub fn metrics(&self) -> &metrics::CallMetrics {
+        &self.metrics
     }
 
     /// A request to `path` (starting with `/`) under the base URL.
@@ -348,13 +356,20 @@ impl Transport {
             });
         }
         self.guard.earn_budget();
-        let remaining = deadline.saturating_duration_since(Instant::now());
+        let started = Instant::now();
+        let remaining = deadline.saturating_duration_since(started);
         let outcome = if remaining.is_zero() {
             Err(VendorError::Deadline { vendor, endpoint })
         } else {
             self.send_once(endpoint, request.timeout(remaining)).await
         };
         drop(permit);
+        let label = match &outcome {
+            Ok(raw) if raw.status.is_server_error() => ErrorCode::VendorHttpError.as_str(),
+            Ok(_) => "ok",
+            Err(e) => e.code().as_str(),
+        };
+        self.metrics.record(endpoint, label, started.elapsed());
         self.guard.record(match &outcome {
             Ok(raw) => raw.status.is_server_error(),
             Err(e) => e.vendor_unhealthy(),

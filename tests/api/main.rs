@@ -5,6 +5,7 @@ mod cli;
 mod graphql;
 mod helpers;
 mod merchantpro;
+mod metrics;
 mod mutations;
 mod partial;
 mod procarrier;

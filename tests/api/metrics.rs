@@ -1,0 +1,102 @@
+//! `/metrics` is scraped and parsed: every sample line is `name{labels} value`, histograms are
+//! cumulative, and the figures follow what the gateway did.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use crate::graphql::DASHBOARD;
+use crate::helpers;
+
+/// `name{labels}` → value, for every sample line; panics on a malformed line.
+fn parse(text: &str) -> BTreeMap<String, f64> {
+    let mut samples = BTreeMap::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        if let Some(comment) = line.strip_prefix('#') {
+            let kind = comment.split_whitespace().next();
+            assert!(
+                matches!(kind, Some("HELP" | "TYPE")),
+                "comment line: {line}"
+            );
+            continue;
+        }
+        let (series, value) = line
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("sample line: {line}"));
+        let value: f64 = value.parse().unwrap_or_else(|_| panic!("value of: {line}"));
+        if let Some(open) = series.find('{') {
+            assert!(series.ends_with('}'), "labels closed: {line}");
+            for pair in series[open + 1..series.len() - 1].split("\",") {
+                let (k, v) = pair
+                    .split_once("=\"")
+                    .unwrap_or_else(|| panic!("label: {line}"));
+                assert!(
+                    k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                    "{line}"
+                );
+                assert!(!v.trim_end_matches('"').contains('"'), "{line}");
+            }
+        }
+        samples.insert(series.to_owned(), value);
+    }
+    samples
+}
+
+#[tokio::test]
+async fn metrics_are_scraped_and_parsed() {
+    let t = helpers::start().await;
+    let g = helpers::gateway_with(&t, |s| {
+        s.vendors.merchantpro.base_url = helpers::refused_url()
+    })
+    .await;
+    let answer = g.query_with(DASHBOARD, json!({"first": 10})).await;
+    assert!(
+        answer["errors"].as_array().is_some_and(|e| !e.is_empty()),
+        "MerchantPro is down"
+    );
+    let _ = g.query_with(DASHBOARD, json!({"first": 10})).await;
+    let root = g.url.trim_end_matches("/graphql");
+    let resp = g.http.get(format!("{root}/metrics")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let m = parse(&resp.text().await.unwrap());
+    let get = |k: &str| m.get(k).copied().unwrap_or_else(|| panic!("{k} in {m:#?}"));
+
+    assert!(
+        get(
+            r#"gateway_vendor_requests_total{vendor="procarrier",endpoint="returns/search",outcome="ok"}"#
+        ) >= 1.0
+    );
+    assert!(
+        get(
+            r#"gateway_vendor_requests_total{vendor="merchantpro",endpoint="GET /orders",outcome="VENDOR_UNREACHABLE"}"#
+        ) >= 1.0
+    );
+    let label = r#"vendor="procarrier",endpoint="returns/search""#;
+    let count = get(&format!(
+        "gateway_vendor_request_duration_seconds_count{{{label}}}"
+    ));
+    let mut last = 0.0;
+    for le in [
+        "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf",
+    ] {
+        let b = get(&format!(
+            "gateway_vendor_request_duration_seconds_bucket{{{label},le=\"{le}\"}}"
+        ));
+        assert!(b >= last, "cumulative buckets");
+        last = b;
+    }
+    assert_eq!(last, count);
+    // The second query was served from the cache.
+    assert!(get(r#"gateway_cache_hits_total{vendor="procarrier"}"#) >= 1.0);
+    assert!(get(r#"gateway_cache_misses_total{vendor="procarrier"}"#) >= 1.0);
+    assert!(get(r#"gateway_cache_entries{vendor="procarrier"}"#) >= 0.0);
+    assert_eq!(get(r#"gateway_breaker_state{vendor="rrr"}"#), 0.0);
+    assert_eq!(
+        get(r#"gateway_graphql_operations_total{operation="Dashboard",outcome="partial"}"#),
+        2.0
+    );
+}
