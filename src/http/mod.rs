@@ -65,6 +65,7 @@ impl App {
             .route("/graphql", get(graphql_get).post(graphql_post))
             .route("/healthz", get(|| async { "ok" }))
             .route("/metrics", get(prometheus))
+            .route("/readyz", get(readyz))
             .route(
                 "/labels/procarrier/{tracking_number}",
                 get(procarrier_label),
@@ -202,6 +203,40 @@ async fn graphql_get(
     let response = state.schema.execute(request).await;
     state.operations.record(name.as_deref(), &response);
     GraphQLResponse::from(response).into_response()
+}
+
+/// Ready when ProCarrier's `check/available` answers and no vendor's breaker is open; the
+/// body says which vendor is not (503 then). Configuration was validated at start-up.
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    let up = &state.upstreams;
+    let procarrier = up.procarrier.check_available().await;
+    let vendors: Vec<serde_json::Value> = crate::model::Vendor::ALL
+        .into_iter()
+        .map(|v| {
+            let health = up.health(v);
+            serde_json::json!({
+                "vendor": v.as_str(),
+                "breaker": format!("{:?}", up.breaker_state(v)).to_lowercase(),
+                "consecutiveFailures": health.consecutive_failures,
+            })
+        })
+        .collect();
+    let breakers_closed = crate::model::Vendor::ALL
+        .into_iter()
+        .all(|v| up.breaker_state(v) != crate::vendors::BreakerState::Open);
+    let ready = procarrier.is_ok() && breakers_closed;
+    let body = serde_json::json!({
+        "ready": ready,
+        "procarrierAvailable": procarrier.is_ok(),
+        "procarrierError": procarrier.err().map(|e| e.code().as_str()),
+        "vendors": vendors,
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
 }
 
 async fn prometheus(State(state): State<Arc<AppState>>) -> Response {

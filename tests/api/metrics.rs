@@ -100,3 +100,30 @@ async fn metrics_are_scraped_and_parsed() {
         2.0
     );
 }
+
+#[tokio::test]
+async fn readiness_follows_procarrier_availability() {
+    let t = helpers::start().await;
+    let g = helpers::gateway(&t).await;
+    let root = g.url.trim_end_matches("/graphql").to_owned();
+    let ready = g.http.get(format!("{root}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["ready"], true);
+    assert_eq!(body["vendors"].as_array().map(Vec::len), Some(5));
+
+    let down = helpers::gateway_with(&t, |s| {
+        s.vendors.procarrier.base_url = helpers::refused_url()
+    })
+    .await;
+    let root = down.url.trim_end_matches("/graphql").to_owned();
+    let not_ready = down
+        .http
+        .get(format!("{root}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_ready.status(), 503);
+    let body: serde_json::Value = not_ready.json().await.unwrap();
+    assert_eq!(body["procarrierError"], "VENDOR_UNREACHABLE");
+}
