@@ -52,6 +52,9 @@ pub enum ConfigError {
     Invalid { key: String, reason: String },
 }
 
+/// Environment variables with this prefix override settings.
+pub const ENV_PREFIX: &str = "RETURNS_GATEWAY__";
+
 impl From<toml::de::Error> for ConfigError {
     fn from(e: toml::de::Error) -> Self {
         ConfigError::Parse(e)
@@ -246,12 +249,58 @@ impl Settings {
         Ok(settings)
     }
 
+    /// The file at `path`, then the process environment's overrides (see
+    /// [`Settings::from_toml_with_env`]).
     pub fn load(path: &Path) -> Result<Settings, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
             source,
         })?;
-        Settings::from_toml(&text)
+        Settings::from_toml_with_env(&text, std::env::vars())
+    }
+
+    /// TOML, then overrides from `RETURNS_GATEWAY__<SECTION>__<KEY>=value` variables (`__`
+    /// separates levels, names are case-insensitive): `RETURNS_GATEWAY__VENDORS__TRACKRU__API_KEY`
+    /// sets `vendors.trackru.api_key`. A value is read as TOML (`5000`, `true`, `0.5`) and
+    /// otherwise taken as a string. Unknown keys are errors that name the variable.
+    pub fn from_toml_with_env(
+        text: &str,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let mut root: toml::Table = toml::from_str(text)?;
+        for (name, raw) in vars {
+            let Some(path) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let keys: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
+            if keys.iter().any(String::is_empty) {
+                return Err(ConfigError::Invalid {
+                    key: name,
+                    reason: "empty key segment".into(),
+                });
+            }
+            let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or(toml::Value::String(raw));
+            let (last, parents) = keys.split_last().expect("at least one segment");
+            let mut table = &mut root;
+            for key in parents {
+                let entry = table
+                    .entry(key.clone())
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                table = entry.as_table_mut().ok_or_else(|| ConfigError::Invalid {
+                    key: name.clone(),
+                    reason: format!("`{key}` is not a section"),
+                })?;
+            }
+            table.insert(last.clone(), value);
+        }
+        let settings: Settings = toml::Value::Table(root)
+            .try_into()
+            .map_err(ConfigError::Parse)?;
+        settings.validate()?;
+        Ok(settings)
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -604,6 +653,44 @@ mod tests {
         assert!(err.to_string().contains("vendors.rrr.base_url"), "{err}");
         let err = Settings::from_toml("[sim.faults.rrr]\nerror_rate = 2.0\n").unwrap_err();
         assert!(err.to_string().contains("sim.faults.rrr"), "{err}");
+    }
+
+    #[test]
+    fn environment_overrides_win_and_name_bad_keys() {
+        let vars = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let base = "[vendors.trackru]\napi_key = \"from-file\"\n";
+        let s = Settings::from_toml_with_env(
+            base,
+            vars(&[
+                ("RETURNS_GATEWAY__VENDORS__TRACKRU__API_KEY", "from-env"),
+                ("RETURNS_GATEWAY__VENDORS__RRR__TIMEOUT_MS", "1234"),
+                ("RETURNS_GATEWAY__SERVER__INTROSPECTION", "true"),
+                ("RETURNS_GATEWAY__SERVER__LISTEN", "0.0.0.0:8080"),
+                ("UNRELATED", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.vendors.trackru.api_key.expose(), "from-env");
+        assert_eq!(s.vendors.rrr.timeout_ms, 1234);
+        assert!(s.server.introspection);
+        assert_eq!(s.server.listen, "0.0.0.0:8080");
+        let err = Settings::from_toml_with_env(
+            base,
+            vars(&[("RETURNS_GATEWAY__VENDORS__TRACKRU__API_KEE", "x")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("api_kee"), "{err}");
+        let err = Settings::from_toml_with_env(
+            base,
+            vars(&[("RETURNS_GATEWAY__VENDORS__RRR__TIMEOUT_MS", "0")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("vendors.rrr.timeout_ms"), "{err}");
     }
 
     #[test]
