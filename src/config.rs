@@ -106,10 +106,47 @@ impl Default for VendorResilience {
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub server: ServerSettings,
+    pub auth: AuthSettings,
     pub cache: CacheSettings,
     pub idempotency: IdempotencySettings,
     pub vendors: VendorsSettings,
     pub sim: SimSettings,
+}
+
+/// Who may call the gateway: JWT bearer tokens (`exp`, `iss`, `aud` required).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Requests without a token run as tenant `default` with every scope. The demo only.
+    pub allow_anonymous: bool,
+    /// Accepted algorithms: any of `HS256`, `RS256`, `ES256`. A token with another `alg`
+    /// (including `none`) is refused.
+    pub algorithms: Vec<String>,
+    /// HS256 key (also what `returns-gateway token` signs with).
+    pub hs256_secret: Secret,
+    /// RS256 / ES256 public key, PEM.
+    pub public_key_pem_file: Option<String>,
+    /// RS256 / ES256 keys as a JWKS document (chosen by the token's `kid`).
+    pub jwks_file: Option<String>,
+    pub issuer: String,
+    pub audience: String,
+    /// Clock skew allowed on `exp` and `nbf`, at most 60 s.
+    pub leeway_s: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            allow_anonymous: false,
+            algorithms: vec!["HS256".into()],
+            hs256_secret: Secret::default(),
+            public_key_pem_file: None,
+            jwks_file: None,
+            issuer: String::new(),
+            audience: String::new(),
+            leeway_s: 30,
+        }
+    }
 }
 
 /// Where the gateway listens and what it exposes.
@@ -304,6 +341,23 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if self.auth.leeway_s > 60 {
+            return Err(ConfigError::Invalid {
+                key: "auth.leeway_s".into(),
+                reason: "at most 60 seconds".into(),
+            });
+        }
+        if let Some(bad) = self
+            .auth
+            .algorithms
+            .iter()
+            .find(|a| !["HS256", "RS256", "ES256"].contains(&a.as_str()))
+        {
+            return Err(ConfigError::Invalid {
+                key: "auth.algorithms".into(),
+                reason: format!("{bad:?} is not one of HS256, RS256, ES256"),
+            });
+        }
         if self.server.max_page_size == 0 {
             return Err(ConfigError::Invalid {
                 key: "server.max_page_size".into(),

@@ -5,8 +5,9 @@
 //! `cache`), `vendors` (one client per vendor and the shared plumbing), `model` (the unified
 //! domain every vendor maps into). `sim` holds the simulated vendors.
 
-pub use http::App;
+pub use http::{App, StartError};
 
+pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod error;

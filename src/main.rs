@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use returns_gateway::auth::Scope;
 use returns_gateway::config::Settings;
 use returns_gateway::model::Vendor;
 use returns_gateway::App;
@@ -51,6 +52,20 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Mint a development token signed with the configured HS256 secret.
+    Token {
+        /// TOML settings; the embedded demo configuration when absent.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// Comma-separated, e.g. `returns:read,orders:read`; all scopes when absent.
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+    },
 }
 
 fn load(config: Option<PathBuf>) -> Result<Settings, Box<dyn std::error::Error>> {
@@ -128,7 +143,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             for vendor in Vendor::ALL {
                 println!("  {:<12} {}", vendor.as_str(), sims.base_url(vendor));
             }
+            let token =
+                returns_gateway::auth::mint(&settings.auth, "default", &Scope::ALL, 86_400)?;
             println!("\nGraphiQL: {url}\n\nTry:\n{EXAMPLE_DASHBOARD}\n\n{EXAMPLE_SUMMARY}\n");
+            println!("The demo accepts requests without a token; a token with every scope (24 h):");
+            println!("  Authorization: Bearer {token}\n");
             App::new(&settings)?.run(listener, ctrl_c()).await?;
         }
         Command::Sim {
@@ -149,6 +168,26 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             ctrl_c().await;
         }
         Command::Schema => print!("{}", returns_gateway::schema::sdl()),
+        Command::Token {
+            config,
+            tenant,
+            scopes,
+            ttl,
+        } => {
+            let settings = load(config)?;
+            let scopes = if scopes.is_empty() {
+                Scope::ALL.to_vec()
+            } else {
+                scopes
+                    .iter()
+                    .map(|s| Scope::parse(s.trim()).ok_or_else(|| format!("unknown scope {s:?}")))
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+            println!(
+                "{}",
+                returns_gateway::auth::mint(&settings.auth, &tenant, &scopes, ttl)?
+            );
+        }
         Command::Healthcheck { url } => {
             let client = reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(3))

@@ -18,7 +18,8 @@ use axum::Router;
 use base64::Engine;
 use tokio::net::TcpListener;
 
-use crate::config::{ServerSettings, Settings};
+use crate::auth::{AuthError, Authenticator, Caller, Scope};
+use crate::config::{ConfigError, ServerSettings, Settings};
 use crate::idempotency::IdempotencyStore;
 use crate::schema::loaders::Loaders;
 use crate::schema::mutation::IdempotencyKeyHeader;
@@ -27,9 +28,42 @@ use crate::upstream::Upstreams;
 use crate::vendors::procarrier::wire::ReturnLookup;
 use crate::vendors::ApiErrorKind;
 
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Vendor(#[from] crate::vendors::VendorError),
+}
+
+/// The caller of a request, from its `Authorization` header.
+fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, AuthError> {
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or(""));
+    state.auth.authenticate(header)
+}
+
+/// 401, GraphQL-shaped, with the `WWW-Authenticate` challenge.
+fn unauthorized(error: AuthError) -> Response {
+    let mut response = intake::Refusal {
+        status: StatusCode::UNAUTHORIZED,
+        code: "UNAUTHENTICATED",
+        message: error.to_string(),
+    }
+    .into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    response
+}
+
 /// What every request handler shares.
 pub struct AppState {
     pub schema: GatewaySchema,
+    pub auth: Authenticator,
     pub upstreams: Arc<Upstreams>,
     pub settings: ServerSettings,
     pub operations: metrics::OperationCounters,
@@ -41,13 +75,15 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(settings: &Settings) -> Result<App, crate::vendors::VendorError> {
+    pub fn new(settings: &Settings) -> Result<App, StartError> {
+        let auth = Authenticator::new(&settings.auth)?;
         let upstreams = Arc::new(Upstreams::new(settings)?);
         let idempotency = Arc::new(IdempotencyStore::new(&settings.idempotency));
         let schema = crate::schema::build(upstreams.clone(), idempotency, &settings.server);
         Ok(App {
             state: Arc::new(AppState {
                 schema,
+                auth,
                 upstreams,
                 settings: settings.server.clone(),
                 operations: metrics::OperationCounters::default(),
@@ -89,10 +125,11 @@ impl App {
 fn prepare(
     state: &AppState,
     headers: &HeaderMap,
+    caller: &Caller,
     request: async_graphql::Request,
 ) -> async_graphql::Request {
     let loaders = Loaders::new(&state.upstreams, state.settings.naive_resolution);
-    let mut request = request.data(loaders);
+    let mut request = request.data(loaders).data(caller.clone());
     if let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
         request = request.data(IdempotencyKeyHeader(key.to_owned()));
     }
@@ -107,6 +144,10 @@ async fn graphql_post(
     if let Err(refusal) = intake::check_csrf(&headers) {
         return refusal.into_response();
     }
+    let caller = match authenticate(&state, &headers) {
+        Ok(caller) => caller,
+        Err(error) => return unauthorized(error),
+    };
     let batch = match intake::read_post(body, &state.settings).await {
         Ok(batch) => batch,
         Err(refusal) => return refusal.into_response(),
@@ -116,10 +157,10 @@ async fn graphql_post(
         Err(refusal) => return refusal.into_response(),
     };
     let batch = match batch {
-        BatchRequest::Single(r) => BatchRequest::Single(prepare(&state, &headers, r)),
+        BatchRequest::Single(r) => BatchRequest::Single(prepare(&state, &headers, &caller, r)),
         BatchRequest::Batch(rs) => BatchRequest::Batch(
             rs.into_iter()
-                .map(|r| prepare(&state, &headers, r))
+                .map(|r| prepare(&state, &headers, &caller, r))
                 .collect(),
         ),
     };
@@ -138,8 +179,14 @@ async fn graphql_post(
 /// produced it (fetched with `returns/get`, not cached: labels are read once).
 async fn procarrier_label(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     Path(tracking_number): Path<String>,
 ) -> Response {
+    match authenticate(&state, &headers) {
+        Ok(caller) if caller.may(Scope::ReturnsRead) => {}
+        Ok(_) => return (StatusCode::FORBIDDEN, "returns:read needed").into_response(),
+        Err(error) => return unauthorized(error),
+    }
     let lookup = ReturnLookup {
         value: tracking_number,
         field: "tracking".into(),
@@ -184,6 +231,10 @@ async fn graphql_get(
     if query.is_empty() && wants_html {
         return graphiql(State(state)).await;
     }
+    let caller = match authenticate(&state, &headers) {
+        Ok(caller) => caller,
+        Err(error) => return unauthorized(error),
+    };
     let request = match async_graphql::http::parse_query_string(&query) {
         Ok(request) => request,
         Err(e) => {
@@ -199,7 +250,7 @@ async fn graphql_get(
         Ok(name) => name,
         Err(refusal) => return refusal.into_response(),
     };
-    let request = prepare(&state, &headers, request);
+    let request = prepare(&state, &headers, &caller, request);
     let response = state.schema.execute(request).await;
     state.operations.record(name.as_deref(), &response);
     GraphQLResponse::from(response).into_response()

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ErrorExtensions};
 
+use crate::auth::{Caller, Scope};
 use crate::vendors::VendorError;
 
 /// A vendor failure as a GraphQL error. The message names the vendor and endpoint, never a
@@ -42,4 +43,42 @@ pub fn report_partial(ctx: &Context<'_>, error: &VendorError) {
 /// response says why, while every other field keeps its data.
 pub fn reported<T>(ctx: &Context<'_>, outcome: Result<T, Arc<VendorError>>) -> Option<T> {
     outcome.map_err(|e| report_partial(ctx, &e)).ok()
+}
+
+/// A missing scope: the caller's token does not grant it.
+pub fn forbidden(scope: Scope) -> async_graphql::Error {
+    async_graphql::Error::new(format!("this needs the `{}` scope", scope.as_str())).extend_with(
+        |_, ext| {
+            ext.set("code", "FORBIDDEN");
+            ext.set("scope", scope.as_str());
+            ext.set("retryable", false);
+        },
+    )
+}
+
+/// The caller of this request (every request carries one; the HTTP layer adds it).
+pub fn caller<'a>(ctx: &Context<'a>) -> Option<&'a Caller> {
+    ctx.data_opt::<Caller>()
+}
+
+/// Whether the caller has `scope`; when not, the field's error is reported (the field then
+/// answers `null`, the rest of the response is kept).
+pub fn permitted(ctx: &Context<'_>, scope: Scope) -> bool {
+    let ok = caller(ctx).is_some_and(|c| c.may(scope));
+    if !ok {
+        ctx.add_error(ctx.set_error_path(forbidden(scope).into_server_error(ctx.item.pos)));
+    }
+    ok
+}
+
+/// Top-level fields and mutations refuse a caller without the scope.
+pub struct ScopeGuard(pub Scope);
+
+impl async_graphql::Guard for ScopeGuard {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        match caller(ctx) {
+            Some(c) if c.may(self.0) => Ok(()),
+            _ => Err(forbidden(self.0)),
+        }
+    }
 }

@@ -15,9 +15,10 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::enums::{ReturnStatus, TrackingStatus};
-use super::errors::{invalid_argument, vendor_error};
+use super::errors::{invalid_argument, vendor_error, ScopeGuard};
 use super::ids::{GlobalId, NodeKind};
 use super::types::{upstreams, AddressValue, OrderNode, ReturnNode};
+use crate::auth::Scope;
 use crate::idempotency::IdempotencyStore;
 use crate::model::codes::{country_code, currency_code};
 use crate::model::{self, normalize_email, normalize_phone, Vendor};
@@ -637,6 +638,7 @@ async fn transition(
 #[Object]
 impl Mutation {
     /// Books a return with ProCarrier and answers its tracking number and label.
+    #[graphql(guard = "ScopeGuard(Scope::ReturnsWrite)")]
     async fn create_return(
         &self,
         ctx: &Context<'_>,
@@ -677,6 +679,7 @@ impl Mutation {
     }
 
     /// Cancels a ProCarrier return, by tracking number or external id (exactly one).
+    #[graphql(guard = "ScopeGuard(Scope::ReturnsWrite)")]
     async fn cancel_return(
         &self,
         ctx: &Context<'_>,
@@ -745,6 +748,7 @@ impl Mutation {
 
     /// Moves a MerchantPro order on; transitions a shop would refuse (shipping a cancelled
     /// order, say) are refused before the vendor is called.
+    #[graphql(guard = "ScopeGuard(Scope::OrdersWrite)")]
     async fn set_order_status(
         &self,
         ctx: &Context<'_>,
@@ -763,6 +767,7 @@ impl Mutation {
     }
 
     /// Issues the order's invoice (MerchantPro); refused for a cancelled order.
+    #[graphql(guard = "ScopeGuard(Scope::OrdersWrite)")]
     async fn issue_invoice(
         &self,
         ctx: &Context<'_>,
@@ -780,6 +785,7 @@ impl Mutation {
     }
 
     /// Changes an order's shipping method and amount and its tags.
+    #[graphql(guard = "ScopeGuard(Scope::OrdersWrite)")]
     async fn update_order(
         &self,
         ctx: &Context<'_>,
@@ -845,6 +851,7 @@ impl Mutation {
     }
 
     /// Registers parcels with TrackRU, in batches of 40, with a result per parcel.
+    #[graphql(guard = "ScopeGuard(Scope::TrackingWrite)")]
     async fn track_parcels(
         &self,
         ctx: &Context<'_>,
@@ -965,6 +972,7 @@ impl Mutation {
     }
 
     /// Overrides a parcel's TrackRU status (delivered or exception), or reverts the override.
+    #[graphql(guard = "ScopeGuard(Scope::TrackingWrite)")]
     async fn override_tracking_status(
         &self,
         ctx: &Context<'_>,
@@ -1015,6 +1023,7 @@ impl Mutation {
     /// documented codes, e.g. 20 received by carrier, 60 delivered to retailer).
     // The arguments are the schema's; an input object would only rename them.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(guard = "ScopeGuard(Scope::TrackingWrite)")]
     async fn add_tracking_event(
         &self,
         ctx: &Context<'_>,

@@ -10,12 +10,13 @@ use rust_decimal::Decimal;
 
 use super::directory::{self, ContactKey};
 use super::enums::{BreakerState, PaymentStatus, ReturnStatus, TrackingStatus, Vendor};
-use super::errors::{invalid_argument, report_partial, reported};
+use super::errors::{invalid_argument, permitted, report_partial, reported, ScopeGuard};
 use super::ids::{base64url_decode, base64url_encode, GlobalId, NodeKind};
 use super::types::{
     loaders, upstreams, CustomerNode, DropOffPointValue, MoneyValue, Node, OrderNode, ReturnNode,
     ReturnServiceValue, ShipmentNode,
 };
+use crate::auth::Scope;
 use crate::config::ServerSettings;
 use crate::model::{self, normalize_email, normalize_phone, RefundStatus};
 use crate::vendors::procarrier::wire as pc;
@@ -351,14 +352,20 @@ fn sum_by_currency<'a>(amounts: impl Iterator<Item = &'a model::Money>) -> Vec<M
 #[Object]
 impl Query {
     /// Any object with a global id.
+    #[graphql(guard = "ScopeGuard(Scope::ReturnsRead)")]
     async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
         let global = GlobalId::decode(&id).ok_or_else(|| invalid_argument("id", "not an id"))?;
         Ok(match global.kind {
             NodeKind::Return => find_return(ctx, &global).await?.map(Node::Return),
-            NodeKind::Order => find_order(ctx, &global).await?.map(Node::Order),
-            NodeKind::Shipment => ShipmentNode::load(ctx, global.native)
-                .await
-                .map(Node::Shipment),
+            NodeKind::Order if permitted(ctx, Scope::OrdersRead) => {
+                find_order(ctx, &global).await?.map(Node::Order)
+            }
+            NodeKind::Shipment if permitted(ctx, Scope::TrackingRead) => {
+                ShipmentNode::load(ctx, global.native)
+                    .await
+                    .map(Node::Shipment)
+            }
+            NodeKind::Order | NodeKind::Shipment => None,
             NodeKind::Customer => {
                 let key = ContactKey::parse(&global.native)
                     .ok_or_else(|| invalid_argument("id", "not an id"))?;
@@ -370,6 +377,7 @@ impl Query {
     }
 
     /// Returns of every vendor, merged into one newest-first listing.
+    #[graphql(guard = "ScopeGuard(Scope::ReturnsRead)")]
     async fn returns(
         &self,
         ctx: &Context<'_>,
@@ -422,6 +430,7 @@ impl Query {
     }
 
     /// One return by global id.
+    #[graphql(guard = "ScopeGuard(Scope::ReturnsRead)")]
     async fn r#return(
         &self,
         ctx: &Context<'_>,
@@ -434,6 +443,7 @@ impl Query {
     }
 
     /// Shop orders (MerchantPro), newest first.
+    #[graphql(guard = "ScopeGuard(Scope::OrdersRead)")]
     async fn orders(
         &self,
         ctx: &Context<'_>,
@@ -508,6 +518,7 @@ impl Query {
     }
 
     /// One order by global id.
+    #[graphql(guard = "ScopeGuard(Scope::OrdersRead)")]
     async fn order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<OrderNode>> {
         let global = GlobalId::decode(&id)
             .filter(|g| g.kind == NodeKind::Order)
@@ -517,6 +528,7 @@ impl Query {
 
     /// One person across all five vendors, by e-mail or phone (exactly one). Null when no
     /// vendor knows them.
+    #[graphql(guard = "ScopeGuard(Scope::ReturnsRead)")]
     async fn customer(
         &self,
         ctx: &Context<'_>,
@@ -528,6 +540,7 @@ impl Query {
     }
 
     /// A parcel's tracking: ProCarrier and TrackRU events merged in time order.
+    #[graphql(guard = "ScopeGuard(Scope::TrackingRead)")]
     async fn tracking(
         &self,
         ctx: &Context<'_>,
@@ -542,6 +555,7 @@ impl Query {
 
     /// Where a return can be handed in (ProCarrier), nearest first when searched by
     /// coordinates. Give `near` or `address`.
+    #[graphql(guard = "ScopeGuard(Scope::ReturnsRead)")]
     async fn drop_off_points(
         &self,
         ctx: &Context<'_>,
@@ -618,6 +632,7 @@ impl Query {
     }
 
     /// The return services (ProCarrier) available for a parcel from an address.
+    #[graphql(guard = "ScopeGuard(Scope::ReturnsRead)")]
     async fn return_services(
         &self,
         ctx: &Context<'_>,
@@ -642,6 +657,7 @@ impl Query {
 
     /// Returns created in `[from, to)`, counted by vendor, status and reason, with the refusal
     /// rate and the refunds paid out.
+    #[graphql(guard = "ScopeGuard(Scope::ReturnsRead)")]
     async fn returns_summary(
         &self,
         ctx: &Context<'_>,

@@ -11,9 +11,10 @@ use tokio::sync::OnceCell;
 
 use super::directory::{self, Activity, ContactKey};
 use super::enums::{PaymentStatus, RefundStatus, ReturnStatus, TrackingStatus, Vendor, Weekday};
-use super::errors::{report_partial, reported};
+use super::errors::{caller, permitted, report_partial, reported};
 use super::ids::{GlobalId, NodeKind};
 use super::loaders::{Loaders, MergedShipment};
+use crate::auth::Scope;
 use crate::model;
 use crate::upstream::Upstreams;
 
@@ -270,8 +271,9 @@ impl ReturnNode {
     async fn refunds(&self) -> Vec<RefundValue> {
         self.0.refunds.iter().cloned().map(RefundValue).collect()
     }
-    async fn address(&self) -> Option<AddressValue> {
-        self.0.address.as_ref().map(Into::into)
+    /// Without the `pii:read` scope only city, state and country are shown.
+    async fn address(&self, ctx: &Context<'_>) -> Option<AddressValue> {
+        self.0.address.as_ref().map(|a| address(ctx, a))
     }
     async fn first_mile_address(&self) -> Option<&str> {
         self.0.first_mile_address.as_deref()
@@ -292,6 +294,9 @@ impl ReturnNode {
     /// know it or cannot be reached (then with an error).
     async fn order(&self, ctx: &Context<'_>) -> Option<OrderNode> {
         let reference = self.0.order_reference.clone()?;
+        if !permitted(ctx, Scope::OrdersRead) {
+            return None;
+        }
         let lookup = match loaders(ctx).orders.load_one(reference).await {
             Ok(found) => found,
             Err(never) => match never {},
@@ -301,6 +306,9 @@ impl ReturnNode {
     /// The parcel's tracking, merged from ProCarrier and TrackRU.
     async fn tracking(&self, ctx: &Context<'_>) -> Option<ShipmentNode> {
         let number = self.0.tracking_number.clone()?;
+        if !permitted(ctx, Scope::TrackingRead) {
+            return None;
+        }
         ShipmentNode::load(ctx, number).await
     }
 }
@@ -371,11 +379,13 @@ impl OrderNode {
     async fn customer(&self) -> Option<CustomerNode> {
         CustomerNode::from_contact(self.0.customer.clone()?)
     }
-    async fn billing_address(&self) -> Option<AddressValue> {
-        self.0.billing_address.as_ref().map(Into::into)
+    /// Without the `pii:read` scope only city, state and country are shown.
+    async fn billing_address(&self, ctx: &Context<'_>) -> Option<AddressValue> {
+        self.0.billing_address.as_ref().map(|a| address(ctx, a))
     }
-    async fn shipping_address(&self) -> Option<AddressValue> {
-        self.0.shipping_address.as_ref().map(Into::into)
+    /// Without the `pii:read` scope only city, state and country are shown.
+    async fn shipping_address(&self, ctx: &Context<'_>) -> Option<AddressValue> {
+        self.0.shipping_address.as_ref().map(|a| address(ctx, a))
     }
     async fn lines(&self) -> Vec<OrderLineValue> {
         self.0.lines.iter().cloned().map(OrderLineValue).collect()
@@ -417,7 +427,11 @@ impl OrderNode {
     }
     /// The outbound parcel's tracking.
     async fn tracking(&self, ctx: &Context<'_>) -> Option<ShipmentNode> {
-        ShipmentNode::load(ctx, self.0.tracking_number.clone()?).await
+        let number = self.0.tracking_number.clone()?;
+        if !permitted(ctx, Scope::TrackingRead) {
+            return None;
+        }
+        ShipmentNode::load(ctx, number).await
     }
 }
 
@@ -617,12 +631,28 @@ impl CustomerNode {
         self.contact.name.as_deref()
     }
     /// Trimmed, lower-case.
-    async fn email(&self) -> Option<&str> {
-        self.contact.email.as_deref()
+    ///
+    /// Without the `pii:read` scope it is masked: the first character of the local part, `***`,
+    /// and the domain (`m***@example.gr`).
+    async fn email(&self, ctx: &Context<'_>) -> Option<String> {
+        let email = self.contact.email.as_deref()?;
+        Some(if pii(ctx) {
+            email.to_owned()
+        } else {
+            mask_email(email)
+        })
     }
     /// E.164.
-    async fn phone(&self) -> Option<&str> {
-        self.contact.phone.as_deref()
+    ///
+    /// Without the `pii:read` scope it is masked: `+`, the first two digits, `*` for the rest
+    /// but the last two (`+30********67`).
+    async fn phone(&self, ctx: &Context<'_>) -> Option<String> {
+        let phone = self.contact.phone.as_deref()?;
+        Some(if pii(ctx) {
+            phone.to_owned()
+        } else {
+            mask_phone(phone)
+        })
     }
     /// Their returns at every vendor, newest first (refusals included).
     async fn returns(&self, ctx: &Context<'_>) -> Vec<ReturnNode> {
@@ -646,6 +676,9 @@ impl CustomerNode {
     }
     /// Their shop orders (MerchantPro), newest first.
     async fn orders(&self, ctx: &Context<'_>) -> Vec<OrderNode> {
+        if !permitted(ctx, Scope::OrdersRead) {
+            return Vec::new();
+        }
         self.activity(ctx)
             .await
             .orders
@@ -788,5 +821,60 @@ impl ReturnServiceValue {
     }
     async fn logo_url(&self) -> Option<&str> {
         self.0.logo_url.as_deref()
+    }
+}
+
+fn pii(ctx: &Context<'_>) -> bool {
+    caller(ctx).is_some_and(|c| c.may(Scope::PiiRead))
+}
+
+/// An address as the caller may see it: whole with `pii:read`, else only where (city, state,
+/// country), not who or which door.
+fn address(ctx: &Context<'_>, a: &model::Address) -> AddressValue {
+    if pii(ctx) {
+        return a.into();
+    }
+    AddressValue::from(&model::Address {
+        city: a.city.clone(),
+        state: a.state.clone(),
+        country: a.country.clone(),
+        ..Default::default()
+    })
+}
+
+pub(crate) fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".into(),
+    }
+}
+
+pub(crate) fn mask_phone(phone: &str) -> String {
+    let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 5 {
+        return "***".into();
+    }
+    let (head, rest) = digits.split_at(2);
+    let (middle, tail) = rest.split_at(rest.len() - 2);
+    format!(
+        "+{}{}{}",
+        head.iter().collect::<String>(),
+        "*".repeat(middle.len()),
+        tail.iter().collect::<String>()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pii_is_masked_recognisably_but_not_recoverably() {
+        assert_eq!(mask_email("maria.p@example.gr"), "m***@example.gr");
+        assert_eq!(mask_phone("+306971234567"), "+30********67");
+        assert_eq!(mask_phone("+123"), "***");
     }
 }

@@ -1,5 +1,6 @@
 //! One integration binary: every test talks HTTP to real servers on 127.0.0.1:0.
 
+mod auth;
 mod batching;
 mod cli;
 mod graphql;
