@@ -178,6 +178,10 @@ pub struct ServerSettings {
     pub max_batch: usize,
     /// Request bodies above this are refused with 413.
     pub max_body_bytes: usize,
+    /// Automatic persisted queries: documents remembered by their SHA-256.
+    pub apq_cache_size: u64,
+    /// Safelist mode: a JSON object `{"<sha256 hex>": "<document>"}`; only these documents run.
+    pub safelist_file: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -196,6 +200,8 @@ impl Default for ServerSettings {
             max_recursive_depth: 32,
             max_batch: 10,
             max_body_bytes: 2 * 1024 * 1024,
+            apq_cache_size: 10_000,
+            safelist_file: None,
         }
     }
 }

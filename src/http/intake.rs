@@ -234,3 +234,116 @@ pub fn check_batch(
         }
     }
 }
+
+/// Automatic persisted queries (a document known by its SHA-256) and the optional safelist
+/// of trusted documents. Hashes are resolved to documents before any other check, so a
+/// hash-only request is checked like any other.
+pub struct PersistedQueries {
+    known: moka::future::Cache<String, std::sync::Arc<str>>,
+    safelist: Option<std::collections::HashMap<String, String>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PersistedQuery {
+    version: i64,
+    sha256_hash: String,
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl PersistedQueries {
+    pub fn new(settings: &ServerSettings) -> Result<Self, crate::config::ConfigError> {
+        let safelist = match &settings.safelist_file {
+            None => None,
+            Some(path) => {
+                let invalid = |reason: String| crate::config::ConfigError::Invalid {
+                    key: "server.safelist_file".into(),
+                    reason,
+                };
+                let text =
+                    std::fs::read_to_string(path).map_err(|e| invalid(format!("{path}: {e}")))?;
+                let list: std::collections::HashMap<String, String> =
+                    serde_json::from_str(&text).map_err(|e| invalid(format!("{path}: {e}")))?;
+                if let Some((hash, _)) = list
+                    .iter()
+                    .find(|(h, q)| sha256_hex(q) != h.to_ascii_lowercase())
+                {
+                    return Err(invalid(format!("{hash}: not the SHA-256 of its document")));
+                }
+                Some(
+                    list.into_iter()
+                        .map(|(h, q)| (h.to_ascii_lowercase(), q))
+                        .collect(),
+                )
+            }
+        };
+        Ok(PersistedQueries {
+            known: moka::future::Cache::new(settings.apq_cache_size.max(1)),
+            safelist,
+        })
+    }
+
+    /// Fills in the document of a hash-only request, remembers a new one, and in safelist mode
+    /// refuses any document not on the list.
+    pub async fn resolve(&self, request: &mut Request) -> Result<(), Refusal> {
+        if let Some(value) = request.extensions.remove("persistedQuery") {
+            let pq: PersistedQuery = async_graphql::from_value(value).map_err(|_| {
+                Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    "invalid `persistedQuery` extension",
+                )
+            })?;
+            if pq.version != 1 {
+                return Err(Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    "only version 1 of `persistedQuery` is supported",
+                ));
+            }
+            let hash = pq.sha256_hash.to_ascii_lowercase();
+            if request.query.is_empty() {
+                let found = match &self.safelist {
+                    Some(list) => list.get(&hash).map(|q| q.as_str().into()),
+                    None => self.known.get(&hash).await,
+                };
+                match found {
+                    Some(query) => request.query = query.to_string(),
+                    // The message Apollo clients look for before sending the whole document.
+                    None => {
+                        return Err(Refusal::new(
+                            StatusCode::OK,
+                            "PERSISTED_QUERY_NOT_FOUND",
+                            "PersistedQueryNotFound",
+                        ))
+                    }
+                }
+            } else if sha256_hex(&request.query) != hash {
+                return Err(Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    "the `sha256Hash` is not the document's",
+                ));
+            } else if self.safelist.is_none() {
+                self.known.insert(hash, request.query.as_str().into()).await;
+            }
+        }
+        if let Some(list) = &self.safelist {
+            if !list.contains_key(&sha256_hex(&request.query)) {
+                return Err(Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    "PERSISTED_QUERY_NOT_ALLOWED",
+                    "only trusted documents run on this gateway",
+                ));
+            }
+        }
+        Ok(())
+    }
+}

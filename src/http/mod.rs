@@ -64,6 +64,7 @@ fn unauthorized(error: AuthError) -> Response {
 pub struct AppState {
     pub schema: GatewaySchema,
     pub auth: Authenticator,
+    pub persisted: intake::PersistedQueries,
     pub upstreams: Arc<Upstreams>,
     pub settings: ServerSettings,
     pub operations: metrics::OperationCounters,
@@ -84,6 +85,7 @@ impl App {
             state: Arc::new(AppState {
                 schema,
                 auth,
+                persisted: intake::PersistedQueries::new(&settings.server)?,
                 upstreams,
                 settings: settings.server.clone(),
                 operations: metrics::OperationCounters::default(),
@@ -148,10 +150,19 @@ async fn graphql_post(
         Ok(caller) => caller,
         Err(error) => return unauthorized(error),
     };
-    let batch = match intake::read_post(body, &state.settings).await {
+    let mut batch = match intake::read_post(body, &state.settings).await {
         Ok(batch) => batch,
         Err(refusal) => return refusal.into_response(),
     };
+    let requests: Vec<&mut async_graphql::Request> = match &mut batch {
+        BatchRequest::Single(r) => vec![r],
+        BatchRequest::Batch(rs) => rs.iter_mut().collect(),
+    };
+    for r in requests {
+        if let Err(refusal) = state.persisted.resolve(r).await {
+            return refusal.into_response();
+        }
+    }
     let names = match intake::check_batch(&batch, &state.settings) {
         Ok(names) => names,
         Err(refusal) => return refusal.into_response(),
@@ -235,7 +246,7 @@ async fn graphql_get(
         Ok(caller) => caller,
         Err(error) => return unauthorized(error),
     };
-    let request = match async_graphql::http::parse_query_string(&query) {
+    let mut request = match async_graphql::http::parse_query_string(&query) {
         Ok(request) => request,
         Err(e) => {
             let refusal = intake::Refusal {
@@ -246,6 +257,9 @@ async fn graphql_get(
             return refusal.into_response();
         }
     };
+    if let Err(refusal) = state.persisted.resolve(&mut request).await {
+        return refusal.into_response();
+    }
     let name = match intake::check(&request, &state.settings, true) {
         Ok(name) => name,
         Err(refusal) => return refusal.into_response(),

@@ -224,3 +224,103 @@ fragment FullType on __Type { kind name description
 fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
 fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name
   ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }";
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn persisted(hash: &str, query: Option<&str>) -> Value {
+    let mut body = json!({"extensions": {"persistedQuery": {"version": 1, "sha256Hash": hash}}});
+    if let Some(q) = query {
+        body["query"] = json!(q);
+    }
+    body
+}
+
+#[tokio::test]
+async fn automatic_persisted_queries_round_trip() {
+    let (_t, g) = gateway(|_| {}).await;
+    let query = "{ vendors { vendor } }";
+    let hash = sha256_hex(query);
+    let post = |body: Value| {
+        let g = &g;
+        async move {
+            post_raw(
+                g,
+                Some("application/json"),
+                serde_json::to_vec(&body).unwrap(),
+                None,
+            )
+            .await
+        }
+    };
+    let (status, unknown) = post(persisted(&hash, None)).await;
+    assert_eq!(status, 200);
+    assert_eq!(first_message(&unknown), "PersistedQueryNotFound");
+    let (_, registered) = post(persisted(&hash, Some(query))).await;
+    assert_eq!(
+        registered["data"]["vendors"].as_array().map(Vec::len),
+        Some(5)
+    );
+    let (_, by_hash) = post(persisted(&hash, None)).await;
+    assert_eq!(by_hash, registered, "the hash alone runs the document");
+    let (status, mismatch) = post(persisted(&hash, Some("{ vendors { healthy } }"))).await;
+    assert_eq!(status, 400, "{mismatch}");
+
+    // A hash-only GET is checked like any other: a stored mutation cannot run over GET.
+    let mutation = "mutation { cancelReturn(trackingNumber: \"X\") { status } }";
+    let m_hash = sha256_hex(mutation);
+    let _ = post(persisted(&m_hash, Some(mutation))).await;
+    let ext = json!({"persistedQuery": {"version": 1, "sha256Hash": m_hash}}).to_string();
+    let resp = g
+        .http
+        .get(&g.url)
+        .query(&[("extensions", ext.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405);
+}
+
+#[tokio::test]
+async fn safelist_mode_runs_only_trusted_documents() {
+    let trusted = "{ vendors { vendor } }";
+    let path = std::env::temp_dir().join(format!("safelist-{}.json", std::process::id()));
+    std::fs::write(&path, json!({ sha256_hex(trusted): trusted }).to_string()).unwrap();
+    let file = path.display().to_string();
+    let (_t, g) = gateway(move |s| s.safelist_file = Some(file)).await;
+    let (status, by_hash) = post_raw(
+        &g,
+        Some("application/json"),
+        serde_json::to_vec(&persisted(&sha256_hex(trusted), None)).unwrap(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(by_hash["data"]["vendors"].as_array().map(Vec::len), Some(5));
+    let (status, _) = post_raw(
+        &g,
+        Some("application/json"),
+        serde_json::to_vec(&json!({"query": trusted})).unwrap(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "the trusted document sent whole runs too");
+    let (status, refused) = post_raw(
+        &g,
+        Some("application/json"),
+        serde_json::to_vec(&json!({"query": "{ vendors { healthy } }"})).unwrap(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"],
+        "PERSISTED_QUERY_NOT_ALLOWED"
+    );
+    let _ = std::fs::remove_file(path);
+}
