@@ -45,18 +45,58 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
+    /// The TOML error's message already names the key and shows the line.
     #[error("invalid config: {0}")]
-    Parse(#[from] toml::de::Error),
+    Parse(toml::de::Error),
     #[error("invalid config: {key}: {reason}")]
     Invalid { key: String, reason: String },
 }
 
-/// Base URL and timeouts of one vendor, as the shared transport needs them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl From<toml::de::Error> for ConfigError {
+    fn from(e: toml::de::Error) -> Self {
+        ConfigError::Parse(e)
+    }
+}
+
+/// Base URL, timeouts and resilience of one vendor, as the shared transport needs them.
+#[derive(Debug, Clone, PartialEq)]
 pub struct VendorHttp {
     pub base_url: String,
     pub connect_timeout_ms: u64,
+    /// The whole call, retries included, never takes longer.
     pub timeout_ms: u64,
+    pub resilience: VendorResilience,
+}
+
+/// How calls to one vendor are paced, limited and retried (see `vendors::resilience`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VendorResilience {
+    /// Calls in flight at most (bulkhead).
+    pub max_concurrency: usize,
+    /// Client-side rate limit, calls per second; 0 = none.
+    pub rate_limit_per_s: f64,
+    /// Retries of a failed read (writes are never retried).
+    pub read_retries: u32,
+    /// First backoff step; full jitter, doubling per retry.
+    pub retry_base_ms: u64,
+    /// Consecutive failures that open the circuit breaker.
+    pub breaker_failures: u32,
+    /// How long the breaker stays open before one trial call.
+    pub breaker_cooldown_ms: u64,
+}
+
+impl Default for VendorResilience {
+    fn default() -> Self {
+        VendorResilience {
+            max_concurrency: 32,
+            rate_limit_per_s: 0.0,
+            read_retries: 2,
+            retry_base_ms: 50,
+            breaker_failures: 5,
+            breaker_cooldown_ms: 10_000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -82,6 +122,22 @@ pub struct ServerSettings {
     /// Benchmarks only: resolve cross-links row by row (no batching, no prefetch), the
     /// baseline the N+1 benchmark compares against.
     pub naive_resolution: bool,
+    /// Schema introspection (GraphiQL needs it). Off in production; the demo turns it on.
+    pub introspection: bool,
+    /// "Did you mean …" suggestions in validation errors. Off in production.
+    pub suggestions: bool,
+    pub max_depth: usize,
+    /// Every selected field counts one, aliases included.
+    pub max_complexity: usize,
+    pub max_aliases: usize,
+    /// Directives on one field.
+    pub max_directives: usize,
+    /// Nesting of lists, objects and fragments the parser accepts.
+    pub max_recursive_depth: usize,
+    /// Requests in one batch (mutations are never batched).
+    pub max_batch: usize,
+    /// Request bodies above this are refused with 413.
+    pub max_body_bytes: usize,
 }
 
 impl Default for ServerSettings {
@@ -91,6 +147,15 @@ impl Default for ServerSettings {
             graphiql: true,
             max_page_size: 100,
             naive_resolution: false,
+            introspection: false,
+            suggestions: false,
+            max_depth: 15,
+            max_complexity: 500,
+            max_aliases: 100,
+            max_directives: 5,
+            max_recursive_depth: 32,
+            max_batch: 10,
+            max_body_bytes: 2 * 1024 * 1024,
         }
     }
 }
@@ -261,6 +326,7 @@ macro_rules! http_of {
                     base_url: self.base_url.clone(),
                     connect_timeout_ms: self.connect_timeout_ms,
                     timeout_ms: self.timeout_ms,
+                    resilience: self.resilience.clone(),
                 }
             }
         }
@@ -277,6 +343,7 @@ pub struct VTrackSettings {
     pub timeout_ms: u64,
     pub username: String,
     pub api_key: Secret,
+    pub resilience: VendorResilience,
 }
 
 impl Default for VTrackSettings {
@@ -287,6 +354,7 @@ impl Default for VTrackSettings {
             timeout_ms: 360_000,
             username: String::new(),
             api_key: Secret::default(),
+            resilience: VendorResilience::default(),
         }
     }
 }
@@ -300,6 +368,7 @@ pub struct ProCarrierSettings {
     pub connect_timeout_ms: u64,
     pub timeout_ms: u64,
     pub api_key: Secret,
+    pub resilience: VendorResilience,
 }
 
 impl Default for ProCarrierSettings {
@@ -309,6 +378,7 @@ impl Default for ProCarrierSettings {
             connect_timeout_ms: 5_000,
             timeout_ms: 30_000,
             api_key: Secret::default(),
+            resilience: VendorResilience::default(),
         }
     }
 }
@@ -324,6 +394,7 @@ pub struct RrrSettings {
     pub username: String,
     pub password: Secret,
     pub user_token: Secret,
+    pub resilience: VendorResilience,
 }
 
 impl Default for RrrSettings {
@@ -335,6 +406,7 @@ impl Default for RrrSettings {
             username: String::new(),
             password: Secret::default(),
             user_token: Secret::default(),
+            resilience: VendorResilience::default(),
         }
     }
 }
@@ -349,6 +421,7 @@ pub struct MerchantProSettings {
     pub timeout_ms: u64,
     pub username: String,
     pub password: Secret,
+    pub resilience: VendorResilience,
 }
 
 impl Default for MerchantProSettings {
@@ -359,12 +432,14 @@ impl Default for MerchantProSettings {
             timeout_ms: 30_000,
             username: String::new(),
             password: Secret::default(),
+            resilience: VendorResilience::default(),
         }
     }
 }
 http_of!(MerchantProSettings);
 
-/// TrackRU: `Api-Key` header. `base_url` includes `/v1`.
+/// TrackRU: `Api-Key` header. `base_url` includes `/v1`. Paced at 1 call/s by default, the
+/// vendor's documented limit.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrackRuSettings {
@@ -372,6 +447,7 @@ pub struct TrackRuSettings {
     pub connect_timeout_ms: u64,
     pub timeout_ms: u64,
     pub api_key: Secret,
+    pub resilience: VendorResilience,
 }
 
 impl Default for TrackRuSettings {
@@ -381,6 +457,10 @@ impl Default for TrackRuSettings {
             connect_timeout_ms: 5_000,
             timeout_ms: 30_000,
             api_key: Secret::default(),
+            resilience: VendorResilience {
+                rate_limit_per_s: 1.0,
+                ..VendorResilience::default()
+            },
         }
     }
 }

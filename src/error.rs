@@ -40,6 +40,10 @@ pub enum ErrorCode {
     VendorRequestFailed,
     /// Configuration is invalid.
     ConfigInvalid,
+    /// The vendor's circuit breaker is open after repeated failures: the call was not made.
+    VendorCircuitOpen,
+    /// Too many calls to the vendor are in flight (bulkhead): the call was not made.
+    VendorOverloaded,
 }
 
 impl ErrorCode {
@@ -63,6 +67,8 @@ impl ErrorCode {
             ErrorCode::VendorPaginationRunaway => "VENDOR_PAGINATION_RUNAWAY",
             ErrorCode::VendorRequestFailed => "VENDOR_REQUEST_FAILED",
             ErrorCode::ConfigInvalid => "CONFIG_INVALID",
+            ErrorCode::VendorCircuitOpen => "VENDOR_CIRCUIT_OPEN",
+            ErrorCode::VendorOverloaded => "VENDOR_OVERLOADED",
         }
     }
 }

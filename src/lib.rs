@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod idempotency;
 pub mod model;
+pub mod rng;
 pub mod schema;
 pub mod sim;
 pub mod upstream;

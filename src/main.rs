@@ -19,8 +19,17 @@ struct Cli {
 enum Command {
     /// Run the gateway against the vendors configured in FILE.
     Serve {
-        #[arg(long)]
+        #[arg(long, env = "RETURNS_GATEWAY_CONFIG")]
         config: PathBuf,
+        /// Overrides `server.listen` (a container listens on 0.0.0.0).
+        #[arg(long, env = "RETURNS_GATEWAY_LISTEN")]
+        listen: Option<String>,
+    },
+    /// Exit 0 when the gateway at URL answers its health check (for container HEALTHCHECKs,
+    /// where no curl is installed).
+    Healthcheck {
+        #[arg(long, default_value = "http://127.0.0.1:4000/healthz")]
+        url: String,
     },
     /// Run the five simulators and the gateway wired to them, and print where to look.
     Demo {
@@ -76,15 +85,32 @@ const EXAMPLE_SUMMARY: &str = r#"{
 }"#;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() {
+    if let Err(error) = run().await {
+        // The error and its causes, one per line; never a Debug dump.
+        let mut message = format!("returns-gateway: {error}");
+        let mut source = error.source();
+        while let Some(cause) = source {
+            message.push_str(&format!("\n  caused by: {cause}"));
+            source = cause.source();
+        }
+        eprintln!("{message}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     match Cli::parse().command {
-        Command::Serve { config } => {
-            let settings = Settings::load(&config)?;
+        Command::Serve { config, listen } => {
+            let mut settings = Settings::load(&config)?;
+            if let Some(listen) = listen {
+                settings.server.listen = listen;
+            }
             let listener = TcpListener::bind(&settings.server.listen).await?;
             tracing::info!(address = %listener.local_addr()?, "gateway listening");
             App::new(&settings)?.run(listener, ctrl_c()).await?;
@@ -123,6 +149,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ctrl_c().await;
         }
         Command::Schema => print!("{}", returns_gateway::schema::sdl()),
+        Command::Healthcheck { url } => {
+            let client = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(3))
+                .build()?;
+            let status = client.get(&url).send().await?.status();
+            if !status.is_success() {
+                return Err(format!("{url}: HTTP {status}").into());
+            }
+        }
     }
     Ok(())
 }

@@ -19,7 +19,7 @@ use crate::cache::{Cached, VendorCache};
 use crate::config::Settings;
 use crate::error::ErrorCode;
 use crate::model::{Delivery, DropOffPoint, Order, Return, ReturnService, Shipment, Vendor};
-use crate::vendors::{merchantpro, procarrier, rrr, trackru, vtrack, VendorError};
+use crate::vendors::{merchantpro, procarrier, rrr, trackru, vtrack, BreakerState, VendorError};
 
 /// TrackRU takes at most this many numbers in one `numbers=` query (TrackingMore v2's limit).
 const TRACKRU_NUMBERS_PER_CALL: usize = 40;
@@ -123,6 +123,17 @@ impl Upstreams {
             .unwrap_or_default()
     }
 
+    /// The circuit breaker of `vendor`'s calls.
+    pub fn breaker_state(&self, vendor: Vendor) -> BreakerState {
+        match vendor {
+            Vendor::VTrack => self.vtrack.transport().breaker_state(),
+            Vendor::ProCarrier => self.procarrier.transport().breaker_state(),
+            Vendor::Rrr => self.rrr.transport().breaker_state(),
+            Vendor::MerchantPro => self.merchantpro.transport().breaker_state(),
+            Vendor::TrackRu => self.trackru.transport().breaker_state(),
+        }
+    }
+
     /// How old the data last served for `vendor` is.
     pub fn data_age(&self, vendor: Vendor) -> Option<Duration> {
         self.cache.data_age(vendor)
@@ -137,7 +148,7 @@ impl Upstreams {
         let health = self.health.clone();
         self.cache
             .get(vendor, key, move || async move {
-                let outcome = fetch().await;
+                let outcome = Box::pin(fetch()).await;
                 health.record(vendor, outcome.as_ref().err());
                 outcome
             })

@@ -1,11 +1,14 @@
 //! The HTTP surface: `POST /graphql` (and `GET /graphql?query=…`), GraphiQL for browsers on
 //! `GET /graphql` and `GET /`, and `/healthz`.
 
+pub mod intake;
+
 use std::future::Future;
 use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql::BatchRequest;
+use async_graphql_axum::GraphQLResponse;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -14,7 +17,7 @@ use axum::Router;
 use base64::Engine;
 use tokio::net::TcpListener;
 
-use crate::config::Settings;
+use crate::config::{ServerSettings, Settings};
 use crate::idempotency::IdempotencyStore;
 use crate::schema::loaders::Loaders;
 use crate::schema::mutation::IdempotencyKeyHeader;
@@ -27,8 +30,7 @@ use crate::vendors::ApiErrorKind;
 pub struct AppState {
     pub schema: GatewaySchema,
     pub upstreams: Arc<Upstreams>,
-    pub graphiql: bool,
-    pub naive_resolution: bool,
+    pub settings: ServerSettings,
 }
 
 /// The gateway, ready to serve.
@@ -45,8 +47,7 @@ impl App {
             state: Arc::new(AppState {
                 schema,
                 upstreams,
-                graphiql: settings.server.graphiql,
-                naive_resolution: settings.server.naive_resolution,
+                settings: settings.server.clone(),
             }),
         })
     }
@@ -79,25 +80,44 @@ impl App {
     }
 }
 
-async fn execute(
+/// Per-request data: the loaders, and the idempotency key header.
+fn prepare(
     state: &AppState,
     headers: &HeaderMap,
-    request: GraphQLRequest,
-) -> GraphQLResponse {
-    let loaders = Loaders::new(&state.upstreams, state.naive_resolution);
-    let mut request = request.into_inner().data(loaders);
+    request: async_graphql::Request,
+) -> async_graphql::Request {
+    let loaders = Loaders::new(&state.upstreams, state.settings.naive_resolution);
+    let mut request = request.data(loaders);
     if let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
         request = request.data(IdempotencyKeyHeader(key.to_owned()));
     }
-    state.schema.execute(request).await.into()
+    request
 }
 
 async fn graphql_post(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    request: GraphQLRequest,
-) -> GraphQLResponse {
-    execute(&state, &headers, request).await
+    body: axum::body::Body,
+) -> Response {
+    if let Err(refusal) = intake::check_csrf(&headers) {
+        return refusal.into_response();
+    }
+    let batch = match intake::read_post(body, &state.settings).await {
+        Ok(batch) => batch,
+        Err(refusal) => return refusal.into_response(),
+    };
+    if let Err(refusal) = intake::check_batch(&batch, &state.settings) {
+        return refusal.into_response();
+    }
+    let batch = match batch {
+        BatchRequest::Single(r) => BatchRequest::Single(prepare(&state, &headers, r)),
+        BatchRequest::Batch(rs) => BatchRequest::Batch(
+            rs.into_iter()
+                .map(|r| prepare(&state, &headers, r))
+                .collect(),
+        ),
+    };
+    GraphQLResponse::from(state.schema.execute_batch(batch).await).into_response()
 }
 
 /// `GET /labels/procarrier/{trackingNumber}`: the return's label document, as the vendor
@@ -135,28 +155,41 @@ async fn procarrier_label(
     }
 }
 
-/// A browser (no `query` parameter) gets GraphiQL; anything else is a GraphQL request.
+/// A browser (no `query` parameter) gets GraphiQL; anything else is a GraphQL request, which
+/// must not be a mutation.
 async fn graphql_get(
     State(state): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    request: axum::extract::Request,
 ) -> Response {
+    let query = query.unwrap_or_default();
     let wants_html = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
-    if query.as_deref().is_none_or(str::is_empty) && wants_html {
+    if query.is_empty() && wants_html {
         return graphiql(State(state)).await;
     }
-    match <GraphQLRequest as axum::extract::FromRequest<()>>::from_request(request, &()).await {
-        Ok(request) => execute(&state, &headers, request).await.into_response(),
-        Err(rejection) => rejection.into_response(),
+    let request = match async_graphql::http::parse_query_string(&query) {
+        Ok(request) => request,
+        Err(e) => {
+            let refusal = intake::Refusal {
+                status: StatusCode::BAD_REQUEST,
+                code: "BAD_REQUEST",
+                message: format!("not a GraphQL request: {e}"),
+            };
+            return refusal.into_response();
+        }
+    };
+    if let Err(refusal) = intake::check(&request, &state.settings, true) {
+        return refusal.into_response();
     }
+    let request = prepare(&state, &headers, request);
+    GraphQLResponse::from(state.schema.execute(request).await).into_response()
 }
 
 async fn graphiql(State(state): State<Arc<AppState>>) -> Response {
-    if !state.graphiql {
+    if !state.settings.graphiql {
         return StatusCode::NOT_FOUND.into_response();
     }
     Html(

@@ -88,3 +88,12 @@ pub enum Weekday {
     Sat,
     Sun,
 }
+
+/// A vendor's circuit breaker: `OPEN` fails calls at once without reaching the vendor.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::vendors::BreakerState")]
+pub enum BreakerState {
+    Closed,
+    Open,
+    HalfOpen,
+}

@@ -26,12 +26,22 @@ pub fn build(
     idempotency: Arc<IdempotencyStore>,
     server: &ServerSettings,
 ) -> GatewaySchema {
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+    let mut builder = Schema::build(query::Query, mutation::Mutation, EmptySubscription)
         .data(upstreams)
         .data(idempotency)
         .data(server.clone())
         .register_output_type::<types::Node>()
-        .finish()
+        .limit_depth(server.max_depth)
+        .limit_complexity(server.max_complexity)
+        .limit_directives(server.max_directives)
+        .limit_recursive_depth(server.max_recursive_depth);
+    if !server.introspection {
+        builder = builder.disable_introspection();
+    }
+    if !server.suggestions {
+        builder = builder.disable_suggestions();
+    }
+    builder.finish()
 }
 
 /// The SDL clients see; `schema.graphql` at the top of the repository is exactly this.

@@ -9,7 +9,7 @@ use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;
 
 use super::directory::{self, ContactKey};
-use super::enums::{PaymentStatus, ReturnStatus, TrackingStatus, Vendor};
+use super::enums::{BreakerState, PaymentStatus, ReturnStatus, TrackingStatus, Vendor};
 use super::errors::{invalid_argument, report_partial, reported};
 use super::ids::{base64url_decode, base64url_encode, GlobalId, NodeKind};
 use super::types::{
@@ -184,6 +184,7 @@ pub struct VendorStatus {
     /// Age of the data last served from this vendor, in seconds; null before the first read.
     data_age_seconds: Option<f64>,
     cached_entries: u64,
+    breaker_state: BreakerState,
 }
 
 /// Position of an item in a newest-first listing: `(created_at, vendor, id)`.
@@ -760,6 +761,7 @@ impl Query {
                     last_error_code: h.last_failure.map(|(_, c)| c.as_str().to_owned()),
                     data_age_seconds: up.data_age(v).map(|d| d.as_secs_f64()),
                     cached_entries: up.cache.entry_count(v),
+                    breaker_state: up.breaker_state(v).into(),
                 }
             })
             .collect()

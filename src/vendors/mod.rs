@@ -8,12 +8,14 @@
 pub mod lenient;
 pub mod merchantpro;
 pub mod procarrier;
+pub mod resilience;
 pub mod rrr;
 pub mod trackru;
 pub mod vtrack;
 
 use std::future::Future;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -22,6 +24,8 @@ use serde::de::DeserializeOwned;
 use crate::config::VendorHttp;
 use crate::error::ErrorCode;
 pub use crate::model::Vendor;
+pub use resilience::BreakerState;
+use resilience::{Admission, Resilience};
 
 /// What kind of refusal a vendor's own error envelope expressed. Each vendor maps its raw codes
 /// onto these in its `client.rs`; the raw code is kept in [`VendorError::Api::vendor_code`].
@@ -113,6 +117,22 @@ pub enum VendorError {
     },
     #[error("{vendor}: invalid configuration: {reason}")]
     Config { vendor: Vendor, reason: String },
+    #[error("{vendor} {endpoint}: circuit open after repeated failures (trial in {retry_in:?})")]
+    CircuitOpen {
+        vendor: Vendor,
+        endpoint: &'static str,
+        retry_in: Duration,
+    },
+    #[error("{vendor} {endpoint}: too many calls in flight")]
+    Overloaded {
+        vendor: Vendor,
+        endpoint: &'static str,
+    },
+    #[error("{vendor} {endpoint}: the deadline passed before the call")]
+    Deadline {
+        vendor: Vendor,
+        endpoint: &'static str,
+    },
 }
 
 impl VendorError {
@@ -127,7 +147,10 @@ impl VendorError {
             | VendorError::Request { vendor, .. }
             | VendorError::Api { vendor, .. }
             | VendorError::PaginationRunaway { vendor, .. }
-            | VendorError::Config { vendor, .. } => *vendor,
+            | VendorError::Config { vendor, .. }
+            | VendorError::CircuitOpen { vendor, .. }
+            | VendorError::Overloaded { vendor, .. }
+            | VendorError::Deadline { vendor, .. } => *vendor,
         }
     }
 
@@ -160,6 +183,9 @@ impl VendorError {
             },
             VendorError::PaginationRunaway { .. } => ErrorCode::VendorPaginationRunaway,
             VendorError::Config { .. } => ErrorCode::ConfigInvalid,
+            VendorError::CircuitOpen { .. } => ErrorCode::VendorCircuitOpen,
+            VendorError::Overloaded { .. } => ErrorCode::VendorOverloaded,
+            VendorError::Deadline { .. } => ErrorCode::VendorTimeout,
         }
     }
 
@@ -170,7 +196,10 @@ impl VendorError {
             VendorError::Timeout { .. }
             | VendorError::Unreachable { .. }
             | VendorError::RateLimited { .. }
-            | VendorError::Truncated { .. } => true,
+            | VendorError::Truncated { .. }
+            | VendorError::CircuitOpen { .. }
+            | VendorError::Overloaded { .. }
+            | VendorError::Deadline { .. } => true,
             VendorError::HttpStatus { status, .. } => status.is_server_error(),
             VendorError::Api { error, .. } => {
                 matches!(
@@ -182,6 +211,20 @@ impl VendorError {
             | VendorError::Request { .. }
             | VendorError::PaginationRunaway { .. }
             | VendorError::Config { .. } => false,
+        }
+    }
+
+    /// Whether this failure says the vendor is unwell (what the circuit breaker counts):
+    /// no answer, a cut-off one, or an internal error. Refusals and rate limits are answers.
+    pub fn vendor_unhealthy(&self) -> bool {
+        match self {
+            VendorError::Timeout { .. }
+            | VendorError::Unreachable { .. }
+            | VendorError::Truncated { .. }
+            | VendorError::Deadline { .. } => true,
+            VendorError::HttpStatus { status, .. } => status.is_server_error(),
+            VendorError::Api { error, .. } => error.kind == ApiErrorKind::Internal,
+            _ => false,
         }
     }
 
@@ -202,14 +245,17 @@ pub struct RawResponse {
     pub body: bytes::Bytes,
 }
 
-/// The HTTP side of one vendor: base URL, timeouts and the reqwest client. Clients build
-/// requests with [`Transport::request`] and send them with [`Transport::send`] or
-/// [`Transport::call`], which is where every transport failure gets its type.
+/// The HTTP side of one vendor: base URL, timeouts, the reqwest client and the vendor's
+/// [`resilience::Resilience`]. Clients build requests with [`Transport::request`] and send them
+/// with [`Transport::call`] (writes: one attempt) or [`Transport::call_read`] (reads: retried
+/// within the deadline); every transport failure gets its type here.
 #[derive(Debug, Clone)]
 pub struct Transport {
     vendor: Vendor,
     base_url: String,
     http: reqwest::Client,
+    timeout: Duration,
+    guard: Arc<Resilience>,
 }
 
 impl Transport {
@@ -221,9 +267,10 @@ impl Transport {
                 reason: format!("base_url {base_url:?} is not a URL"),
             });
         }
+        let timeout = Duration::from_millis(settings.timeout_ms);
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
-            .timeout(Duration::from_millis(settings.timeout_ms))
+            .timeout(timeout)
             .user_agent(concat!("returns-gateway/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|source| VendorError::Config {
@@ -234,6 +281,8 @@ impl Transport {
             vendor,
             base_url,
             http,
+            timeout,
+            guard: Arc::new(Resilience::new(settings)),
         })
     }
 
@@ -245,15 +294,75 @@ impl Transport {
         &self.base_url
     }
 
+    pub fn breaker_state(&self) -> BreakerState {
+        self.guard.breaker_state()
+    }
+
     /// A request to `path` (starting with `/`) under the base URL.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.http
             .request(method, format!("{}{}", self.base_url, path))
     }
 
-    /// Sends and reads the whole body. A 429 becomes [`VendorError::RateLimited`]; any other
-    /// status is returned for the vendor's client to read its own error envelope first.
+    /// One guarded attempt, within the vendor's timeout, reading the whole body. A 429
+    /// becomes [`VendorError::RateLimited`]; any other status is returned for the vendor's
+    /// client to read its own error envelope first.
     pub async fn send(
+        &self,
+        endpoint: &'static str,
+        request: RequestBuilder,
+    ) -> Result<RawResponse, VendorError> {
+        self.attempt(endpoint, request, Instant::now() + self.timeout)
+            .await
+    }
+
+    /// Waits for the rate limit and a bulkhead permit, asks the breaker, sends, and tells the
+    /// breaker how it went. Nothing waits past `deadline`.
+    async fn attempt(
+        &self,
+        endpoint: &'static str,
+        request: RequestBuilder,
+        deadline: Instant,
+    ) -> Result<RawResponse, VendorError> {
+        let vendor = self.vendor;
+        if let Some(wait) = self.guard.rate_wait() {
+            if Instant::now() + wait >= deadline {
+                self.guard.rate_refund();
+                return Err(VendorError::RateLimited {
+                    vendor,
+                    endpoint,
+                    retry_after: Some(wait),
+                });
+            }
+            tokio::time::sleep(wait).await;
+        }
+        let permit = tokio::time::timeout_at(deadline.into(), self.guard.permits.acquire())
+            .await
+            .map_err(|_| VendorError::Overloaded { vendor, endpoint })?
+            .map_err(|_| VendorError::Overloaded { vendor, endpoint })?;
+        if let Admission::Refused(retry_in) = self.guard.admit() {
+            return Err(VendorError::CircuitOpen {
+                vendor,
+                endpoint,
+                retry_in,
+            });
+        }
+        self.guard.earn_budget();
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let outcome = if remaining.is_zero() {
+            Err(VendorError::Deadline { vendor, endpoint })
+        } else {
+            self.send_once(endpoint, request.timeout(remaining)).await
+        };
+        drop(permit);
+        self.guard.record(match &outcome {
+            Ok(raw) => raw.status.is_server_error(),
+            Err(e) => e.vendor_unhealthy(),
+        });
+        outcome
+    }
+
+    async fn send_once(
         &self,
         endpoint: &'static str,
         request: RequestBuilder,
@@ -311,17 +420,64 @@ impl Transport {
         })
     }
 
-    /// Sends, then decodes the answer: first the vendor's error envelope (`api_error` sees every
-    /// answer, since some vendors report errors with HTTP 200), then the HTTP status, then the
-    /// success body as `T`.
+    /// A write: one attempt, never repeated automatically. Then decodes the answer: first the
+    /// vendor's error envelope (`api_error` sees every answer, since some vendors report errors
+    /// with HTTP 200), then the HTTP status, then the success body as `T`.
     pub async fn call<T: DeserializeOwned>(
         &self,
         endpoint: &'static str,
         request: RequestBuilder,
-        api_error: impl FnOnce(StatusCode, &[u8]) -> Option<ApiError>,
+        api_error: impl Fn(StatusCode, &[u8]) -> Option<ApiError>,
     ) -> Result<T, VendorError> {
         let raw = self.send(endpoint, request).await?;
         self.decode(endpoint, &raw, api_error)
+    }
+
+    /// A read: like [`Transport::call`], but a failure that may pass (see
+    /// [`VendorError::retryable`]) is retried with backoff while the deadline, the retry
+    /// budget and `read_retries` allow. A request whose body cannot be replayed (a multipart
+    /// stream) is sent once.
+    pub async fn call_read<T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        mut request: RequestBuilder,
+        api_error: impl Fn(StatusCode, &[u8]) -> Option<ApiError>,
+    ) -> Result<T, VendorError> {
+        let deadline = Instant::now() + self.timeout;
+        let mut retries = 0;
+        loop {
+            let spare = request.try_clone();
+            // Boxed: a read's future nests several vendors' deep; on the heap it keeps the
+            // polling stack small (debug builds overflowed the test threads' 2 MiB).
+            let outcome = match Box::pin(self.attempt(endpoint, request, deadline)).await {
+                Ok(raw) => self.decode(endpoint, &raw, &api_error),
+                Err(e) => Err(e),
+            };
+            let error = match outcome {
+                Ok(value) => return Ok(value),
+                Err(e) => e,
+            };
+            let wait = match &error {
+                VendorError::RateLimited {
+                    retry_after: Some(after),
+                    ..
+                } => *after,
+                _ => self.guard.backoff(retries + 1),
+            };
+            let may_retry = error.retryable()
+                && !matches!(error, VendorError::CircuitOpen { .. })
+                && retries < self.guard.read_retries
+                && Instant::now() + wait < deadline;
+            match spare {
+                Some(next) if may_retry && self.guard.spend_budget() => {
+                    tracing::debug!(vendor = %self.vendor, endpoint, %error, ?wait, "retrying read");
+                    tokio::time::sleep(wait).await;
+                    retries += 1;
+                    request = next;
+                }
+                _ => return Err(error),
+            }
+        }
     }
 
     /// The decoding half of [`Transport::call`], for clients that need the raw answer too.
@@ -329,7 +485,7 @@ impl Transport {
         &self,
         endpoint: &'static str,
         raw: &RawResponse,
-        api_error: impl FnOnce(StatusCode, &[u8]) -> Option<ApiError>,
+        api_error: impl Fn(StatusCode, &[u8]) -> Option<ApiError>,
     ) -> Result<T, VendorError> {
         let vendor = self.vendor;
         if let Some(error) = api_error(raw.status, &raw.body) {

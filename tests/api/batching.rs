@@ -122,5 +122,10 @@ async fn the_naive_baseline_calls_the_vendors_row_by_row() {
     let batched = expected_calls(&t.sims.world, &answer);
     let calls = |m: &BTreeMap<String, u64>| m.values().sum::<u64>();
     // Row by row, every link is its own vendor call (the cache still shares identical ones).
-    assert!(calls(&t.calls()) > 2 * calls(&batched), "{:?} vs {:?}", t.calls(), batched);
+    assert!(
+        calls(&t.calls()) > 2 * calls(&batched),
+        "{:?} vs {:?}",
+        t.calls(),
+        batched
+    );
 }

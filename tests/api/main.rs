@@ -8,6 +8,8 @@ mod merchantpro;
 mod mutations;
 mod partial;
 mod procarrier;
+mod protections;
+mod resilience;
 mod rrr;
 mod sim_admin;
 mod trackru;

@@ -179,6 +179,10 @@ pub struct Client {
 }
 
 impl Client {
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
     pub fn new(settings: &MerchantProSettings) -> Result<Client, VendorError> {
         let transport = Transport::new(Vendor::MerchantPro, &settings.http())?;
         let prefix = if transport.base_url().ends_with(API_PREFIX) {
@@ -211,7 +215,7 @@ impl Client {
         let request = self
             .request(Method::GET, "/orders")
             .query(&filter.query(start, limit));
-        self.transport.call(EP_LIST, request, api_error).await
+        self.transport.call_read(EP_LIST, request, api_error).await
     }
 
     /// Every order matching `filter`, reading each page once, in order.
@@ -260,7 +264,7 @@ impl Client {
         if let Some(fields) = comma_list(fields) {
             request = request.query(&[("fields", fields)]);
         }
-        match self.transport.call(EP_GET, request, api_error).await? {
+        match self.transport.call_read(EP_GET, request, api_error).await? {
             OneOrList::One(order) => Ok(*order),
             OneOrList::List(list) => {
                 list.data

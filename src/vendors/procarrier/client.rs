@@ -117,10 +117,15 @@ impl Client {
             .transport
             .request(Method::POST, &method.path())
             .json(&body);
-        let Envelope(success) = self
-            .transport
-            .call::<Envelope<T>>(method.name(), builder, api_error)
-            .await?;
+        let Envelope(success) = if method.is_read() {
+            self.transport
+                .call_read::<Envelope<T>>(method.name(), builder, api_error)
+                .await?
+        } else {
+            self.transport
+                .call::<Envelope<T>>(method.name(), builder, api_error)
+                .await?
+        };
         Ok(success)
     }
 

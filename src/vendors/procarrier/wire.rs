@@ -61,6 +61,19 @@ impl ApiMethod {
     ];
 
     /// The method name as it appears in the URL (`{base}/{name}/json`).
+    /// Reads may be retried; writes never are.
+    pub fn is_read(self) -> bool {
+        !matches!(
+            self,
+            ApiMethod::OrdersCreate
+                | ApiMethod::OrdersUpdate
+                | ApiMethod::OrdersDelete
+                | ApiMethod::ReturnsCreate
+                | ApiMethod::ReturnsCancel
+                | ApiMethod::TrackingAdd
+        )
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ApiMethod::OrdersCreate => "orders/create",

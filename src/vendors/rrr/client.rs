@@ -90,6 +90,10 @@ pub struct Client {
 }
 
 impl Client {
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
     pub fn new(settings: &RrrSettings) -> Result<Client, VendorError> {
         Ok(Client {
             transport: Transport::new(Vendor::Rrr, &settings.http())?,
@@ -121,7 +125,7 @@ impl Client {
             .query(&filter.query(page))
             .multipart(self.form());
         let answer: super::wire::OrderReturnsResponse =
-            self.transport.call(LIST, request, api_error).await?;
+            self.transport.call_read(LIST, request, api_error).await?;
         Ok(answer.list)
     }
 
@@ -146,7 +150,7 @@ impl Client {
             .transport
             .request(Method::POST, &format!("/get/order_return/{id}"))
             .multipart(self.form());
-        let answer: OrderReturnResponse = self.transport.call(GET, request, api_error).await?;
+        let answer: OrderReturnResponse = self.transport.call_read(GET, request, api_error).await?;
         Ok(answer.list.into_vec().into_iter().find(|r| r.id == id))
     }
 }

@@ -125,6 +125,10 @@ pub struct Client {
 }
 
 impl Client {
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
     pub fn new(settings: &TrackRuSettings) -> Result<Client, VendorError> {
         let transport = Transport::new(Vendor::TrackRu, &settings.http())?;
         if settings.api_key.is_empty() {
@@ -150,12 +154,26 @@ impl Client {
             .header(CONTENT_TYPE, "application/json")
     }
 
+    /// A write: sent once.
     async fn call<T: DeserializeOwned>(
         &self,
         endpoint: &'static str,
         request: RequestBuilder,
     ) -> Result<T, VendorError> {
         let envelope: Envelope<T> = self.transport.call(endpoint, request, api_error).await?;
+        Ok(envelope.data)
+    }
+
+    /// A read: retried within the deadline when the failure may pass.
+    async fn call_read<T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        request: RequestBuilder,
+    ) -> Result<T, VendorError> {
+        let envelope: Envelope<T> = self
+            .transport
+            .call_read(endpoint, request, api_error)
+            .await?;
         Ok(envelope.data)
     }
 
@@ -172,7 +190,7 @@ impl Client {
         tracking_number: &str,
     ) -> Result<Tracking, VendorError> {
         let request = self.request(Method::GET, &item_path(carrier_code, tracking_number));
-        self.call("trackings/get-one", request).await
+        self.call_read("trackings/get-one", request).await
     }
 
     /// `PUT /trackings/{carrier_code}/{tracking_number}`: change its details or set a manual
@@ -244,7 +262,7 @@ impl Client {
     /// `GET /trackings/get`: one page.
     pub async fn list(&self, query: &ListQuery) -> Result<ListPage, VendorError> {
         let request = self.request(Method::GET, "/trackings/get").query(query);
-        self.call("trackings/get", request).await
+        self.call_read("trackings/get", request).await
     }
 
     /// Every tracking matching `filters` (its `page` is ignored), reading each page exactly once,
@@ -279,7 +297,7 @@ impl Client {
         let http = self
             .request(Method::POST, "/trackings/realtime")
             .json(request);
-        self.call("trackings/realtime", http).await
+        self.call_read("trackings/realtime", http).await
     }
 }
 

@@ -51,6 +51,10 @@ pub struct Client {
 }
 
 impl Client {
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
     pub fn new(settings: &VTrackSettings) -> Result<Client, VendorError> {
         Ok(Client {
             transport: Transport::new(Vendor::VTrack, &settings.http())?,
@@ -76,7 +80,7 @@ impl Client {
             request = request.bearer_auth(self.api_key.expose());
         }
         self.transport
-            .call(ENDPOINT_RETURNS, request, api_error)
+            .call_read(ENDPOINT_RETURNS, request, api_error)
             .await
     }
 

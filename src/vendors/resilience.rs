@@ -1,0 +1,290 @@
+//! What protects each vendor and us from each other, applied to every call in one place (the
+//! shared [`super::Transport`]):
+//!
+//! - a deadline: a call, retries included, never outlasts the vendor's `timeout_ms`;
+//! - a bulkhead: at most `max_concurrency` calls in flight per vendor;
+//! - a client-side rate limit (`rate_limit_per_s`, a token bucket; 0 = none), so we pace
+//!   ourselves under the vendor's limits instead of collecting 429s;
+//! - a circuit breaker: `breaker_failures` consecutive failures (timeouts, refused connections,
+//!   5xx, cut-off bodies) open it; while open, calls fail at once without reaching the vendor;
+//!   after `breaker_cooldown_ms` one trial call is let through (half-open) and its outcome
+//!   closes or re-opens it;
+//! - retries for reads only (writes are never repeated automatically): at most `read_retries`,
+//!   with full-jitter exponential backoff from `retry_base_ms`, a `Retry-After` honoured when it
+//!   fits the deadline, and a retry budget (one retry per ten calls, after a small reserve) so
+//!   retries cannot multiply an outage. Refusals (auth, `ipBlocked`, `accessDenied`, bad
+//!   requests) are never retried.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+
+use crate::config::VendorHttp;
+
+// Settings are read from `VendorHttp::resilience`.
+
+/// The breaker's state, as `vendors` and metrics show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerState {
+    Closed,
+    Open,
+    HalfOpen,
+}
+
+#[derive(Debug)]
+enum Breaker {
+    Closed { failures: u32 },
+    Open { until: Instant },
+    HalfOpen { trial_running: bool },
+}
+
+/// Whether the breaker lets a call through now.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Admission {
+    Go,
+    /// Open: fail fast; it half-opens in this long.
+    Refused(Duration),
+}
+
+#[derive(Debug)]
+struct TokenBucket {
+    per_second: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+/// In tenths of a retry, so that ten calls earn exactly one.
+#[derive(Debug)]
+struct RetryBudget {
+    tenths: u32,
+}
+
+/// Ten retries in reserve; each call earns a tenth of one back.
+const BUDGET_RESERVE_TENTHS: u32 = 100;
+const RETRY_COST_TENTHS: u32 = 10;
+
+/// The resilience state of one vendor.
+#[derive(Debug)]
+pub struct Resilience {
+    pub(super) permits: Semaphore,
+    breaker: Mutex<Breaker>,
+    bucket: Option<Mutex<TokenBucket>>,
+    budget: Mutex<RetryBudget>,
+    breaker_failures: u32,
+    cooldown: Duration,
+    pub(super) read_retries: u32,
+    pub(super) retry_base: Duration,
+    jitter: Mutex<crate::rng::Rng>,
+}
+
+impl Resilience {
+    pub fn new(http: &VendorHttp) -> Self {
+        let settings = &http.resilience;
+        Resilience {
+            permits: Semaphore::new(settings.max_concurrency.max(1)),
+            breaker: Mutex::new(Breaker::Closed { failures: 0 }),
+            bucket: (settings.rate_limit_per_s > 0.0).then(|| {
+                Mutex::new(TokenBucket {
+                    per_second: settings.rate_limit_per_s,
+                    tokens: settings.rate_limit_per_s.max(1.0),
+                    at: Instant::now(),
+                })
+            }),
+            budget: Mutex::new(RetryBudget {
+                tenths: BUDGET_RESERVE_TENTHS,
+            }),
+            breaker_failures: settings.breaker_failures.max(1),
+            cooldown: Duration::from_millis(settings.breaker_cooldown_ms),
+            read_retries: settings.read_retries,
+            retry_base: Duration::from_millis(settings.retry_base_ms),
+            // Jitter only has to differ between processes, not be unpredictable.
+            jitter: Mutex::new(crate::rng::Rng::new(u64::from(std::process::id()))),
+        }
+    }
+
+    pub fn breaker_state(&self) -> BreakerState {
+        match *crate::lock(&self.breaker) {
+            Breaker::Closed { .. } => BreakerState::Closed,
+            Breaker::Open { until } if Instant::now() < until => BreakerState::Open,
+            Breaker::Open { .. } | Breaker::HalfOpen { .. } => BreakerState::HalfOpen,
+        }
+    }
+
+    /// Asks the breaker for a call; a half-open breaker lets one trial through at a time.
+    pub fn admit(&self) -> Admission {
+        let mut b = crate::lock(&self.breaker);
+        match *b {
+            Breaker::Closed { .. } => Admission::Go,
+            Breaker::Open { until } => {
+                let now = Instant::now();
+                if now < until {
+                    Admission::Refused(until - now)
+                } else {
+                    *b = Breaker::HalfOpen {
+                        trial_running: true,
+                    };
+                    Admission::Go
+                }
+            }
+            Breaker::HalfOpen {
+                trial_running: false,
+            } => {
+                *b = Breaker::HalfOpen {
+                    trial_running: true,
+                };
+                Admission::Go
+            }
+            Breaker::HalfOpen {
+                trial_running: true,
+            } => Admission::Refused(Duration::ZERO),
+        }
+    }
+
+    /// Records an admitted call's outcome (`failed`: the vendor looked unhealthy).
+    pub fn record(&self, failed: bool) {
+        let mut b = crate::lock(&self.breaker);
+        *b = match (&*b, failed) {
+            (_, false) => Breaker::Closed { failures: 0 },
+            (Breaker::Closed { failures }, true) if failures + 1 < self.breaker_failures => {
+                Breaker::Closed {
+                    failures: failures + 1,
+                }
+            }
+            _ => Breaker::Open {
+                until: Instant::now() + self.cooldown,
+            },
+        };
+    }
+
+    /// How long to wait for a rate-limit token (taking it); `None` without a limit.
+    pub fn rate_wait(&self) -> Option<Duration> {
+        let bucket = self.bucket.as_ref()?;
+        let mut b = crate::lock(bucket);
+        let now = Instant::now();
+        let capacity = b.per_second.max(1.0);
+        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * b.per_second).min(capacity);
+        b.at = now;
+        b.tokens -= 1.0;
+        Some(if b.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-b.tokens / b.per_second)
+        })
+    }
+
+    /// Gives back a token taken for a call that was not made.
+    pub fn rate_refund(&self) {
+        if let Some(bucket) = &self.bucket {
+            crate::lock(bucket).tokens += 1.0;
+        }
+    }
+
+    /// Every call earns a little retry budget.
+    pub fn earn_budget(&self) {
+        let mut b = crate::lock(&self.budget);
+        b.tenths = (b.tenths + 1).min(BUDGET_RESERVE_TENTHS);
+    }
+
+    /// Takes one retry from the budget, if there is one.
+    pub fn spend_budget(&self) -> bool {
+        let mut b = crate::lock(&self.budget);
+        if b.tenths >= RETRY_COST_TENTHS {
+            b.tenths -= RETRY_COST_TENTHS;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Full-jitter exponential backoff before retry number `retry` (1-based).
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let cap = self.retry_base.saturating_mul(1 << retry.min(10));
+        let millis = cap.as_millis() as u64;
+        Duration::from_millis(crate::lock(&self.jitter).below(millis + 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::VendorResilience;
+
+    fn with(resilience: VendorResilience) -> VendorHttp {
+        VendorHttp {
+            base_url: "http://localhost".into(),
+            connect_timeout_ms: 100,
+            timeout_ms: 100,
+            resilience,
+        }
+    }
+
+    fn settings() -> VendorResilience {
+        VendorResilience {
+            max_concurrency: 4,
+            rate_limit_per_s: 0.0,
+            read_retries: 2,
+            retry_base_ms: 10,
+            breaker_failures: 3,
+            breaker_cooldown_ms: 0,
+        }
+    }
+
+    #[test]
+    fn the_breaker_opens_after_consecutive_failures_and_half_opens_for_one_trial() {
+        let r = Resilience::new(&with(VendorResilience {
+            breaker_cooldown_ms: 60_000,
+            ..settings()
+        }));
+        r.record(true);
+        r.record(true);
+        r.record(false); // a success resets the count
+        r.record(true);
+        r.record(true);
+        assert_eq!(r.breaker_state(), BreakerState::Closed);
+        r.record(true);
+        assert_eq!(r.breaker_state(), BreakerState::Open);
+        assert!(matches!(r.admit(), Admission::Refused(_)));
+
+        let r = Resilience::new(&with(settings())); // no cool-down: half-opens at once
+        for _ in 0..3 {
+            r.record(true);
+        }
+        assert_eq!(r.admit(), Admission::Go, "the trial");
+        assert!(
+            matches!(r.admit(), Admission::Refused(_)),
+            "one trial at a time"
+        );
+        r.record(false);
+        assert_eq!(r.breaker_state(), BreakerState::Closed);
+        assert_eq!(r.admit(), Admission::Go);
+    }
+
+    #[test]
+    fn the_rate_limit_spaces_calls() {
+        let r = Resilience::new(&with(VendorResilience {
+            rate_limit_per_s: 2.0,
+            ..settings()
+        }));
+        assert_eq!(r.rate_wait(), Some(Duration::ZERO));
+        assert_eq!(r.rate_wait(), Some(Duration::ZERO));
+        let third = r.rate_wait().expect("limited");
+        assert!(
+            third > Duration::from_millis(400) && third <= Duration::from_millis(500),
+            "{third:?}"
+        );
+        assert_eq!(Resilience::new(&with(settings())).rate_wait(), None);
+    }
+
+    #[test]
+    fn the_retry_budget_runs_out_and_refills_with_calls() {
+        let r = Resilience::new(&with(settings()));
+        let spent = (0..20).filter(|_| r.spend_budget()).count();
+        assert_eq!(spent, 10, "the reserve");
+        for _ in 0..10 {
+            r.earn_budget();
+        }
+        assert!(r.spend_budget(), "ten calls earn one retry");
+        assert!(!r.spend_budget());
+    }
+}

@@ -1,0 +1,167 @@
+//! Resilience on every vendor call, proved by the simulators' request counts (never by
+//! timing): reads are retried and writes are not; an open breaker fails fast without calling
+//! the vendor; the client-side rate limit paces calls; a `Retry-After` that fits the deadline
+//! is honoured.
+
+use returns_gateway::error::ErrorCode;
+use returns_gateway::sim::Faults;
+use returns_gateway::vendors::{merchantpro, procarrier, trackru, BreakerState, VendorError};
+
+use crate::helpers;
+
+fn failing() -> Faults {
+    Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    }
+}
+
+fn count(sim: &returns_gateway::sim::SimHandle, route: &str) -> u64 {
+    sim.control.stats().get(route).copied().unwrap_or(0)
+}
+
+#[tokio::test]
+async fn reads_are_retried_and_writes_are_not() {
+    let t = helpers::start().await;
+    t.set_faults(&t.sims.merchantpro, failing());
+    let mut settings = t.settings.vendors.merchantpro.clone();
+    settings.resilience.read_retries = 2;
+    settings.resilience.retry_base_ms = 1;
+    settings.resilience.breaker_failures = 100;
+    let client = merchantpro::Client::new(&settings).unwrap();
+    let read = client.get(12_345_001, &[]).await.unwrap_err();
+    assert_eq!(read.code(), ErrorCode::VendorHttpError);
+    assert_eq!(
+        count(&t.sims.merchantpro, "GET /api/v2/orders/{id}"),
+        3,
+        "1 + 2 retries"
+    );
+    let write = client.mark_shipped(12_345_001).await.unwrap_err();
+    assert_eq!(write.code(), ErrorCode::VendorHttpError);
+    assert_eq!(
+        count(&t.sims.merchantpro, "PATCH /api/v2/orders/{id}/{handler}"),
+        1,
+        "never retried"
+    );
+}
+
+#[tokio::test]
+async fn refusals_are_never_retried() {
+    let t = helpers::start().await;
+    let mut settings = t.settings.vendors.procarrier.clone();
+    settings.api_key = returns_gateway::config::Secret::new("wrong-key");
+    settings.resilience.retry_base_ms = 1;
+    let client = procarrier::Client::new(&settings).unwrap();
+    let err = client
+        .search_returns(&Default::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::VendorAccessDenied);
+    assert!(!err.retryable());
+    assert_eq!(
+        count(&t.sims.procarrier, "POST /api/returns/search/json"),
+        1
+    );
+}
+
+#[tokio::test]
+async fn an_open_breaker_fails_fast_without_calling_the_vendor() {
+    let t = helpers::start().await;
+    t.set_faults(&t.sims.merchantpro, failing());
+    let mut settings = t.settings.vendors.merchantpro.clone();
+    settings.resilience.read_retries = 0;
+    settings.resilience.breaker_failures = 3;
+    settings.resilience.breaker_cooldown_ms = 60_000;
+    let client = merchantpro::Client::new(&settings).unwrap();
+    for _ in 0..3 {
+        client.get(12_345_001, &[]).await.unwrap_err();
+    }
+    assert_eq!(client.transport().breaker_state(), BreakerState::Open);
+    t.sims.merchantpro.control.reset_stats();
+    for _ in 0..5 {
+        let err = client.get(12_345_001, &[]).await.unwrap_err();
+        assert!(matches!(err, VendorError::CircuitOpen { .. }), "{err:?}");
+        assert_eq!(err.code(), ErrorCode::VendorCircuitOpen);
+    }
+    assert_eq!(
+        t.sims.merchantpro.control.stats().values().sum::<u64>(),
+        0,
+        "no vendor calls"
+    );
+}
+
+#[tokio::test]
+async fn a_half_open_breaker_closes_on_a_successful_trial() {
+    let t = helpers::start().await;
+    t.set_faults(&t.sims.merchantpro, failing());
+    let mut settings = t.settings.vendors.merchantpro.clone();
+    settings.resilience.read_retries = 0;
+    settings.resilience.breaker_failures = 2;
+    settings.resilience.breaker_cooldown_ms = 0;
+    let client = merchantpro::Client::new(&settings).unwrap();
+    client.get(12_345_001, &[]).await.unwrap_err();
+    client.get(12_345_001, &[]).await.unwrap_err();
+    assert_ne!(client.transport().breaker_state(), BreakerState::Closed);
+    t.set_faults(&t.sims.merchantpro, Faults::default());
+    client
+        .get(12_345_001, &[])
+        .await
+        .expect("the trial call goes through and succeeds");
+    assert_eq!(client.transport().breaker_state(), BreakerState::Closed);
+}
+
+#[tokio::test]
+async fn the_rate_limit_holds_calls_within_the_window() {
+    let t = helpers::start().await;
+    let mut settings = t.settings.vendors.trackru.clone();
+    settings.resilience.rate_limit_per_s = 2.0;
+    settings.timeout_ms = 600;
+    let client = trackru::Client::new(&settings).unwrap();
+    let query = trackru::wire::ListQuery {
+        limit: Some(1),
+        ..Default::default()
+    };
+    // A bucket of 2 with 2/s: within one 600 ms deadline at most 3 calls can start; the rest
+    // are refused locally, without reaching the vendor.
+    let calls = (0..8).map(|_| client.list(&query));
+    let outcomes = futures_util::future::join_all(calls).await;
+    let sent = count(&t.sims.trackru, "GET /v1/trackings/get");
+    let limited = outcomes
+        .iter()
+        .filter(|o| matches!(o, Err(VendorError::RateLimited { .. })))
+        .count() as u64;
+    assert!(sent <= 3, "{sent} calls reached the vendor");
+    assert_eq!(
+        sent + limited,
+        8,
+        "every call either went out or was held back"
+    );
+}
+
+#[tokio::test]
+async fn a_retry_after_within_the_deadline_is_honoured() {
+    let t = helpers::start().await;
+    t.set_faults(&t.sims.rrr, helpers::rate_limited(1));
+    let mut settings = t.settings.vendors.rrr.clone();
+    settings.timeout_ms = 1_500;
+    let client = returns_gateway::vendors::rrr::Client::new(&settings).unwrap();
+    // RRR sends multipart bodies, which cannot be replayed: one attempt only.
+    let err = client
+        .order_returns_page(&Default::default(), 1)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::VendorRateLimited);
+    assert_eq!(count(&t.sims.rrr, "POST /get/order_returns"), 1);
+    // MerchantPro's GET can be replayed: it waits out the 1 s Retry-After and tries again;
+    // the second 429's Retry-After no longer fits the 1.5 s deadline, so it gives up.
+    t.set_faults(&t.sims.merchantpro, helpers::rate_limited(1));
+    let mut settings = t.settings.vendors.merchantpro.clone();
+    settings.timeout_ms = 1_500;
+    let client = merchantpro::Client::new(&settings).unwrap();
+    client.get(12_345_001, &[]).await.unwrap_err();
+    assert_eq!(
+        count(&t.sims.merchantpro, "GET /api/v2/orders/{id}"),
+        2,
+        "waited once, then gave up"
+    );
+}
