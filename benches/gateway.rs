@@ -1359,9 +1359,17 @@ Per endpoint (first repetition):\n\n{}",
 
 const HANGING: Vendor = Vendor::TrackRu;
 
-fn hang_knobs() -> Knobs {
+/// TrackRU's breaker for the first half of (e): never opens, so every request takes the
+/// timeout path (the other resilience settings stay at their defaults).
+const BREAKER_OFF: &str = "\n[vendors.trackru.resilience]\nbreaker_failures = 1000000\n";
+/// The second half: opens after 5 consecutive failures, stays open for the whole measurement.
+const BREAKER_ON: &str =
+    "\n[vendors.trackru.resilience]\nbreaker_failures = 5\nbreaker_cooldown_ms = 600000\n";
+
+fn hang_knobs(breaker: &str) -> Knobs {
     let mut k = five_vendor_knobs(false);
     k.timeout_ms[vendor_index(HANGING)] = 200;
+    k.extra = breaker.into();
     k
 }
 
@@ -1381,7 +1389,7 @@ fn hang_faults(sims: &Sims) {
 
 async fn scenario_e(reps: usize) -> Report {
     let sims = start_sims().await;
-    let runs = five_vendor_runs(&sims, &hang_knobs(), hang_faults, reps, "e").await;
+    let runs = five_vendor_runs(&sims, &hang_knobs(BREAKER_OFF), hang_faults, reps, "e").await;
     let p50 = median(runs.iter().map(|r| r.stats.p50).collect());
     let p99 = median(runs.iter().map(|r| r.stats.p99).collect());
     let achieved = median(runs.iter().map(|r| r.stats.achieved_rps).collect());
@@ -1394,8 +1402,11 @@ async fn scenario_e(reps: usize) -> Report {
     let markdown = format!(
         "### (e) One vendor hanging, 200 ms timeout, {RATE:.0} req/s\n\n\
 The query and settings of (b), warm listings; {HANGING} never answers (`hang`), its `timeout_ms` \
-is 200; the other four answer after 50 ms. Every request's TrackRU read is its own call, so each \
-waits for the timeout. Open loop, 2 s warm-up then 10 s measured.\n\n\
+is 200 (the whole call, retries included); the other four answer after 50 ms. Every request's \
+TrackRU read is its own call, so each waits for the timeout. TrackRU's circuit breaker is kept \
+closed here (`[vendors.trackru.resilience] breaker_failures = 1000000`) so this half measures \
+the timeout path; the other resilience settings are the defaults (bulkhead 32, 2 read retries \
+within the deadline). Open loop, 2 s warm-up then 10 s measured.\n\n\
 | metric | target | median of {reps} | result |\n|---|---|---|---|\n\
 | HTTP 5xx / other non-200 / transport errors (worst run) | 0 | {five} | {} |\n\
 | achieved rate (OK answers / s) | {RATE:.0}/s (all answered) | {achieved:.1}/s | {} |\n\
@@ -1414,18 +1425,16 @@ Runs: {}.\n",
 }
 
 /// (e), second half: once the circuit breaker is open, latency is back near the floor. Needs
-/// `[resilience] breaker_failures / breaker_cooldown_ms` and `vendors { breakerState }`.
+/// `[vendors.trackru.resilience] breaker_failures / breaker_cooldown_ms` and `vendors { breakerState }`.
 async fn scenario_e2(reps: usize) -> Report {
-    const BREAKER: &str = "\n[resilience]\nbreaker_failures = 5\nbreaker_cooldown_ms = 600000\n";
-    let mut knobs = hang_knobs();
-    knobs.extra = BREAKER.into();
+    let knobs = hang_knobs(BREAKER_ON);
     let sims = start_sims().await;
     let probe = gateway_toml(&sims, free_port(), &knobs);
     if let Err(e) = Settings::from_toml(&probe) {
         let markdown = format!(
             "### (e, second half) Breaker open: p99 back within 1.15× the floor\n\n\
 Not measured: this build has no circuit breaker (`{e}`). Run `cargo bench --bench gateway -- e2` \
-once `resilience.breaker_failures` / `breaker_cooldown_ms` and `vendors {{ breakerState }}` exist.\n"
+once `vendors.<vendor>.resilience.breaker_failures` / `breaker_cooldown_ms` and `vendors {{ breakerState }}` exist.\n"
         );
         eprintln!("e2 skipped: {e}");
         return Report { id: "e2", markdown };
@@ -1478,7 +1487,7 @@ once `resilience.breaker_failures` / `breaker_cooldown_ms` and `vendors {{ break
         .unwrap_or(0);
     let markdown = format!(
         "### (e, second half) Breaker open: p99 back within 1.15× the floor\n\n\
-As (e), with `[resilience] breaker_failures = 5, breaker_cooldown_ms = 600000`. Load runs until \
+As (e), with `[vendors.trackru.resilience] breaker_failures = 5, breaker_cooldown_ms = 600000`. Load runs until \
 `vendors {{ breakerState }}` says TrackRU's breaker is open; then 10 s measured at {RATE:.0} req/s.\n\n\
 | metric | target | median of {reps} | result |\n|---|---|---|---|\n\
 | p50 | | {p50:.2} ms | |\n\
