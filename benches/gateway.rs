@@ -1723,7 +1723,7 @@ fn write_benchmarks_md(reports: &[Report]) {
         .filter(|a| a != "--bench")
         .collect();
     let stamp = format!(
-        "Measured {} by `cargo bench --bench gateway -- {}` (load average before: {}).",
+        "Measured {} by `cargo bench --bench gateway -- {}` (load average when written: {}).",
         command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
         args.join(" "),
         std::fs::read_to_string("/proc/loadavg")
