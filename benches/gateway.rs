@@ -1636,6 +1636,21 @@ fn command_output(cmd: &str, args: &[&str]) -> String {
         .unwrap_or_default()
 }
 
+/// `HEAD`, with `-dirty` when tracked files have uncommitted changes.
+fn git_revision() -> String {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let head = command_output("git", &["-C", dir, "rev-parse", "--short", "HEAD"]);
+    let status = command_output(
+        "git",
+        &["-C", dir, "status", "--porcelain", "--untracked-files=no"],
+    );
+    if status.is_empty() {
+        head
+    } else {
+        format!("{head}-dirty")
+    }
+}
+
 fn machine_block() -> String {
     let lscpu = command_output("lscpu", &[]);
     let pick = |key: &str| {
@@ -1663,26 +1678,18 @@ fn machine_block() -> String {
 | cargo | {} |\n\
 | gateway | returns-gateway {} (`{}`), release profile |\n\
 | date | {} |\n\
-| load average before the run | {} |\n",
+| load average at the end of the run | {} |\n",
         pick("Model name"),
         pick("CPU(s)"),
         pick("Thread(s) per core"),
         pick("Hypervisor vendor"),
-        command_output("nproc", &[]),
+        // `--all`: this process runs pinned to one core.
+        command_output("nproc", &["--all"]),
         command_output("uname", &["-sr"]),
         command_output("rustc", &["--version"]),
         command_output("cargo", &["--version"]),
         env!("CARGO_PKG_VERSION"),
-        command_output(
-            "git",
-            &[
-                "-C",
-                env!("CARGO_MANIFEST_DIR"),
-                "rev-parse",
-                "--short",
-                "HEAD"
-            ]
-        ),
+        git_revision(),
         command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
         std::fs::read_to_string("/proc/loadavg")
             .unwrap_or_default()
