@@ -111,18 +111,12 @@ pub async fn read_post(
     })
 }
 
-/// The operation a request will run, if its document parses (a document that does not parse
-/// is left for the executor, which reports it in the GraphQL way).
-fn parsed(request: &Request) -> Option<ExecutableDocument> {
-    async_graphql::parser::parse_query(&request.query).ok()
-}
-
-fn is_mutation(request: &Request, doc: &ExecutableDocument) -> bool {
+fn is_mutation(operation_name: Option<&str>, doc: &ExecutableDocument) -> bool {
     match &doc.operations {
         DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
-        DocumentOperations::Multiple(ops) => match &request.operation_name {
+        DocumentOperations::Multiple(ops) => match operation_name {
             Some(name) => ops
-                .get(name.as_str())
+                .get(name)
                 .is_some_and(|op| op.node.ty == OperationType::Mutation),
             None => ops.values().any(|op| op.node.ty == OperationType::Mutation),
         },
@@ -155,37 +149,36 @@ fn aliases(doc: &ExecutableDocument) -> usize {
 }
 
 /// The name an operation is counted under: the one the request names, else the document's.
-fn operation_name(request: &Request, doc: &ExecutableDocument) -> Option<String> {
-    request
-        .operation_name
-        .clone()
-        .or_else(|| match &doc.operations {
-            DocumentOperations::Single(_) => None,
-            DocumentOperations::Multiple(ops) if ops.len() == 1 => {
-                ops.keys().next().map(|n| n.to_string())
-            }
-            DocumentOperations::Multiple(_) => None,
-        })
+fn operation_name(named: Option<String>, doc: &ExecutableDocument) -> Option<String> {
+    named.or_else(|| match &doc.operations {
+        DocumentOperations::Multiple(ops) if ops.len() == 1 => {
+            ops.keys().next().map(|n| n.to_string())
+        }
+        _ => None,
+    })
 }
 
 /// Checks one request (`via_get` refuses mutations: GET must be safe to repeat and cache)
-/// and answers the operation's name, for metrics.
+/// and answers the operation's name, for metrics. The document is parsed here once and kept in
+/// the request, so execution does not parse it again; a document that does not parse is left
+/// for the executor to report the GraphQL way.
 pub fn check(
-    request: &Request,
+    request: &mut Request,
     settings: &ServerSettings,
     via_get: bool,
 ) -> Result<Option<String>, Refusal> {
-    let Some(doc) = parsed(request) else {
-        return Ok(request.operation_name.clone());
+    let named = request.operation_name.clone();
+    let Ok(doc) = request.parsed_query() else {
+        return Ok(named);
     };
-    if via_get && is_mutation(request, &doc) {
+    if via_get && is_mutation(named.as_deref(), doc) {
         return Err(Refusal::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "MUTATION_OVER_GET",
             "mutations must be sent with POST",
         ));
     }
-    let n = aliases(&doc);
+    let n = aliases(doc);
     if n > settings.max_aliases {
         return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
@@ -196,13 +189,13 @@ pub fn check(
             ),
         ));
     }
-    Ok(operation_name(request, &doc))
+    Ok(operation_name(named, doc))
 }
 
 /// Checks a batch: its size, no mutations in it, and each request. Answers each request's
 /// operation name.
 pub fn check_batch(
-    batch: &BatchRequest,
+    batch: &mut BatchRequest,
     settings: &ServerSettings,
 ) -> Result<Vec<Option<String>>, Refusal> {
     match batch {
@@ -220,8 +213,11 @@ pub fn check_batch(
                 ));
             }
             let mut names = Vec::with_capacity(requests.len());
-            for r in requests {
-                if parsed(r).is_some_and(|doc| is_mutation(r, &doc)) {
+            for r in requests.iter_mut() {
+                let named = r.operation_name.clone();
+                if r.parsed_query()
+                    .is_ok_and(|doc| is_mutation(named.as_deref(), doc))
+                {
                     return Err(Refusal::new(
                         StatusCode::BAD_REQUEST,
                         "MUTATION_IN_BATCH",

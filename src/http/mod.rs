@@ -163,7 +163,7 @@ async fn graphql_post(
             return refusal.into_response();
         }
     }
-    let names = match intake::check_batch(&batch, &state.settings) {
+    let names = match intake::check_batch(&mut batch, &state.settings) {
         Ok(names) => names,
         Err(refusal) => return refusal.into_response(),
     };
@@ -260,7 +260,7 @@ async fn graphql_get(
     if let Err(refusal) = state.persisted.resolve(&mut request).await {
         return refusal.into_response();
     }
-    let name = match intake::check(&request, &state.settings, true) {
+    let name = match intake::check(&mut request, &state.settings, true) {
         Ok(name) => name,
         Err(refusal) => return refusal.into_response(),
     };
