@@ -240,7 +240,7 @@ impl Upstreams {
     pub async fn trackru_by_numbers(
         &self,
         mut numbers: Vec<String>,
-    ) -> Cached<HashMap<String, Shipment>> {
+    ) -> Cached<HashMap<String, Arc<Shipment>>> {
         numbers.sort_unstable();
         numbers.dedup();
         let key = format!("trackings/get?numbers={}", numbers.join(","));
@@ -259,7 +259,7 @@ impl Upstreams {
                 .iter()
                 .flat_map(|page| &page.items)
                 .map(trackru::mapping::shipment)
-                .map(|s| (s.tracking_number.clone(), s))
+                .map(|s| (s.tracking_number.clone(), Arc::new(s)))
                 .collect())
         })
         .await
@@ -277,7 +277,7 @@ impl Upstreams {
 
     /// ProCarrier tracking events of the last 400 days, by tracking number (`tracking/range`
     /// pages, instead of one `tracking/get` per parcel).
-    pub async fn procarrier_tracking(&self) -> Cached<HashMap<String, Shipment>> {
+    pub async fn procarrier_tracking(&self) -> Cached<HashMap<String, Arc<Shipment>>> {
         let client = self.procarrier.clone();
         self.cached(Vendor::ProCarrier, "tracking/range", move || async move {
             let from = (Utc::now() - PROCARRIER_EVENTS_WINDOW).fixed_offset();
@@ -290,7 +290,7 @@ impl Upstreams {
             Ok(records
                 .iter()
                 .map(procarrier::mapping::map_tracking)
-                .map(|s| (s.tracking_number.clone(), s))
+                .map(|s| (s.tracking_number.clone(), Arc::new(s)))
                 .collect())
         })
         .await

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 
-use crate::model::{Order, Shipment, TrackingEvent, TrackingStatus, Vendor};
+use crate::model::{Order, Shipment, TrackingStatus, Vendor};
 use crate::upstream::Upstreams;
 use crate::vendors::VendorError;
 
@@ -62,24 +62,37 @@ impl OrderLoader {
 }
 
 /// One parcel as all tracking vendors know it: ProCarrier and TrackRU events merged in time
-/// order, with the failures of a vendor that could not answer.
+/// order, with the failures of a vendor that could not answer. The vendors' shipments are
+/// shared with the cache, never copied; events are referred to by position.
 #[derive(Debug, Default)]
 pub struct MergedShipment {
     pub tracking_number: String,
     /// The shipments each vendor returned (at most one per vendor).
-    pub parts: Vec<Shipment>,
-    pub events: Vec<TrackingEvent>,
+    pub parts: Vec<Arc<Shipment>>,
+    /// `(part, event)` positions, oldest event first.
+    order: Vec<(usize, usize)>,
     pub failures: Vec<Arc<VendorError>>,
 }
 
 impl MergedShipment {
-    fn new(tracking_number: String, parts: Vec<Shipment>, failures: Vec<Arc<VendorError>>) -> Self {
-        let mut events: Vec<TrackingEvent> = parts.iter().flat_map(|p| p.events.clone()).collect();
-        events.sort_by(|a, b| a.at.cmp(&b.at).then(a.vendor.cmp(&b.vendor)));
+    fn new(
+        tracking_number: String,
+        parts: Vec<Arc<Shipment>>,
+        failures: Vec<Arc<VendorError>>,
+    ) -> Self {
+        let mut order: Vec<(usize, usize)> = parts
+            .iter()
+            .enumerate()
+            .flat_map(|(p, part)| (0..part.events.len()).map(move |e| (p, e)))
+            .collect();
+        order.sort_by(|&(pa, ea), &(pb, eb)| {
+            let (a, b) = (&parts[pa].events[ea], &parts[pb].events[eb]);
+            a.at.cmp(&b.at).then(a.vendor.cmp(&b.vendor))
+        });
         MergedShipment {
             tracking_number,
             parts,
-            events,
+            order,
             failures,
         }
     }
@@ -88,9 +101,15 @@ impl MergedShipment {
         !self.parts.is_empty()
     }
 
+    /// Every vendor's events, oldest first, as `(shipment, index)` pairs.
+    pub fn events(&self) -> impl Iterator<Item = (&Arc<Shipment>, usize)> {
+        self.order.iter().map(|&(p, e)| (&self.parts[p], e))
+    }
+
     /// The freshest word on the parcel: the latest event's status, else the first vendor's.
     pub fn status(&self) -> Option<(TrackingStatus, &str, Vendor)> {
-        if let Some(e) = self.events.last() {
+        if let Some(&(p, i)) = self.order.last() {
+            let e = &self.parts[p].events[i];
             return Some((e.status, &e.status_raw, e.vendor));
         }
         self.parts
@@ -99,7 +118,7 @@ impl MergedShipment {
     }
 
     pub fn first<T>(&self, f: impl Fn(&Shipment) -> Option<T>) -> Option<T> {
-        self.parts.iter().find_map(f)
+        self.parts.iter().find_map(|p| f(p))
     }
 }
 
@@ -126,7 +145,7 @@ impl Loader<String> for ShipmentLoader {
         Ok(keys
             .iter()
             .map(|key| {
-                let parts: Vec<Shipment> = [
+                let parts: Vec<Arc<Shipment>> = [
                     procarrier.as_ref().ok().and_then(|m| m.get(key)),
                     trackru.as_ref().ok().and_then(|m| m.get(key)),
                 ]

@@ -445,27 +445,35 @@ pub struct LocationValue {
     text: Option<String>,
 }
 
-pub struct TrackingEventValue(model::TrackingEvent);
+/// An event inside its vendor's shipment (shared with the cache, not copied).
+pub struct TrackingEventValue(Arc<model::Shipment>, usize);
+
+impl std::ops::Deref for TrackingEventValue {
+    type Target = model::TrackingEvent;
+    fn deref(&self) -> &model::TrackingEvent {
+        &self.0.events[self.1]
+    }
+}
 
 #[Object(name = "TrackingEvent")]
 impl TrackingEventValue {
     async fn vendor(&self) -> Vendor {
-        self.0.vendor.into()
+        self.vendor.into()
     }
     async fn at(&self) -> DateTime<FixedOffset> {
-        self.0.at
+        self.at
     }
     async fn status(&self) -> TrackingStatus {
-        self.0.status.into()
+        self.status.into()
     }
     async fn status_raw(&self) -> &str {
-        &self.0.status_raw
+        &self.status_raw
     }
     async fn description(&self) -> Option<&str> {
-        self.0.description.as_deref()
+        self.description.as_deref()
     }
     async fn location(&self) -> Option<LocationValue> {
-        self.0.location.as_ref().map(|l| LocationValue {
+        self.location.as_ref().map(|l| LocationValue {
             country: l.country.clone(),
             state: l.state.clone(),
             city: l.city.clone(),
@@ -536,10 +544,8 @@ impl ShipmentNode {
     /// Every vendor's events, oldest first.
     async fn events(&self) -> Vec<TrackingEventValue> {
         self.0
-            .events
-            .iter()
-            .cloned()
-            .map(TrackingEventValue)
+            .events()
+            .map(|(shipment, i)| TrackingEventValue(shipment.clone(), i))
             .collect()
     }
 }
