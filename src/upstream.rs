@@ -296,18 +296,6 @@ impl Upstreams {
         .await
     }
 
-    /// One parcel's ProCarrier tracking (`tracking/get`), for a single lookup.
-    pub async fn procarrier_tracking_of(&self, number: &str) -> Cached<Shipment> {
-        let client = self.procarrier.clone();
-        let number = number.to_owned();
-        let key = format!("tracking/get?{number}");
-        self.cached(Vendor::ProCarrier, &key, move || async move {
-            let record = client.get_tracking(&number).await?;
-            Ok(procarrier::mapping::map_tracking(&record))
-        })
-        .await
-    }
-
     pub async fn procarrier_services(
         &self,
         request: procarrier::wire::ServicesRequest,

@@ -93,10 +93,6 @@ impl App {
         })
     }
 
-    pub fn upstreams(&self) -> &Arc<Upstreams> {
-        &self.state.upstreams
-    }
-
     pub fn router(&self) -> Router {
         Router::new()
             .route("/", get(graphiql))
