@@ -281,31 +281,50 @@ fn contact_key(email: Option<&str>, phone: Option<&str>) -> async_graphql::Resul
     }
 }
 
-fn return_matches(f: &ReturnFilter, r: &model::Return) -> async_graphql::Result<bool> {
+/// A return filter's contact and reason terms, normalised once per query (and checked even
+/// when no vendor answered).
+struct ReturnTerms {
+    email: Option<String>,
+    phone: Option<String>,
+    reason: Option<String>,
+}
+
+impl ReturnTerms {
+    fn of(f: &ReturnFilter) -> async_graphql::Result<ReturnTerms> {
+        let email = match &f.customer_email {
+            Some(e) => Some(normalize_email(e).ok_or_else(|| {
+                invalid_argument(
+                    "filter.customerEmail",
+                    format!("{e:?} is not an e-mail address"),
+                )
+            })?),
+            None => None,
+        };
+        let phone = match &f.customer_phone {
+            Some(p) => Some(normalize_phone(p, None).ok_or_else(|| {
+                invalid_argument(
+                    "filter.customerPhone",
+                    format!("{p:?} is not a phone number"),
+                )
+            })?),
+            None => None,
+        };
+        let reason = f.reason.as_ref().map(|s| s.to_lowercase());
+        Ok(ReturnTerms {
+            email,
+            phone,
+            reason,
+        })
+    }
+}
+
+fn return_matches(f: &ReturnFilter, terms: &ReturnTerms, r: &model::Return) -> bool {
     let contains = |list: &Option<Vec<ReturnStatus>>| {
         list.as_ref().is_none_or(|l| l.contains(&r.status.into()))
     };
-    let email = match &f.customer_email {
-        Some(e) => Some(normalize_email(e).ok_or_else(|| {
-            invalid_argument(
-                "filter.customerEmail",
-                format!("{e:?} is not an e-mail address"),
-            )
-        })?),
-        None => None,
-    };
-    let phone = match &f.customer_phone {
-        Some(p) => Some(normalize_phone(p, None).ok_or_else(|| {
-            invalid_argument(
-                "filter.customerPhone",
-                format!("{p:?} is not a phone number"),
-            )
-        })?),
-        None => None,
-    };
+    let (email, phone, reason) = (&terms.email, &terms.phone, &terms.reason);
     let customer = r.customer.as_ref();
-    let reason = f.reason.as_ref().map(|s| s.to_lowercase());
-    Ok(contains(&f.statuses)
+    contains(&f.statuses)
         && f.created_from
             .is_none_or(|from| r.created_at.is_some_and(|t| t >= from))
         && f.created_to
@@ -316,8 +335,12 @@ fn return_matches(f: &ReturnFilter, r: &model::Return) -> async_graphql::Result<
         && f.tracking_number
             .as_ref()
             .is_none_or(|t| r.tracking_number.as_ref() == Some(t))
-        && email.is_none_or(|e| customer.and_then(|c| c.email.as_ref()) == Some(&e))
-        && phone.is_none_or(|p| customer.and_then(|c| c.phone.as_ref()) == Some(&p))
+        && email
+            .as_ref()
+            .is_none_or(|e| customer.and_then(|c| c.email.as_ref()) == Some(e))
+        && phone
+            .as_ref()
+            .is_none_or(|p| customer.and_then(|c| c.phone.as_ref()) == Some(p))
         && f.country.as_ref().is_none_or(|c| {
             r.address
                 .as_ref()
@@ -331,7 +354,7 @@ fn return_matches(f: &ReturnFilter, r: &model::Return) -> async_graphql::Result<
                     .and_then(|x| x.reason.as_ref())
                     .is_some_and(|text| text.to_lowercase().contains(needle))
             })
-        }))
+        })
 }
 
 fn at(t: std::time::SystemTime) -> DateTime<FixedOffset> {
@@ -390,13 +413,14 @@ impl Query {
             Some(v) => v.iter().map(|&v| v.into()).collect(),
             None => directory::RETURN_VENDORS.to_vec(),
         };
+        let terms = ReturnTerms::of(&filter)?;
         let all = directory::all_returns(upstreams(ctx), &vendors).await;
         for e in &all.failures {
             report_partial(ctx, e);
         }
         let mut items = Vec::with_capacity(all.items.len());
         for r in all.items {
-            if return_matches(&filter, &r)? {
+            if return_matches(&filter, &terms, &r) {
                 items.push(r);
             }
         }

@@ -306,6 +306,14 @@ async fn filters_and_page_size_limits() {
     let g = helpers::gateway(&t).await;
     let too_many = g.query("{ returns(first: 101) { totalCount } }").await;
     assert_eq!(too_many["errors"][0]["extensions"]["field"], "first");
+    // A bad filter term is refused even when no vendor is asked (nothing to filter).
+    let bad_email = g
+        .query(r#"{ returns(filter: {vendors: [], customerEmail: "nope"}) { totalCount } }"#)
+        .await;
+    assert_eq!(
+        bad_email["errors"][0]["extensions"]["field"],
+        "filter.customerEmail"
+    );
     let bad_cursor = g
         .query(r#"{ returns(after: "nope") { totalCount } }"#)
         .await;
