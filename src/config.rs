@@ -1,6 +1,7 @@
 //! Settings: one TOML document, `deny_unknown_fields` everywhere, defaults in one place
 //! (the `Default` impls below), secrets in [`Secret`] so they never reach a log.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -110,7 +111,52 @@ pub struct Settings {
     pub cache: CacheSettings,
     pub idempotency: IdempotencySettings,
     pub vendors: VendorsSettings,
+    /// More tenants besides `default` (whose vendors are `[vendors]`), by tenant id: a token's
+    /// `tenant` claim selects one. See [`TenantSettings`].
+    pub tenants: BTreeMap<String, TenantSettings>,
+    pub webhooks: WebhookSettings,
     pub sim: SimSettings,
+}
+
+/// The tenant a token without a `tenant` claim belongs to; its vendors are `[vendors]`.
+pub const DEFAULT_TENANT: &str = "default";
+
+/// Credential keys a tenant never inherits from `[vendors]`: one tenant must never call a
+/// vendor with another's account.
+const CREDENTIAL_KEYS: [&str; 4] = ["username", "api_key", "password", "user_token"];
+
+/// One tenant's vendor accounts. Every `[vendors.<v>]` setting is inherited except the
+/// credentials, which the tenant gives itself (`[tenants.<id>.vendors.<v>]`): a vendor whose
+/// credentials a tenant leaves empty is refused by that vendor, never called with another
+/// tenant's account.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TenantSettings {
+    pub vendors: VendorsSettings,
+}
+
+/// `POST /webhooks/procarrier/{tenant}`: ProCarrier's signed `return_updated` deliveries.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Larger bodies get 413 (before the signature is checked).
+    pub max_body_bytes: usize,
+    /// How long a delivery (return id + `tracking_last_update`) is remembered to drop repeats.
+    pub dedupe_ttl_s: u64,
+    pub dedupe_max_entries: u64,
+    /// Events buffered per subscriber; a subscriber that falls further behind skips the oldest.
+    pub subscriber_buffer: usize,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            max_body_bytes: 262_144,
+            dedupe_ttl_s: 86_400,
+            dedupe_max_entries: 100_000,
+            subscriber_buffer: 256,
+        }
+    }
 }
 
 /// Who may call the gateway: JWT bearer tokens (`exp`, `iss`, `aud` required).
@@ -287,9 +333,7 @@ impl Settings {
     }
 
     pub fn from_toml(text: &str) -> Result<Settings, ConfigError> {
-        let settings: Settings = toml::from_str(text)?;
-        settings.validate()?;
-        Ok(settings)
+        Settings::from_toml_with_env(text, std::iter::empty())
     }
 
     /// The file at `path`, then the process environment's overrides (see
@@ -339,6 +383,7 @@ impl Settings {
             }
             table.insert(last.clone(), value);
         }
+        inherit_vendor_settings(&mut root)?;
         let settings: Settings = toml::Value::Table(root)
             .try_into()
             .map_err(ConfigError::Parse)?;
@@ -382,26 +427,42 @@ impl Settings {
                 reason: "must be above zero".into(),
             });
         }
-        let v = &self.vendors;
-        for (name, http) in [
-            ("vtrack", v.vtrack.http()),
-            ("procarrier", v.procarrier.http()),
-            ("rrr", v.rrr.http()),
-            ("merchantpro", v.merchantpro.http()),
-            ("trackru", v.trackru.http()),
-        ] {
-            if reqwest::Url::parse(&http.base_url).is_err() {
+        self.vendors.validate("vendors")?;
+        for (id, tenant) in &self.tenants {
+            let valid = id.len() <= 64
+                && id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+            if !valid || id == DEFAULT_TENANT {
                 return Err(ConfigError::Invalid {
-                    key: format!("vendors.{name}.base_url"),
-                    reason: format!("{:?} is not a URL", http.base_url),
+                    key: format!("tenants.{id}"),
+                    reason: format!(
+                        "a tenant id is 1 to 64 of a-z, 0-9, '-', '_' and not {DEFAULT_TENANT:?} \
+                         (that tenant's vendors are [vendors])"
+                    ),
                 });
             }
-            if http.timeout_ms == 0 || http.connect_timeout_ms == 0 {
-                return Err(ConfigError::Invalid {
-                    key: format!("vendors.{name}.timeout_ms"),
-                    reason: "timeouts must be above zero".into(),
-                });
-            }
+            tenant.vendors.validate(&format!("tenants.{id}.vendors"))?;
+        }
+        if self.webhooks.max_body_bytes == 0
+            || self.webhooks.dedupe_ttl_s == 0
+            || self.webhooks.dedupe_max_entries == 0
+            || self.webhooks.subscriber_buffer == 0
+        {
+            return Err(ConfigError::Invalid {
+                key: "webhooks".into(),
+                reason: "max_body_bytes, dedupe_ttl_s, dedupe_max_entries and subscriber_buffer \
+                         must be above zero"
+                    .into(),
+            });
+        }
+        if !self.sim.webhooks.url.is_empty() && reqwest::Url::parse(&self.sim.webhooks.url).is_err()
+        {
+            return Err(ConfigError::Invalid {
+                key: "sim.webhooks.url".into(),
+                reason: format!("{:?} is not a URL", self.sim.webhooks.url),
+            });
         }
         for vendor in Vendor::ALL {
             self.sim
@@ -425,6 +486,91 @@ pub struct VendorsSettings {
     pub rrr: RrrSettings,
     pub merchantpro: MerchantProSettings,
     pub trackru: TrackRuSettings,
+}
+
+impl VendorsSettings {
+    /// Base URLs and timeouts; `section` is where these settings are (`vendors`,
+    /// `tenants.<id>.vendors`) for the error message.
+    fn validate(&self, section: &str) -> Result<(), ConfigError> {
+        for (name, http) in [
+            ("vtrack", self.vtrack.http()),
+            ("procarrier", self.procarrier.http()),
+            ("rrr", self.rrr.http()),
+            ("merchantpro", self.merchantpro.http()),
+            ("trackru", self.trackru.http()),
+        ] {
+            if reqwest::Url::parse(&http.base_url).is_err() {
+                return Err(ConfigError::Invalid {
+                    key: format!("{section}.{name}.base_url"),
+                    reason: format!("{:?} is not a URL", http.base_url),
+                });
+            }
+            if http.timeout_ms == 0 || http.connect_timeout_ms == 0 {
+                return Err(ConfigError::Invalid {
+                    key: format!("{section}.{name}.timeout_ms"),
+                    reason: "timeouts must be above zero".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Gives every `[tenants.<id>.vendors.<v>]` the `[vendors.<v>]` settings it does not set,
+/// credentials excepted (see [`TenantSettings`]).
+fn inherit_vendor_settings(root: &mut toml::Table) -> Result<(), ConfigError> {
+    let shared = root.get("vendors").cloned();
+    let Some(tenants) = root.get_mut("tenants") else {
+        return Ok(());
+    };
+    let tenants = tenants.as_table_mut().ok_or_else(|| ConfigError::Invalid {
+        key: "tenants".into(),
+        reason: "must be a table of tenants".into(),
+    })?;
+    let Some(toml::Value::Table(shared)) = shared else {
+        return Ok(());
+    };
+    for (id, tenant) in tenants.iter_mut() {
+        let not_a_table = || ConfigError::Invalid {
+            key: format!("tenants.{id}"),
+            reason: "must be a table".into(),
+        };
+        let tenant = tenant.as_table_mut().ok_or_else(not_a_table)?;
+        let own = tenant
+            .entry("vendors")
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or_else(not_a_table)?;
+        for (vendor, settings) in &shared {
+            let toml::Value::Table(settings) = settings else {
+                continue;
+            };
+            let mine = own
+                .entry(vendor.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let Some(mine) = mine.as_table_mut() else {
+                continue; // deserialisation names the bad key
+            };
+            for (key, value) in settings {
+                if CREDENTIAL_KEYS.contains(&key.as_str()) {
+                    continue;
+                }
+                match (mine.get_mut(key), value) {
+                    (Some(toml::Value::Table(m)), toml::Value::Table(v)) => {
+                        // e.g. `resilience`: the tenant's keys win, the rest are inherited.
+                        for (k, x) in v {
+                            m.entry(k.clone()).or_insert_with(|| x.clone());
+                        }
+                    }
+                    (Some(_), _) => {}
+                    (None, _) => {
+                        mine.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 macro_rules! http_of {
@@ -588,6 +734,28 @@ pub struct SimSettings {
     pub ports: SimPorts,
     pub credentials: SimCredentials,
     pub faults: SimFaults,
+    pub webhooks: SimWebhooks,
+}
+
+/// The ProCarrier simulator's moving world: every `interval_ms` it advances `per_tick` returns
+/// one tracking status and sends each a signed `return_updated` webhook to `url` (also settable
+/// at run time with `PUT /__sim/webhooks`). Off while `url` is empty or `interval_ms` is 0.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimWebhooks {
+    pub url: String,
+    pub interval_ms: u64,
+    pub per_tick: usize,
+}
+
+impl Default for SimWebhooks {
+    fn default() -> Self {
+        SimWebhooks {
+            url: String::new(),
+            interval_ms: 0,
+            per_tick: 1,
+        }
+    }
 }
 
 impl Default for SimSettings {
@@ -599,6 +767,7 @@ impl Default for SimSettings {
             ports: SimPorts::default(),
             credentials: SimCredentials::default(),
             faults: SimFaults::default(),
+            webhooks: SimWebhooks::default(),
         }
     }
 }

@@ -3,7 +3,8 @@
 //! Layers, outermost first: `http` (axum: GraphQL endpoint, GraphiQL, health), `schema`
 //! (async-graphql: query root, objects, loaders), `upstream` (the vendor clients behind the
 //! `cache`), `vendors` (one client per vendor and the shared plumbing), `model` (the unified
-//! domain every vendor maps into). `sim` holds the simulated vendors.
+//! domain every vendor maps into). `tenants` gives each tenant its own upstreams; `events`
+//! carries vendor webhooks to subscriptions. `sim` holds the simulated vendors.
 
 pub use http::{App, StartError};
 
@@ -11,12 +12,15 @@ pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod idempotency;
 pub mod model;
+pub mod request_id;
 pub mod rng;
 pub mod schema;
 pub mod sim;
+pub mod tenants;
 pub mod upstream;
 pub mod vendors;
 

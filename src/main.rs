@@ -99,6 +99,10 @@ const EXAMPLE_SUMMARY: &str = r#"{
   vendors { vendor healthy dataAgeSeconds }
 }"#;
 
+const EXAMPLE_SUBSCRIPTION: &str = r#"subscription {
+  returnUpdated { receivedAt return { vendorId status trackingStatus order { reference } } }
+}"#;
+
 #[tokio::main]
 async fn main() {
     if let Err(error) = run().await {
@@ -132,10 +136,15 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::Demo { config } => {
             let mut settings = load(config)?;
+            let listener = TcpListener::bind(&settings.server.listen).await?;
+            let address = listener.local_addr()?;
+            // The moving world reports to this gateway, as the default tenant's ProCarrier.
+            if settings.sim.webhooks.url.is_empty() {
+                settings.sim.webhooks.url = format!("http://{address}/webhooks/procarrier/default");
+            }
             let sims = returns_gateway::sim::start_all(&settings, false, ctrl_c()).await?;
             sims.wire_into(&mut settings);
-            let listener = TcpListener::bind(&settings.server.listen).await?;
-            let url = format!("http://{}/graphql", listener.local_addr()?);
+            let url = format!("http://{address}/graphql");
             println!(
                 "returns-gateway demo: five simulated vendors (seed {}):",
                 settings.sim.seed
@@ -146,6 +155,13 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             let token =
                 returns_gateway::auth::mint(&settings.auth, "default", &Scope::ALL, 86_400)?;
             println!("\nGraphiQL: {url}\n\nTry:\n{EXAMPLE_DASHBOARD}\n\n{EXAMPLE_SUMMARY}\n");
+            if settings.sim.webhooks.interval_ms > 0 {
+                println!(
+                    "The ProCarrier simulator moves a return every {} ms and sends its webhook to \
+                     {}; watch them arrive with:\n{EXAMPLE_SUBSCRIPTION}\n",
+                    settings.sim.webhooks.interval_ms, settings.sim.webhooks.url
+                );
+            }
             println!("The demo accepts requests without a token; a token with every scope (24 h):");
             println!("  Authorization: Bearer {token}\n");
             App::new(&settings)?.run(listener, ctrl_c()).await?;

@@ -16,7 +16,7 @@ use chrono::Utc;
 use futures_util::future::try_join_all;
 
 use crate::cache::{Cached, VendorCache};
-use crate::config::Settings;
+use crate::config::{CacheSettings, VendorsSettings};
 use crate::error::ErrorCode;
 use crate::model::{Delivery, DropOffPoint, Order, Return, ReturnService, Shipment, Vendor};
 use crate::vendors::{merchantpro, procarrier, rrr, trackru, vtrack, BreakerState, VendorError};
@@ -103,15 +103,14 @@ pub struct Upstreams {
 }
 
 impl Upstreams {
-    pub fn new(settings: &Settings) -> Result<Self, VendorError> {
-        let v = &settings.vendors;
+    pub fn new(v: &VendorsSettings, cache: &CacheSettings) -> Result<Self, VendorError> {
         Ok(Upstreams {
             vtrack: vtrack::Client::new(&v.vtrack)?,
             procarrier: procarrier::Client::new(&v.procarrier)?,
             rrr: rrr::Client::new(&v.rrr)?,
             merchantpro: merchantpro::Client::new(&v.merchantpro)?,
             trackru: trackru::Client::new(&v.trackru)?,
-            cache: VendorCache::new(&settings.cache),
+            cache: VendorCache::new(cache),
             health: Arc::default(),
         })
     }

@@ -246,9 +246,9 @@ struct PersistedQuery {
     sha256_hash: String,
 }
 
-fn sha256_hex(text: &str) -> String {
+pub(crate) fn sha256_hex(text: impl AsRef<[u8]>) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(text.as_bytes())
+    sha2::Sha256::digest(text.as_ref())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 
+use crate::events::ReturnEvents;
 use crate::model::Vendor;
+use crate::tenants::Tenants;
 use crate::upstream::Upstreams;
 use crate::vendors::metrics::BUCKETS;
 use crate::vendors::BreakerState;
@@ -39,33 +41,48 @@ fn escape(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-pub fn render(up: &Upstreams, operations: &OperationCounters) -> String {
+/// Every tenant's vendor metrics (labelled `tenant`), the GraphQL operations and the open
+/// subscriptions.
+pub fn render(tenants: &Tenants, operations: &OperationCounters, events: &ReturnEvents) -> String {
     let mut out = String::new();
-    let transports = [
-        (Vendor::VTrack, up.vtrack.transport()),
-        (Vendor::ProCarrier, up.procarrier.transport()),
-        (Vendor::Rrr, up.rrr.transport()),
-        (Vendor::MerchantPro, up.merchantpro.transport()),
-        (Vendor::TrackRu, up.trackru.transport()),
-    ];
+    let transports: Vec<_> = tenants
+        .iter()
+        .flat_map(|t| {
+            let up = &t.upstreams;
+            [
+                (t.id.as_str(), Vendor::VTrack, up.vtrack.transport()),
+                (t.id.as_str(), Vendor::ProCarrier, up.procarrier.transport()),
+                (t.id.as_str(), Vendor::Rrr, up.rrr.transport()),
+                (
+                    t.id.as_str(),
+                    Vendor::MerchantPro,
+                    up.merchantpro.transport(),
+                ),
+                (t.id.as_str(), Vendor::TrackRu, up.trackru.transport()),
+            ]
+        })
+        .collect();
     out.push_str(
         "# HELP gateway_vendor_requests_total Vendor calls (attempts) by endpoint and outcome.\n",
     );
     out.push_str("# TYPE gateway_vendor_requests_total counter\n");
-    for (vendor, t) in &transports {
+    for (tenant, vendor, t) in &transports {
         for ((endpoint, outcome), n) in t.metrics().calls() {
             let _ = writeln!(
                 out,
-                "gateway_vendor_requests_total{{vendor=\"{vendor}\",endpoint=\"{}\",outcome=\"{outcome}\"}} {n}",
+                "gateway_vendor_requests_total{{tenant=\"{tenant}\",vendor=\"{vendor}\",endpoint=\"{}\",outcome=\"{outcome}\"}} {n}",
                 escape(endpoint)
             );
         }
     }
     out.push_str("# HELP gateway_vendor_request_duration_seconds Vendor call latency.\n");
     out.push_str("# TYPE gateway_vendor_request_duration_seconds histogram\n");
-    for (vendor, t) in &transports {
+    for (tenant, vendor, t) in &transports {
         for (endpoint, h) in t.metrics().latency() {
-            let labels = format!("vendor=\"{vendor}\",endpoint=\"{}\"", escape(endpoint));
+            let labels = format!(
+                "tenant=\"{tenant}\",vendor=\"{vendor}\",endpoint=\"{}\"",
+                escape(endpoint)
+            );
             for (le, n) in BUCKETS.iter().zip(h.buckets) {
                 let _ = writeln!(
                     out,
@@ -89,40 +106,50 @@ pub fn render(up: &Upstreams, operations: &OperationCounters) -> String {
             );
         }
     }
-    let per_vendor =
-        |out: &mut String, name: &str, kind: &str, help: &str, value: &dyn Fn(Vendor) -> f64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    let per_vendor = |out: &mut String,
+                      name: &str,
+                      kind: &str,
+                      help: &str,
+                      value: &dyn Fn(&Upstreams, Vendor) -> f64| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for tenant in tenants.iter() {
             for vendor in Vendor::ALL {
-                let _ = writeln!(out, "{name}{{vendor=\"{vendor}\"}} {}", value(vendor));
+                let _ = writeln!(
+                    out,
+                    "{name}{{tenant=\"{}\",vendor=\"{vendor}\"}} {}",
+                    tenant.id,
+                    value(&tenant.upstreams, vendor)
+                );
             }
-        };
+        }
+    };
     per_vendor(
         &mut out,
         "gateway_cache_hits_total",
         "counter",
         "Reads served from the cache.",
-        &|v| up.cache.hits_and_misses(v).0 as f64,
+        &|up, v| up.cache.hits_and_misses(v).0 as f64,
     );
     per_vendor(
         &mut out,
         "gateway_cache_misses_total",
         "counter",
         "Reads that went to the vendor.",
-        &|v| up.cache.hits_and_misses(v).1 as f64,
+        &|up, v| up.cache.hits_and_misses(v).1 as f64,
     );
     per_vendor(
         &mut out,
         "gateway_cache_entries",
         "gauge",
         "Entries held in the cache.",
-        &|v| up.cache.entry_count(v) as f64,
+        &|up, v| up.cache.entry_count(v) as f64,
     );
     per_vendor(
         &mut out,
         "gateway_breaker_state",
         "gauge",
         "Circuit breaker: 0 closed, 1 half-open, 2 open.",
-        &|v| match up.breaker_state(v) {
+        &|up, v| match up.breaker_state(v) {
             BreakerState::Closed => 0.0,
             BreakerState::HalfOpen => 1.0,
             BreakerState::Open => 2.0,
@@ -138,5 +165,10 @@ pub fn render(up: &Upstreams, operations: &OperationCounters) -> String {
             "gateway_graphql_operations_total{{operation=\"{name}\",outcome=\"{outcome}\"}} {n}"
         );
     }
+    out.push_str(
+        "# HELP gateway_subscriptions_active Open returnUpdated subscriptions.\n\
+         # TYPE gateway_subscriptions_active gauge\n",
+    );
+    let _ = writeln!(out, "gateway_subscriptions_active {}", events.subscribers());
     out
 }

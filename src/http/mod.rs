@@ -1,8 +1,11 @@
-//! The HTTP surface: `POST /graphql` (and `GET /graphql?query=…`), GraphiQL for browsers on
-//! `GET /graphql` and `GET /`, and `/healthz`.
+//! The HTTP surface: `POST /graphql` (and `GET /graphql?query=…`), subscriptions over
+//! graphql-ws on `GET /graphql` (WebSocket upgrade), GraphiQL for browsers on `GET /graphql` and
+//! `GET /`, ProCarrier's webhooks, label downloads, health, readiness and metrics.
 
 pub mod intake;
 pub mod metrics;
+pub mod webhooks;
+pub mod websocket;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -10,21 +13,21 @@ use std::sync::Arc;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::BatchRequest;
 use async_graphql_axum::GraphQLResponse;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use base64::Engine;
 use tokio::net::TcpListener;
 
 use crate::auth::{AuthError, Authenticator, Caller, Scope};
-use crate::config::{ConfigError, ServerSettings, Settings};
-use crate::idempotency::IdempotencyStore;
+use crate::config::{ConfigError, ServerSettings, Settings, WebhookSettings};
+use crate::events::ReturnEvents;
 use crate::schema::loaders::Loaders;
 use crate::schema::mutation::IdempotencyKeyHeader;
 use crate::schema::GatewaySchema;
-use crate::upstream::Upstreams;
+use crate::tenants::{Tenant, Tenants};
 use crate::vendors::procarrier::wire::ReturnLookup;
 use crate::vendors::ApiErrorKind;
 
@@ -43,6 +46,25 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, AuthErr
         .get(header::AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or(""));
     state.auth.authenticate(header)
+}
+
+/// The caller and its tenant, or the refusal to send: 401 without a valid token, 403 when the
+/// token names a tenant this gateway does not serve.
+fn admit(state: &AppState, headers: &HeaderMap) -> Result<(Caller, Arc<Tenant>), Response> {
+    let caller = authenticate(state, headers).map_err(unauthorized)?;
+    let tenant = tenant_of(state, &caller)?;
+    Ok((caller, tenant))
+}
+
+fn tenant_of(state: &AppState, caller: &Caller) -> Result<Arc<Tenant>, Response> {
+    state.tenants.get(&caller.tenant).cloned().ok_or_else(|| {
+        intake::Refusal {
+            status: StatusCode::FORBIDDEN,
+            code: "FORBIDDEN",
+            message: format!("tenant {:?} is not served here", caller.tenant),
+        }
+        .into_response()
+    })
 }
 
 /// 401, GraphQL-shaped, with the `WWW-Authenticate` challenge.
@@ -65,8 +87,10 @@ pub struct AppState {
     pub schema: GatewaySchema,
     pub auth: Authenticator,
     pub persisted: intake::PersistedQueries,
-    pub upstreams: Arc<Upstreams>,
+    pub tenants: Tenants,
+    pub events: Arc<ReturnEvents>,
     pub settings: ServerSettings,
+    pub webhooks: WebhookSettings,
     pub operations: metrics::OperationCounters,
 }
 
@@ -78,16 +102,17 @@ pub struct App {
 impl App {
     pub fn new(settings: &Settings) -> Result<App, StartError> {
         let auth = Authenticator::new(&settings.auth)?;
-        let upstreams = Arc::new(Upstreams::new(settings)?);
-        let idempotency = Arc::new(IdempotencyStore::new(&settings.idempotency));
-        let schema = crate::schema::build(upstreams.clone(), idempotency, &settings.server);
+        let events = Arc::new(ReturnEvents::new(&settings.webhooks));
+        let schema = crate::schema::build(events.clone(), &settings.server);
         Ok(App {
             state: Arc::new(AppState {
                 schema,
                 auth,
                 persisted: intake::PersistedQueries::new(&settings.server)?,
-                upstreams,
+                tenants: Tenants::new(settings)?,
+                events,
                 settings: settings.server.clone(),
+                webhooks: settings.webhooks.clone(),
                 operations: metrics::OperationCounters::default(),
             }),
         })
@@ -101,9 +126,14 @@ impl App {
             .route("/metrics", get(prometheus))
             .route("/readyz", get(readyz))
             .route(
+                "/webhooks/procarrier/{tenant}",
+                post(webhooks::procarrier_return_updated),
+            )
+            .route(
                 "/labels/procarrier/{tracking_number}",
                 get(procarrier_label),
             )
+            .layer(axum::middleware::from_fn(crate::request_id::layer))
             .with_state(self.state.clone())
     }
 
@@ -119,15 +149,21 @@ impl App {
     }
 }
 
-/// Per-request data: the loaders, and the idempotency key header.
+/// Per-request data: the caller, its tenant's upstreams and idempotency store, the loaders,
+/// and the idempotency key header.
 fn prepare(
     state: &AppState,
     headers: &HeaderMap,
     caller: &Caller,
+    tenant: &Tenant,
     request: async_graphql::Request,
 ) -> async_graphql::Request {
-    let loaders = Loaders::new(&state.upstreams, state.settings.naive_resolution);
-    let mut request = request.data(loaders).data(caller.clone());
+    let loaders = Loaders::new(&tenant.upstreams, state.settings.naive_resolution);
+    let mut request = request
+        .data(loaders)
+        .data(caller.clone())
+        .data(tenant.upstreams.clone())
+        .data(tenant.idempotency.clone());
     if let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
         request = request.data(IdempotencyKeyHeader(key.to_owned()));
     }
@@ -142,9 +178,9 @@ async fn graphql_post(
     if let Err(refusal) = intake::check_csrf(&headers) {
         return refusal.into_response();
     }
-    let caller = match authenticate(&state, &headers) {
-        Ok(caller) => caller,
-        Err(error) => return unauthorized(error),
+    let (caller, tenant) = match admit(&state, &headers) {
+        Ok(admitted) => admitted,
+        Err(refusal) => return refusal,
     };
     let mut batch = match intake::read_post(body, &state.settings).await {
         Ok(batch) => batch,
@@ -164,10 +200,12 @@ async fn graphql_post(
         Err(refusal) => return refusal.into_response(),
     };
     let batch = match batch {
-        BatchRequest::Single(r) => BatchRequest::Single(prepare(&state, &headers, &caller, r)),
+        BatchRequest::Single(r) => {
+            BatchRequest::Single(prepare(&state, &headers, &caller, &tenant, r))
+        }
         BatchRequest::Batch(rs) => BatchRequest::Batch(
             rs.into_iter()
-                .map(|r| prepare(&state, &headers, &caller, r))
+                .map(|r| prepare(&state, &headers, &caller, &tenant, r))
                 .collect(),
         ),
     };
@@ -189,17 +227,17 @@ async fn procarrier_label(
     headers: HeaderMap,
     Path(tracking_number): Path<String>,
 ) -> Response {
-    match authenticate(&state, &headers) {
-        Ok(caller) if caller.may(Scope::ReturnsRead) => {}
+    let tenant = match admit(&state, &headers) {
+        Ok((caller, tenant)) if caller.may(Scope::ReturnsRead) => tenant,
         Ok(_) => return (StatusCode::FORBIDDEN, "returns:read needed").into_response(),
-        Err(error) => return unauthorized(error),
-    }
+        Err(refusal) => return refusal,
+    };
     let lookup = ReturnLookup {
         value: tracking_number,
         field: "tracking".into(),
         label_format: Some("pdf".into()),
     };
-    let record = match state.upstreams.procarrier.get_return(&lookup).await {
+    let record = match tenant.upstreams.procarrier.get_return(&lookup).await {
         Ok(record) => record,
         Err(e) => {
             let status = match e.api_error().map(|a| a.kind) {
@@ -223,14 +261,18 @@ async fn procarrier_label(
     }
 }
 
-/// A browser (no `query` parameter) gets GraphiQL; anything else is a GraphQL request, which
-/// must not be a mutation.
+/// A WebSocket upgrade is a graphql-ws session (subscriptions); a browser (no `query`
+/// parameter) gets GraphiQL; anything else is a GraphQL request, which must not be a mutation.
 async fn graphql_get(
     State(state): State<Arc<AppState>>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    request: axum::extract::Request,
 ) -> Response {
-    let query = query.unwrap_or_default();
+    let (mut parts, _) = request.into_parts();
+    if websocket::is_upgrade(&parts.headers) {
+        return websocket::upgrade(state, &mut parts).await;
+    }
+    let query = parts.uri.query().unwrap_or_default().to_owned();
+    let headers = parts.headers;
     let wants_html = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -238,9 +280,9 @@ async fn graphql_get(
     if query.is_empty() && wants_html {
         return graphiql(State(state)).await;
     }
-    let caller = match authenticate(&state, &headers) {
-        Ok(caller) => caller,
-        Err(error) => return unauthorized(error),
+    let (caller, tenant) = match admit(&state, &headers) {
+        Ok(admitted) => admitted,
+        Err(refusal) => return refusal,
     };
     let mut request = match async_graphql::http::parse_query_string(&query) {
         Ok(request) => request,
@@ -260,37 +302,55 @@ async fn graphql_get(
         Ok(name) => name,
         Err(refusal) => return refusal.into_response(),
     };
-    let request = prepare(&state, &headers, &caller, request);
+    let request = prepare(&state, &headers, &caller, &tenant, request);
     let response = state.schema.execute(request).await;
     state.operations.record(name.as_deref(), &response);
     GraphQLResponse::from(response).into_response()
 }
 
-/// Ready when ProCarrier's `check/available` answers and no vendor's breaker is open; the
-/// body says which vendor is not (503 then). Configuration was validated at start-up.
+/// Ready when every tenant's ProCarrier `check/available` answers and no vendor breaker is
+/// open; the body says which tenant's vendor is not (503 then). Configuration was validated at
+/// start-up. The `default` tenant's figures are also at the top level.
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    let up = &state.upstreams;
-    let procarrier = up.procarrier.check_available().await;
-    let vendors: Vec<serde_json::Value> = crate::model::Vendor::ALL
-        .into_iter()
-        .map(|v| {
-            let health = up.health(v);
-            serde_json::json!({
-                "vendor": v.as_str(),
-                "breaker": format!("{:?}", up.breaker_state(v)).to_lowercase(),
-                "consecutiveFailures": health.consecutive_failures,
+    let checks = futures_util::future::join_all(state.tenants.iter().map(|tenant| async move {
+        let up = &tenant.upstreams;
+        let procarrier = up.procarrier.check_available().await;
+        let vendors: Vec<serde_json::Value> = crate::model::Vendor::ALL
+            .into_iter()
+            .map(|v| {
+                let health = up.health(v);
+                serde_json::json!({
+                    "vendor": v.as_str(),
+                    "breaker": format!("{:?}", up.breaker_state(v)).to_lowercase(),
+                    "consecutiveFailures": health.consecutive_failures,
+                })
             })
+            .collect();
+        let breakers_closed = crate::model::Vendor::ALL
+            .into_iter()
+            .all(|v| up.breaker_state(v) != crate::vendors::BreakerState::Open);
+        let ready = procarrier.is_ok() && breakers_closed;
+        serde_json::json!({
+            "tenant": tenant.id,
+            "ready": ready,
+            "procarrierAvailable": procarrier.is_ok(),
+            "procarrierError": procarrier.err().map(|e| e.code().as_str()),
+            "vendors": vendors,
         })
-        .collect();
-    let breakers_closed = crate::model::Vendor::ALL
-        .into_iter()
-        .all(|v| up.breaker_state(v) != crate::vendors::BreakerState::Open);
-    let ready = procarrier.is_ok() && breakers_closed;
+    }))
+    .await;
+    let ready = checks.iter().all(|c| c["ready"] == true);
+    let default = checks
+        .iter()
+        .find(|c| c["tenant"] == crate::config::DEFAULT_TENANT)
+        .cloned()
+        .unwrap_or_default();
     let body = serde_json::json!({
         "ready": ready,
-        "procarrierAvailable": procarrier.is_ok(),
-        "procarrierError": procarrier.err().map(|e| e.code().as_str()),
-        "vendors": vendors,
+        "procarrierAvailable": default["procarrierAvailable"],
+        "procarrierError": default["procarrierError"],
+        "vendors": default["vendors"],
+        "tenants": checks,
     });
     let status = if ready {
         StatusCode::OK
@@ -301,7 +361,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn prometheus(State(state): State<Arc<AppState>>) -> Response {
-    let body = metrics::render(&state.upstreams, &state.operations);
+    let body = metrics::render(&state.tenants, &state.operations, &state.events);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
@@ -312,6 +372,7 @@ async fn graphiql(State(state): State<Arc<AppState>>) -> Response {
     Html(
         GraphiQLSource::build()
             .endpoint("/graphql")
+            .subscription_endpoint("/graphql")
             .title("returns-gateway")
             .finish(),
     )

@@ -176,13 +176,13 @@ impl Loaders {
         Loaders {
             orders: DataLoader::with_cache(
                 OrderLoader(up.clone()),
-                tokio::spawn,
+                crate::request_id::spawn,
                 HashMapCache::default(),
             )
             .max_batch_size(batch),
             shipments: DataLoader::with_cache(
                 ShipmentLoader(up.clone()),
-                tokio::spawn,
+                crate::request_id::spawn,
                 HashMapCache::default(),
             )
             .max_batch_size(batch),

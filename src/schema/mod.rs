@@ -7,28 +7,24 @@ pub mod ids;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
+pub mod subscription;
 pub mod types;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::Schema;
 
 use crate::config::ServerSettings;
-use crate::idempotency::IdempotencyStore;
-use crate::upstream::Upstreams;
+use crate::events::ReturnEvents;
 
-pub type GatewaySchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type GatewaySchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
-/// The schema with what every request shares (the upstreams, the server settings). Per-request
-/// data (the loaders) is added by the HTTP handler.
-pub fn build(
-    upstreams: Arc<Upstreams>,
-    idempotency: Arc<IdempotencyStore>,
-    server: &ServerSettings,
-) -> GatewaySchema {
-    let mut builder = Schema::build(query::Query, mutation::Mutation, EmptySubscription)
-        .data(upstreams)
-        .data(idempotency)
+/// The schema with what every request shares (the server settings, the event hub).
+/// Per-request data is added by the HTTP layer: the caller, its tenant's upstreams
+/// (`Arc<Upstreams>`) and idempotency store (`Arc<IdempotencyStore>`), and the loaders.
+pub fn build(events: Arc<ReturnEvents>, server: &ServerSettings) -> GatewaySchema {
+    let mut builder = Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
+        .data(events)
         .data(server.clone())
         .register_output_type::<types::Node>()
         .limit_depth(server.max_depth)
@@ -46,7 +42,7 @@ pub fn build(
 
 /// The SDL clients see; `schema.graphql` at the top of the repository is exactly this.
 pub fn sdl() -> String {
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .register_output_type::<types::Node>()
         .finish()
         .sdl()

@@ -27,7 +27,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
-use crate::config::{Settings, SimCredentials};
+use crate::config::{Settings, SimSettings};
 use crate::model::Vendor;
 use world::{Rng, World};
 
@@ -273,14 +273,18 @@ impl Simulators {
     }
 }
 
-fn router_for(vendor: Vendor, world: &World, credentials: &SimCredentials) -> Router {
-    match vendor {
+/// A simulator's vendor API and its own admin endpoints (merged after the counting and fault
+/// layers, so they are neither counted nor faulted).
+fn router_for(vendor: Vendor, world: &World, sim: &SimSettings) -> (Router, Router) {
+    let credentials = &sim.credentials;
+    let api = match vendor {
         Vendor::VTrack => vtrack::router(world, credentials),
-        Vendor::ProCarrier => procarrier::router(world, credentials),
+        Vendor::ProCarrier => return procarrier::router(world, credentials, &sim.webhooks),
         Vendor::Rrr => rrr::router(world, credentials),
         Vendor::MerchantPro => merchantpro::router(world, credentials),
         Vendor::TrackRu => trackru::router(world, credentials),
-    }
+    };
+    (api, Router::new())
 }
 
 /// Binds the five simulators on `settings.sim.host` and their configured ports (or any free
@@ -300,7 +304,7 @@ where
     let port = |p: u16| if any_port { 0 } else { p };
     let mut handles = Vec::with_capacity(5);
     for vendor in Vendor::ALL {
-        let router = router_for(vendor, &world, &sim.credentials);
+        let (router, admin) = router_for(vendor, &world, sim);
         let (port, faults) = (port(sim.ports.of(vendor)), sim.faults.of(vendor).clone());
         let listener = TcpListener::bind((sim.host.as_str(), port))
             .await
@@ -312,7 +316,7 @@ where
             })?;
         let origin = format!("http://{}", listener.local_addr()?);
         let control = SimControl::new(vendor, faults, sim.seed);
-        let app = instrument(router, control.clone());
+        let app = instrument(router, control.clone()).merge(admin);
         let mut rx = tx.subscribe();
         tokio::spawn(async move {
             let stop = async move {

@@ -9,6 +9,8 @@
 //! Data: the World's ProCarrier returns (their return parcels' events as numeric codes), the
 //! orders those returns belong to, the services and the drop-off points. Writes change it.
 
+pub mod webhooks;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -24,7 +26,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::config::SimCredentials;
+use crate::config::{SimCredentials, SimWebhooks};
 use crate::sim::world::{self, Milestone, ReturnChannel, Stage, World};
 use crate::vendors::procarrier::mapping::{
     format_date_added, format_order_date, parse_filter_date, status_description,
@@ -144,6 +146,8 @@ struct Data {
     next_return_id: i64,
     next_event_id: i64,
     next_order_id: i64,
+    /// Where the moving world takes its next turn (a return id).
+    webhook_cursor: i64,
 }
 
 #[derive(Debug, Default)]
@@ -157,6 +161,7 @@ struct Sim {
     api_key: String,
     data: Mutex<Data>,
     guard: Mutex<Guard>,
+    webhooks: webhooks::Webhooks,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -211,12 +216,21 @@ fn success<T: Serialize>(payload: T) -> Response {
 
 type Answer = Result<Response, Failure>;
 
-pub fn router(world: &World, credentials: &SimCredentials) -> Router {
+/// The vendor's API, and the admin endpoints of the moving world (see [`webhooks`]); starts
+/// the world's ticker.
+pub fn router(
+    world: &World,
+    credentials: &SimCredentials,
+    moving: &SimWebhooks,
+) -> (Router, Router) {
     let sim = Arc::new(Sim {
         api_key: credentials.procarrier_api_key.expose().to_owned(),
         data: Mutex::new(Data::from_world(world)),
         guard: Mutex::new(Guard::default()),
+        webhooks: webhooks::Webhooks::new(moving),
     });
+    tokio::spawn(webhooks::run_ticker(sim.clone()));
+    let admin = webhooks::admin(sim.clone());
     let mut router = Router::new();
     for method in ApiMethod::ALL {
         router = router.route(
@@ -226,11 +240,12 @@ pub fn router(world: &World, credentials: &SimCredentials) -> Router {
             }),
         );
     }
-    router
+    let router = router
         .fallback(|| async {
             fail(error_code::UNKNOWN_CALL, "API method does not exist.").into_response()
         })
-        .with_state(sim)
+        .with_state(sim);
+    (router, admin)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -422,6 +437,7 @@ impl Data {
             next_return_id,
             next_event_id,
             next_order_id,
+            webhook_cursor: 0,
         }
     }
 }

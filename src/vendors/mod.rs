@@ -383,6 +383,11 @@ impl Transport {
         request: RequestBuilder,
     ) -> Result<RawResponse, VendorError> {
         let vendor = self.vendor;
+        let request_id = crate::request_id::current();
+        let request = match &request_id {
+            Some(id) => request.header(crate::request_id::HEADER, id.as_ref()),
+            None => request,
+        };
         let response = request.send().await.map_err(|source| {
             if source.is_timeout() {
                 VendorError::Timeout {
@@ -405,6 +410,13 @@ impl Transport {
             }
         })?;
         let status = response.status();
+        tracing::debug!(
+            %vendor,
+            endpoint,
+            request_id = request_id.as_deref().unwrap_or("-"),
+            status = status.as_u16(),
+            "vendor answered"
+        );
         let headers = response.headers().clone();
         if status == StatusCode::TOO_MANY_REQUESTS {
             return Err(VendorError::RateLimited {

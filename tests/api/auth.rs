@@ -24,7 +24,7 @@ fn now() -> u64 {
 }
 
 fn claims(scope: &str) -> Value {
-    json!({"sub": "agent-7", "tenant": "acme", "scope": scope, "iss": ISS, "aud": AUD, "exp": now() + 600})
+    json!({"sub": "agent-7", "tenant": "default", "scope": scope, "iss": ISS, "aud": AUD, "exp": now() + 600})
 }
 
 fn hs256(claims: &Value, secret: &[u8]) -> String {

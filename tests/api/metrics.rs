@@ -67,15 +67,15 @@ async fn metrics_are_scraped_and_parsed() {
 
     assert!(
         get(
-            r#"gateway_vendor_requests_total{vendor="procarrier",endpoint="returns/search",outcome="ok"}"#
+            r#"gateway_vendor_requests_total{tenant="default",vendor="procarrier",endpoint="returns/search",outcome="ok"}"#
         ) >= 1.0
     );
     assert!(
         get(
-            r#"gateway_vendor_requests_total{vendor="merchantpro",endpoint="GET /orders",outcome="VENDOR_UNREACHABLE"}"#
+            r#"gateway_vendor_requests_total{tenant="default",vendor="merchantpro",endpoint="GET /orders",outcome="VENDOR_UNREACHABLE"}"#
         ) >= 1.0
     );
-    let label = r#"vendor="procarrier",endpoint="returns/search""#;
+    let label = r#"tenant="default",vendor="procarrier",endpoint="returns/search""#;
     let count = get(&format!(
         "gateway_vendor_request_duration_seconds_count{{{label}}}"
     ));
@@ -91,10 +91,14 @@ async fn metrics_are_scraped_and_parsed() {
     }
     assert_eq!(last, count);
     // The second query was served from the cache.
-    assert!(get(r#"gateway_cache_hits_total{vendor="procarrier"}"#) >= 1.0);
-    assert!(get(r#"gateway_cache_misses_total{vendor="procarrier"}"#) >= 1.0);
-    assert!(get(r#"gateway_cache_entries{vendor="procarrier"}"#) >= 0.0);
-    assert_eq!(get(r#"gateway_breaker_state{vendor="rrr"}"#), 0.0);
+    assert!(get(r#"gateway_cache_hits_total{tenant="default",vendor="procarrier"}"#) >= 1.0);
+    assert!(get(r#"gateway_cache_misses_total{tenant="default",vendor="procarrier"}"#) >= 1.0);
+    assert!(get(r#"gateway_cache_entries{tenant="default",vendor="procarrier"}"#) >= 0.0);
+    assert_eq!(
+        get(r#"gateway_breaker_state{tenant="default",vendor="rrr"}"#),
+        0.0
+    );
+    assert_eq!(get("gateway_subscriptions_active"), 0.0);
     assert_eq!(
         get(r#"gateway_graphql_operations_total{operation="Dashboard",outcome="partial"}"#),
         2.0

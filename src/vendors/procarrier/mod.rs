@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod mapping;
+pub mod signature;
 pub mod wire;
 
 pub use client::Client;

@@ -1,0 +1,137 @@
+//! `POST /webhooks/procarrier/{tenant}`: ProCarrier's `return_updated` deliveries.
+//!
+//! The `X-Hmac-Sha256-Signature` header is HMAC-SHA256 of the raw body keyed with the tenant's
+//! ProCarrier API key, checked over the bytes received, before anything is parsed, in constant
+//! time; the encodings accepted are listed in [`signature`].
+//!
+//! Answers: missing signature 400; a signature that does not verify (or a tenant this gateway
+//! does not serve, or one without a ProCarrier key: indistinguishable on purpose) 401; body over
+//! `webhooks.max_body_bytes` 413; malformed JSON 400; otherwise 200 — also for a repeated
+//! delivery (same return id and `tracking_last_update`), which is acknowledged but not
+//! processed twice, so the vendor stops retrying it.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use super::AppState;
+use crate::events::ReturnUpdate;
+use crate::model::Vendor;
+use crate::vendors::procarrier::{mapping, signature, wire};
+
+/// The webhook's refusal: `{"error": {"code", "message"}}`.
+fn refuse(status: StatusCode, code: &'static str, message: impl Into<String>) -> Response {
+    let body = serde_json::json!({"error": {"code": code, "message": message.into()}});
+    (status, Json(body)).into_response()
+}
+
+pub async fn procarrier_return_updated(
+    State(state): State<Arc<AppState>>,
+    Path(tenant_id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let limit = state.webhooks.max_body_bytes;
+    let Some(signature) = headers
+        .get(signature::HEADER)
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
+    else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "SIGNATURE_MISSING",
+            "the X-Hmac-Sha256-Signature header is required",
+        );
+    };
+    let body = match axum::body::to_bytes(body, limit).await {
+        Ok(body) => body,
+        Err(_) => {
+            return refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "REQUEST_TOO_LARGE",
+                format!("the body is over {limit} bytes"),
+            )
+        }
+    };
+    // An unknown tenant and a tenant without a key answer like a bad signature: an unsigned
+    // caller learns nothing about which tenants exist.
+    let tenant = state
+        .tenants
+        .get(&tenant_id)
+        .filter(|t| !t.procarrier_webhook_key.is_empty());
+    let verified = tenant.is_some_and(|t| {
+        signature::verify(
+            t.procarrier_webhook_key.expose().as_bytes(),
+            &body,
+            &signature,
+        )
+    });
+    let Some(tenant) = tenant.filter(|_| verified) else {
+        tracing::warn!(tenant = %tenant_id, "ProCarrier webhook refused: bad signature");
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "SIGNATURE_INVALID",
+            "the signature does not match the body",
+        );
+    };
+    let event: wire::ReturnUpdatedWebhook = match serde_json::from_slice(&body) {
+        Ok(event) => event,
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                format!("not a return_updated event: {e}"),
+            )
+        }
+    };
+    match event.event_type.as_deref() {
+        Some("return_updated") | None => {}
+        Some(other) => {
+            // Acknowledged so the vendor does not retry an event we have no use for.
+            tracing::info!(tenant = %tenant.id, event_type = other, "ProCarrier webhook ignored");
+            return (
+                StatusCode::OK,
+                Json(serde_json::json!({"status": "ignored"})),
+            )
+                .into_response();
+        }
+    }
+    let delivery = format!(
+        "{}\u{0}{}\u{0}{}\u{0}{}",
+        tenant.id,
+        Vendor::ProCarrier,
+        event.id,
+        event
+            .tracking_last_update
+            .map_or_else(|| super::intake::sha256_hex(&body), |t| t.to_string())
+    );
+    if !state.events.first_delivery(delivery).await {
+        tracing::info!(tenant = %tenant.id, return_id = event.id, "ProCarrier webhook repeated");
+        return (
+            StatusCode::OK,
+            Json(serde_json::json!({"status": "duplicate"})),
+        )
+            .into_response();
+    }
+    // The tenant's ProCarrier reads (listing, tracking) now describe an older state.
+    tenant.upstreams.cache.invalidate_vendor(Vendor::ProCarrier);
+    let record = Arc::new(mapping::map_webhook(&event));
+    tracing::info!(
+        tenant = %tenant.id,
+        return_id = event.id,
+        status = ?record.status,
+        "ProCarrier webhook accepted"
+    );
+    state.events.publish(ReturnUpdate {
+        tenant: tenant.id.clone(),
+        record,
+        received_at: chrono::Utc::now(),
+    });
+    (
+        StatusCode::OK,
+        Json(serde_json::json!({"status": "processed"})),
+    )
+        .into_response()
+}

@@ -1,0 +1,81 @@
+//! graphql-ws (and the legacy subscriptions-transport-ws) on `GET /graphql` with a WebSocket
+//! upgrade. The token travels in the `connection_init` payload (`{"Authorization": "Bearer …"}`,
+//! `{"authorization": …}` or `{"token": "…"}`) — browsers cannot set headers on a WebSocket —
+//! or else in the upgrade request's `Authorization` header. A connection without a valid token
+//! is closed (4403) before any operation runs, unless anonymous access is allowed.
+
+use std::sync::Arc;
+
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
+use async_graphql::Data;
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::extract::{FromRequestParts, WebSocketUpgrade};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use crate::schema::loaders::Loaders;
+
+pub fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// The bearer token of a `connection_init` payload, if it carries one.
+fn payload_authorization(payload: &serde_json::Value) -> Option<String> {
+    let field = |name: &str| payload.get(name).and_then(|v| v.as_str());
+    if let Some(value) = field("Authorization").or_else(|| field("authorization")) {
+        return Some(value.to_owned());
+    }
+    field("token").map(|t| format!("Bearer {t}"))
+}
+
+pub async fn upgrade(state: Arc<AppState>, parts: &mut Parts) -> Response {
+    let protocol = match GraphQLProtocol::from_request_parts(parts, &()).await {
+        Ok(protocol) => protocol,
+        Err(status) => return (status, "unsupported WebSocket subprotocol").into_response(),
+    };
+    let upgrade = match WebSocketUpgrade::from_request_parts(parts, &()).await {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let header_authorization = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            let executor = state.schema.clone();
+            GraphQLWebSocket::new(socket, executor, protocol)
+                .on_connection_init(move |payload| async move {
+                    let authorization = payload_authorization(&payload).or(header_authorization);
+                    let caller = state
+                        .auth
+                        .authenticate(authorization.as_deref())
+                        .map_err(|e| async_graphql::Error::new(e.to_string()))?;
+                    let tenant = state.tenants.get(&caller.tenant).cloned().ok_or_else(|| {
+                        async_graphql::Error::new(format!(
+                            "tenant {:?} is not served here",
+                            caller.tenant
+                        ))
+                    })?;
+                    // The session lives long: its loaders keep nothing between operations, so
+                    // every event's links are read fresh (through the vendor cache).
+                    let loaders = Loaders::new(&tenant.upstreams, state.settings.naive_resolution);
+                    loaders.orders.enable_all_cache(false);
+                    loaders.shipments.enable_all_cache(false);
+                    let mut data = Data::default();
+                    data.insert(caller);
+                    data.insert(tenant.upstreams.clone());
+                    data.insert(tenant.idempotency.clone());
+                    data.insert(loaders);
+                    Ok(data)
+                })
+                .serve()
+        })
+}

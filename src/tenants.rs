@@ -1,0 +1,55 @@
+//! Tenants: a token's `tenant` claim picks the vendor accounts its requests use. Each tenant
+//! has its own vendor clients (credentials, breakers, rate limits), read cache and idempotency
+//! keys, so nothing one tenant reads or writes is reachable with another tenant's token.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::config::{Secret, Settings, VendorsSettings, DEFAULT_TENANT};
+use crate::idempotency::IdempotencyStore;
+use crate::upstream::Upstreams;
+use crate::vendors::VendorError;
+
+/// Everything that belongs to one tenant.
+#[derive(Debug)]
+pub struct Tenant {
+    pub id: String,
+    pub upstreams: Arc<Upstreams>,
+    pub idempotency: Arc<IdempotencyStore>,
+    /// ProCarrier signs this tenant's webhooks with the tenant's API key.
+    pub procarrier_webhook_key: Secret,
+}
+
+#[derive(Debug)]
+pub struct Tenants(BTreeMap<String, Arc<Tenant>>);
+
+impl Tenants {
+    /// `default` (the `[vendors]` accounts) and every `[tenants.<id>]`.
+    pub fn new(settings: &Settings) -> Result<Tenants, VendorError> {
+        let tenant = |id: &str, vendors: &VendorsSettings| -> Result<Arc<Tenant>, VendorError> {
+            Ok(Arc::new(Tenant {
+                id: id.to_owned(),
+                upstreams: Arc::new(Upstreams::new(vendors, &settings.cache)?),
+                idempotency: Arc::new(IdempotencyStore::new(&settings.idempotency)),
+                procarrier_webhook_key: vendors.procarrier.api_key.clone(),
+            }))
+        };
+        let mut all = BTreeMap::new();
+        all.insert(
+            DEFAULT_TENANT.to_owned(),
+            tenant(DEFAULT_TENANT, &settings.vendors)?,
+        );
+        for (id, t) in &settings.tenants {
+            all.insert(id.clone(), tenant(id, &t.vendors)?);
+        }
+        Ok(Tenants(all))
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Arc<Tenant>> {
+        self.0.get(id)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Tenant>> {
+        self.0.values()
+    }
+}
