@@ -923,6 +923,60 @@ mod tests {
     }
 
     #[test]
+    fn tenants_inherit_vendor_settings_but_never_credentials() {
+        let s = Settings::from_toml_with_env(
+            r#"
+[vendors.procarrier]
+base_url = "http://pc.example/api"
+timeout_ms = 1234
+api_key = "default-key"
+[vendors.procarrier.resilience]
+max_concurrency = 7
+read_retries = 1
+[vendors.rrr]
+username = "default-user"
+[tenants.acme.vendors.procarrier]
+api_key = "acme-key"
+[tenants.acme.vendors.procarrier.resilience]
+read_retries = 3
+"#,
+            [(
+                "RETURNS_GATEWAY__TENANTS__ACME__VENDORS__TRACKRU__API_KEY".to_owned(),
+                "acme-trackru".to_owned(),
+            )],
+        )
+        .unwrap();
+        let acme = &s.tenants["acme"].vendors;
+        assert_eq!(acme.procarrier.base_url, "http://pc.example/api");
+        assert_eq!(acme.procarrier.timeout_ms, 1234);
+        assert_eq!(acme.procarrier.api_key.expose(), "acme-key");
+        assert_eq!(acme.procarrier.resilience.max_concurrency, 7, "inherited");
+        assert_eq!(acme.procarrier.resilience.read_retries, 3, "its own wins");
+        assert_eq!(acme.rrr.username, "", "credentials are never inherited");
+        assert_eq!(acme.trackru.api_key.expose(), "acme-trackru");
+        assert_eq!(s.vendors.procarrier.api_key.expose(), "default-key");
+    }
+
+    #[test]
+    fn bad_tenants_are_named() {
+        for (toml, key) in [
+            (
+                "[tenants.default.vendors.rrr]\nusername = \"x\"\n",
+                "tenants.default",
+            ),
+            ("[tenants.Acme]\n", "tenants.Acme"),
+            (
+                "[tenants.acme.vendors.rrr]\nbase_url = \"nope\"\n",
+                "tenants.acme.vendors.rrr.base_url",
+            ),
+            ("[tenants.acme]\nvendor = 1\n", "vendor"),
+        ] {
+            let err = Settings::from_toml(toml).unwrap_err();
+            assert!(err.to_string().contains(key), "{toml}: {err}");
+        }
+    }
+
+    #[test]
     fn secrets_never_print() {
         let s = Settings::demo();
         let shown = format!("{s:?}");

@@ -73,9 +73,9 @@ mod tests {
     #[tokio::test]
     async fn a_delivery_is_first_once() {
         let events = ReturnEvents::new(&WebhookSettings::default());
-        assert!(events.first_delivery("t\0procarrier\01\0100".into()).await);
-        assert!(!events.first_delivery("t\0procarrier\01\0100".into()).await);
-        assert!(events.first_delivery("t\0procarrier\01\0101".into()).await);
-        assert!(events.first_delivery("u\0procarrier\01\0100".into()).await);
+        assert!(events.first_delivery("t/procarrier/1/100".into()).await);
+        assert!(!events.first_delivery("t/procarrier/1/100".into()).await);
+        assert!(events.first_delivery("t/procarrier/1/101".into()).await);
+        assert!(events.first_delivery("u/procarrier/1/100".into()).await);
     }
 }

@@ -48,23 +48,35 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, AuthErr
     state.auth.authenticate(header)
 }
 
-/// The caller and its tenant, or the refusal to send: 401 without a valid token, 403 when the
-/// token names a tenant this gateway does not serve.
-fn admit(state: &AppState, headers: &HeaderMap) -> Result<(Caller, Arc<Tenant>), Response> {
-    let caller = authenticate(state, headers).map_err(unauthorized)?;
-    let tenant = tenant_of(state, &caller)?;
-    Ok((caller, tenant))
+/// Why a request is not admitted: no valid token (401), or a token for a tenant this gateway
+/// does not serve (403).
+#[derive(Debug)]
+enum Denial {
+    Token(AuthError),
+    Tenant(String),
 }
 
-fn tenant_of(state: &AppState, caller: &Caller) -> Result<Arc<Tenant>, Response> {
-    state.tenants.get(&caller.tenant).cloned().ok_or_else(|| {
-        intake::Refusal {
-            status: StatusCode::FORBIDDEN,
-            code: "FORBIDDEN",
-            message: format!("tenant {:?} is not served here", caller.tenant),
+impl IntoResponse for Denial {
+    fn into_response(self) -> Response {
+        match self {
+            Denial::Token(error) => unauthorized(error),
+            Denial::Tenant(tenant) => intake::Refusal {
+                status: StatusCode::FORBIDDEN,
+                code: "FORBIDDEN",
+                message: format!("tenant {tenant:?} is not served here"),
+            }
+            .into_response(),
         }
-        .into_response()
-    })
+    }
+}
+
+/// The caller and its tenant.
+fn admit(state: &AppState, headers: &HeaderMap) -> Result<(Caller, Arc<Tenant>), Denial> {
+    let caller = authenticate(state, headers).map_err(Denial::Token)?;
+    match state.tenants.get(&caller.tenant).cloned() {
+        Some(tenant) => Ok((caller, tenant)),
+        None => Err(Denial::Tenant(caller.tenant)),
+    }
 }
 
 /// 401, GraphQL-shaped, with the `WWW-Authenticate` challenge.
@@ -180,7 +192,7 @@ async fn graphql_post(
     }
     let (caller, tenant) = match admit(&state, &headers) {
         Ok(admitted) => admitted,
-        Err(refusal) => return refusal,
+        Err(denial) => return denial.into_response(),
     };
     let mut batch = match intake::read_post(body, &state.settings).await {
         Ok(batch) => batch,
@@ -230,7 +242,7 @@ async fn procarrier_label(
     let tenant = match admit(&state, &headers) {
         Ok((caller, tenant)) if caller.may(Scope::ReturnsRead) => tenant,
         Ok(_) => return (StatusCode::FORBIDDEN, "returns:read needed").into_response(),
-        Err(refusal) => return refusal,
+        Err(denial) => return denial.into_response(),
     };
     let lookup = ReturnLookup {
         value: tracking_number,
@@ -282,7 +294,7 @@ async fn graphql_get(
     }
     let (caller, tenant) = match admit(&state, &headers) {
         Ok(admitted) => admitted,
-        Err(refusal) => return refusal,
+        Err(denial) => return denial.into_response(),
     };
     let mut request = match async_graphql::http::parse_query_string(&query) {
         Ok(request) => request,

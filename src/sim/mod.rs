@@ -66,6 +66,8 @@ impl Faults {
 pub struct SimControl {
     vendor: Vendor,
     stats: Mutex<BTreeMap<String, u64>>,
+    /// `X-Request-Id`s callers sent, with how many requests carried each.
+    request_ids: Mutex<BTreeMap<String, u64>>,
     faults: Mutex<Faults>,
     rng: Mutex<Rng>,
 }
@@ -75,6 +77,7 @@ impl SimControl {
         Arc::new(SimControl {
             vendor,
             stats: Mutex::new(BTreeMap::new()),
+            request_ids: Mutex::new(BTreeMap::new()),
             faults: Mutex::new(faults),
             rng: Mutex::new(Rng::new(seed ^ 0x5eed_fa17)),
         })
@@ -91,6 +94,12 @@ impl SimControl {
 
     pub fn reset_stats(&self) {
         crate::lock(&self.stats).clear();
+        crate::lock(&self.request_ids).clear();
+    }
+
+    /// Requests per `X-Request-Id` the callers sent, since start or the last reset.
+    pub fn request_ids(&self) -> BTreeMap<String, u64> {
+        crate::lock(&self.request_ids).clone()
     }
 
     pub fn faults(&self) -> Faults {
@@ -164,6 +173,15 @@ async fn count_and_fault(State(c): State<Arc<SimControl>>, req: Request, next: N
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| req.uri().path().to_owned());
     c.count(format!("{} {}", req.method(), route));
+    if let Some(id) = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+    {
+        *crate::lock(&c.request_ids)
+            .entry(id.to_owned())
+            .or_default() += 1;
+    }
     let faults = c.faults();
     let (delay, fail) = {
         let mut rng = crate::lock(&c.rng);

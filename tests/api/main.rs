@@ -14,5 +14,8 @@ mod protections;
 mod resilience;
 mod rrr;
 mod sim_admin;
+mod tenants;
 mod trackru;
 mod vtrack;
+mod webhooks;
+mod ws;

@@ -131,3 +131,45 @@ async fn readiness_follows_procarrier_availability() {
     let body: serde_json::Value = not_ready.json().await.unwrap();
     assert_eq!(body["procarrierError"], "VENDOR_UNREACHABLE");
 }
+
+#[tokio::test]
+async fn a_request_id_follows_the_request_to_every_vendor_call() {
+    let t = helpers::start().await;
+    let g = helpers::gateway(&t).await;
+    let query = "{ returns(first: 20, filter: {vendors: [PROCARRIER]}) {
+        edges { node { order { reference } tracking { status } } } } }";
+    let response = g
+        .http
+        .post(&g.url)
+        .header("X-Request-Id", "dash-42.a")
+        .json(&serde_json::json!({ "query": query }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "dash-42.a", "echoed");
+    assert_eq!(response.status(), 200);
+    // Every vendor call the query made carried it, including those the loaders batch in
+    // their own tasks (MerchantPro orders, TrackRU trackings).
+    for sim in [&t.sims.procarrier, &t.sims.merchantpro, &t.sims.trackru] {
+        let made: u64 = sim.control.stats().values().sum();
+        assert!(made > 0, "{} was called", sim.vendor);
+        assert_eq!(
+            sim.control.request_ids(),
+            [("dash-42.a".to_owned(), made)].into(),
+            "{}",
+            sim.vendor
+        );
+    }
+
+    // An unusable id (spaces, too long) is replaced by a generated one.
+    let response = g
+        .http
+        .get(g.url.replace("/graphql", "/healthz"))
+        .header("X-Request-Id", "two words")
+        .send()
+        .await
+        .unwrap();
+    let id = response.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(id.len(), 16);
+    assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+}
