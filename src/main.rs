@@ -12,8 +12,23 @@ use tokio::net::TcpListener;
 #[derive(Parser)]
 #[command(name = "returns-gateway", version, about)]
 struct Cli {
+    /// Log lines as `text` (for people) or `json` (one object per line, for log pipelines).
+    /// Levels come from RUST_LOG (default `info`).
+    #[arg(
+        long,
+        global = true,
+        env = "RETURNS_GATEWAY_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -119,12 +134,25 @@ async fn main() {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
+    let cli = Cli::parse();
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
-        .init();
-    match Cli::parse().command {
+        // Logs go to stderr; stdout carries what a command prints (URLs, tokens, the SDL).
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
+    match cli.command {
         Command::Serve { config, listen } => {
             let mut settings = Settings::load(&config)?;
             if let Some(listen) = listen {
