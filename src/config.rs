@@ -88,6 +88,9 @@ pub struct VendorResilience {
     pub breaker_failures: u32,
     /// How long the breaker stays open before one trial call.
     pub breaker_cooldown_ms: u64,
+    /// Endpoints with their own rate limit instead of `rate_limit_per_s` (calls per second;
+    /// keys are the endpoint names of the metrics, e.g. TrackRU's `trackings/realtime`).
+    pub endpoint_rate_limits_per_s: BTreeMap<String, f64>,
 }
 
 impl Default for VendorResilience {
@@ -99,8 +102,45 @@ impl Default for VendorResilience {
             retry_base_ms: 50,
             breaker_failures: 5,
             breaker_cooldown_ms: 10_000,
+            endpoint_rate_limits_per_s: BTreeMap::new(),
         }
     }
+}
+
+/// A `[vendors.<v>.resilience]` table as written: what it leaves out keeps the vendor's own
+/// default (TrackRU's rate limits survive a table that only sets `read_retries`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResilienceOverrides {
+    max_concurrency: Option<usize>,
+    rate_limit_per_s: Option<f64>,
+    read_retries: Option<u32>,
+    retry_base_ms: Option<u64>,
+    breaker_failures: Option<u32>,
+    breaker_cooldown_ms: Option<u64>,
+    endpoint_rate_limits_per_s: Option<BTreeMap<String, f64>>,
+}
+
+impl ResilienceOverrides {
+    fn over(self, base: VendorResilience) -> VendorResilience {
+        VendorResilience {
+            max_concurrency: self.max_concurrency.unwrap_or(base.max_concurrency),
+            rate_limit_per_s: self.rate_limit_per_s.unwrap_or(base.rate_limit_per_s),
+            read_retries: self.read_retries.unwrap_or(base.read_retries),
+            retry_base_ms: self.retry_base_ms.unwrap_or(base.retry_base_ms),
+            breaker_failures: self.breaker_failures.unwrap_or(base.breaker_failures),
+            breaker_cooldown_ms: self.breaker_cooldown_ms.unwrap_or(base.breaker_cooldown_ms),
+            endpoint_rate_limits_per_s: self
+                .endpoint_rate_limits_per_s
+                .unwrap_or(base.endpoint_rate_limits_per_s),
+        }
+    }
+}
+
+fn trackru_resilience<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<VendorResilience, D::Error> {
+    Ok(ResilienceOverrides::deserialize(d)?.over(TrackRuSettings::default_resilience()))
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -511,6 +551,28 @@ impl VendorsSettings {
                     reason: "timeouts must be above zero".into(),
                 });
             }
+            let r = &http.resilience;
+            if let Some((endpoint, _)) = [("", &r.rate_limit_per_s)]
+                .into_iter()
+                .chain(
+                    r.endpoint_rate_limits_per_s
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v)),
+                )
+                .find(|(_, rate)| !rate.is_finite() || **rate < 0.0)
+            {
+                return Err(ConfigError::Invalid {
+                    key: if endpoint.is_empty() {
+                        format!("{section}.{name}.resilience.rate_limit_per_s")
+                    } else {
+                        format!(
+                            "{section}.{name}.resilience.endpoint_rate_limits_per_s.{endpoint:?}"
+                        )
+                    },
+                    reason: "a rate is 0 (no limit) or a positive number of calls per second"
+                        .into(),
+                });
+            }
         }
         Ok(())
     }
@@ -702,7 +764,19 @@ pub struct TrackRuSettings {
     pub connect_timeout_ms: u64,
     pub timeout_ms: u64,
     pub api_key: Secret,
+    #[serde(deserialize_with = "trackru_resilience")]
     pub resilience: VendorResilience,
+}
+
+impl TrackRuSettings {
+    /// The vendor's documented limits: about 1 call/s, realtime 3/s.
+    fn default_resilience() -> VendorResilience {
+        VendorResilience {
+            rate_limit_per_s: 1.0,
+            endpoint_rate_limits_per_s: [("trackings/realtime".to_owned(), 3.0)].into(),
+            ..VendorResilience::default()
+        }
+    }
 }
 
 impl Default for TrackRuSettings {
@@ -712,10 +786,7 @@ impl Default for TrackRuSettings {
             connect_timeout_ms: 5_000,
             timeout_ms: 30_000,
             api_key: Secret::default(),
-            resilience: VendorResilience {
-                rate_limit_per_s: 1.0,
-                ..VendorResilience::default()
-            },
+            resilience: TrackRuSettings::default_resilience(),
         }
     }
 }
@@ -955,6 +1026,25 @@ read_retries = 3
         assert_eq!(acme.rrr.username, "", "credentials are never inherited");
         assert_eq!(acme.trackru.api_key.expose(), "acme-trackru");
         assert_eq!(s.vendors.procarrier.api_key.expose(), "default-key");
+    }
+
+    #[test]
+    fn a_partial_resilience_table_keeps_the_vendors_own_defaults() {
+        let s = Settings::from_toml("[vendors.trackru.resilience]\nread_retries = 1\n").unwrap();
+        let r = &s.vendors.trackru.resilience;
+        assert_eq!(r.read_retries, 1);
+        assert_eq!(r.rate_limit_per_s, 1.0, "TrackRU's 1 call/s survives");
+        assert_eq!(r.endpoint_rate_limits_per_s["trackings/realtime"], 3.0);
+        let err = Settings::from_toml(
+            "[vendors.trackru.resilience.endpoint_rate_limits_per_s]\n\"trackings/realtime\" = -1.0\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("endpoint_rate_limits_per_s"),
+            "{err}"
+        );
+        let err = Settings::from_toml("[vendors.trackru.resilience]\nretries = 1\n").unwrap_err();
+        assert!(err.to_string().contains("retries"), "{err}");
     }
 
     #[test]

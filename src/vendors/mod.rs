@@ -333,9 +333,9 @@ impl Transport {
         deadline: Instant,
     ) -> Result<RawResponse, VendorError> {
         let vendor = self.vendor;
-        if let Some(wait) = self.guard.rate_wait() {
+        if let Some(wait) = self.guard.rate_wait(endpoint) {
             if Instant::now() + wait >= deadline {
-                self.guard.rate_refund();
+                self.guard.rate_refund(endpoint);
                 return Err(VendorError::RateLimited {
                     vendor,
                     endpoint,

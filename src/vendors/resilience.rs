@@ -54,6 +54,19 @@ struct TokenBucket {
     at: Instant,
 }
 
+impl TokenBucket {
+    /// A full bucket for `per_second` calls; `None` for 0 (no limit).
+    fn new(per_second: f64) -> Option<Mutex<TokenBucket>> {
+        (per_second > 0.0).then(|| {
+            Mutex::new(TokenBucket {
+                per_second,
+                tokens: per_second.max(1.0),
+                at: Instant::now(),
+            })
+        })
+    }
+}
+
 /// In tenths of a retry, so that ten calls earn exactly one.
 #[derive(Debug)]
 struct RetryBudget {
@@ -70,6 +83,8 @@ pub struct Resilience {
     pub(super) permits: Semaphore,
     breaker: Mutex<Breaker>,
     bucket: Option<Mutex<TokenBucket>>,
+    /// Endpoints paced by their own bucket instead of `bucket`.
+    endpoint_buckets: std::collections::HashMap<String, Mutex<TokenBucket>>,
     budget: Mutex<RetryBudget>,
     breaker_failures: u32,
     cooldown: Duration,
@@ -84,13 +99,12 @@ impl Resilience {
         Resilience {
             permits: Semaphore::new(settings.max_concurrency.max(1)),
             breaker: Mutex::new(Breaker::Closed { failures: 0 }),
-            bucket: (settings.rate_limit_per_s > 0.0).then(|| {
-                Mutex::new(TokenBucket {
-                    per_second: settings.rate_limit_per_s,
-                    tokens: settings.rate_limit_per_s.max(1.0),
-                    at: Instant::now(),
-                })
-            }),
+            bucket: TokenBucket::new(settings.rate_limit_per_s),
+            endpoint_buckets: settings
+                .endpoint_rate_limits_per_s
+                .iter()
+                .filter_map(|(endpoint, &rate)| Some((endpoint.clone(), TokenBucket::new(rate)?)))
+                .collect(),
             budget: Mutex::new(RetryBudget {
                 tenths: BUDGET_RESERVE_TENTHS,
             }),
@@ -157,9 +171,15 @@ impl Resilience {
         };
     }
 
-    /// How long to wait for a rate-limit token (taking it); `None` without a limit.
-    pub fn rate_wait(&self) -> Option<Duration> {
-        let bucket = self.bucket.as_ref()?;
+    /// The bucket that paces `endpoint`: its own, else the vendor's.
+    fn bucket_of(&self, endpoint: &str) -> Option<&Mutex<TokenBucket>> {
+        self.endpoint_buckets.get(endpoint).or(self.bucket.as_ref())
+    }
+
+    /// How long to wait for a rate-limit token for a call to `endpoint` (taking it); `None`
+    /// without a limit.
+    pub fn rate_wait(&self, endpoint: &str) -> Option<Duration> {
+        let bucket = self.bucket_of(endpoint)?;
         let mut b = crate::lock(bucket);
         let now = Instant::now();
         let capacity = b.per_second.max(1.0);
@@ -174,8 +194,8 @@ impl Resilience {
     }
 
     /// Gives back a token taken for a call that was not made.
-    pub fn rate_refund(&self) {
-        if let Some(bucket) = &self.bucket {
+    pub fn rate_refund(&self, endpoint: &str) {
+        if let Some(bucket) = self.bucket_of(endpoint) {
             crate::lock(bucket).tokens += 1.0;
         }
     }
@@ -227,6 +247,7 @@ mod tests {
             retry_base_ms: 10,
             breaker_failures: 3,
             breaker_cooldown_ms: 0,
+            endpoint_rate_limits_per_s: Default::default(),
         }
     }
 
@@ -266,14 +287,38 @@ mod tests {
             rate_limit_per_s: 2.0,
             ..settings()
         }));
-        assert_eq!(r.rate_wait(), Some(Duration::ZERO));
-        assert_eq!(r.rate_wait(), Some(Duration::ZERO));
-        let third = r.rate_wait().expect("limited");
+        assert_eq!(r.rate_wait("x"), Some(Duration::ZERO));
+        assert_eq!(r.rate_wait("x"), Some(Duration::ZERO));
+        let third = r.rate_wait("x").expect("limited");
         assert!(
             third > Duration::from_millis(400) && third <= Duration::from_millis(500),
             "{third:?}"
         );
-        assert_eq!(Resilience::new(&with(settings())).rate_wait(), None);
+        assert_eq!(Resilience::new(&with(settings())).rate_wait("x"), None);
+    }
+
+    #[test]
+    fn an_endpoint_with_its_own_limit_is_paced_apart() {
+        // TrackRU: about 1 call/s, realtime lookups 3/s.
+        let r = Resilience::new(&with(VendorResilience {
+            rate_limit_per_s: 1.0,
+            endpoint_rate_limits_per_s: [("trackings/realtime".to_owned(), 3.0)].into(),
+            ..settings()
+        }));
+        let free = |endpoint: &str| r.rate_wait(endpoint) == Some(Duration::ZERO);
+        let immediate_realtime = (0..5).take_while(|_| free("trackings/realtime")).count();
+        assert_eq!(
+            immediate_realtime, 3,
+            "three realtime calls at once, then waits"
+        );
+        assert!(
+            free("trackings/get"),
+            "realtime calls did not use the vendor's token"
+        );
+        assert!(
+            !free("trackings/get"),
+            "the vendor's 1/s applies to the rest"
+        );
     }
 
     #[test]
