@@ -209,6 +209,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
                 println!("  {:<12} {}", vendor.as_str(), sims.base_url(vendor));
             }
             println!("request counts: GET <origin>/__sim/stats; faults: PUT <origin>/__sim/faults");
+            println!(
+                "ProCarrier's moving world: PUT {}/__sim/webhooks {{\"url\": ..., \"interval_ms\": ...}}, \
+                 POST {}/__sim/webhooks/advance?count=N",
+                sims.procarrier.origin, sims.procarrier.origin
+            );
             ctrl_c().await;
         }
         Command::Schema => print!("{}", returns_gateway::schema::sdl()),
