@@ -38,11 +38,11 @@ pub enum StartError {
 }
 
 /// The caller of a request, from its `Authorization` header.
-fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, AuthError> {
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, AuthError> {
     let header = headers
         .get(header::AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or(""));
-    state.auth.authenticate(header)
+    state.auth.authenticate(header).await
 }
 
 /// 401, GraphQL-shaped, with the `WWW-Authenticate` challenge.
@@ -142,7 +142,7 @@ async fn graphql_post(
     if let Err(refusal) = intake::check_csrf(&headers) {
         return refusal.into_response();
     }
-    let caller = match authenticate(&state, &headers) {
+    let caller = match authenticate(&state, &headers).await {
         Ok(caller) => caller,
         Err(error) => return unauthorized(error),
     };
@@ -189,7 +189,7 @@ async fn procarrier_label(
     headers: HeaderMap,
     Path(tracking_number): Path<String>,
 ) -> Response {
-    match authenticate(&state, &headers) {
+    match authenticate(&state, &headers).await {
         Ok(caller) if caller.may(Scope::ReturnsRead) => {}
         Ok(_) => return (StatusCode::FORBIDDEN, "returns:read needed").into_response(),
         Err(error) => return unauthorized(error),
@@ -238,7 +238,7 @@ async fn graphql_get(
     if query.is_empty() && wants_html {
         return graphiql(State(state)).await;
     }
-    let caller = match authenticate(&state, &headers) {
+    let caller = match authenticate(&state, &headers).await {
         Ok(caller) => caller,
         Err(error) => return unauthorized(error),
     };
