@@ -316,7 +316,10 @@ pub struct Authenticator {
     allow_anonymous: bool,
     hs256: Option<DecodingKey>,
     asymmetric: Option<Keys>,
-    validation: Validation,
+    /// One per accepted algorithm, accepting only it: jsonwebtoken refuses a key whose family
+    /// differs from any algorithm a `Validation` lists, so one listing HS256 and RS256 together
+    /// would refuse every token.
+    validations: Vec<Validation>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -401,18 +404,23 @@ impl Authenticator {
                 return Err(invalid("auth.hs256_secret", "no key to verify tokens with"));
             }
         }
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.algorithms = algorithms;
-        validation.leeway = settings.leeway_s.min(60);
-        validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-        validation.set_issuer(&[&settings.issuer]);
-        validation.set_audience(&[&settings.audience]);
+        let validations = algorithms
+            .into_iter()
+            .map(|alg| {
+                let mut validation = Validation::new(alg);
+                validation.leeway = settings.leeway_s.min(60);
+                validation.validate_nbf = true;
+                validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+                validation.set_issuer(&[&settings.issuer]);
+                validation.set_audience(&[&settings.audience]);
+                validation
+            })
+            .collect();
         Ok(Authenticator {
             allow_anonymous: settings.allow_anonymous,
             hs256,
             asymmetric,
-            validation,
+            validations,
         })
     }
 
@@ -434,12 +442,13 @@ impl Authenticator {
             .trim();
         let head =
             jsonwebtoken::decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
-        if !self.validation.algorithms.contains(&head.alg) {
-            return Err(AuthError::Invalid(format!(
-                "algorithm {:?} is not accepted",
-                head.alg
-            )));
-        }
+        let validation = self
+            .validations
+            .iter()
+            .find(|v| v.algorithms == [head.alg])
+            .ok_or_else(|| {
+                AuthError::Invalid(format!("algorithm {:?} is not accepted", head.alg))
+            })?;
         let kid = || {
             head.kid
                 .as_deref()
@@ -455,7 +464,7 @@ impl Authenticator {
             },
         }
         .ok_or_else(|| AuthError::Invalid("no key for this algorithm".into()))?;
-        let data = jsonwebtoken::decode::<TokenClaims>(token, &key, &self.validation)
+        let data = jsonwebtoken::decode::<TokenClaims>(token, &key, validation)
             .map_err(|e| AuthError::Invalid(e.to_string()))?;
         let claims = data.claims;
         let granted: Vec<String> = match (claims.scope, claims.scopes) {
@@ -690,5 +699,36 @@ mod tests {
             futures_util::future::join_all((0..20).map(|_| auth.authenticate(Some(&k1)))).await;
         assert!(answers.iter().all(Result::is_ok), "{answers:?}");
         assert_eq!(idp.hits(), 1);
+    }
+
+    #[tokio::test]
+    async fn several_algorithms_accept_each_of_theirs() {
+        // HS256 and RS256 together: each verifies with its own key, never the other's.
+        let auth = Authenticator::new(&AuthSettings {
+            algorithms: vec!["HS256".into(), "RS256".into()],
+            hs256_secret: crate::config::Secret::new("s"),
+            public_key_pem_file: Some(fixture("rsa-public.pem")),
+            issuer: ISS.into(),
+            audience: AUD.into(),
+            ..AuthSettings::default()
+        })
+        .unwrap();
+        auth.authenticate(Some(&token("any"))).await.unwrap();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let claims = serde_json::json!({"sub": "s", "iss": ISS, "aud": AUD, "exp": now + 600});
+        let hs256 = |secret: &[u8]| {
+            let token = jsonwebtoken::encode(
+                &Header::new(Algorithm::HS256),
+                &claims,
+                &EncodingKey::from_secret(secret),
+            );
+            format!("Bearer {}", token.unwrap())
+        };
+        auth.authenticate(Some(&hs256(b"s"))).await.unwrap();
+        let public = std::fs::read(fixture("rsa-public.pem")).unwrap();
+        assert!(auth.authenticate(Some(&hs256(&public))).await.is_err());
     }
 }

@@ -150,6 +150,11 @@ async fn hs256_signed_with_the_rsa_public_key_is_refused() {
     let (_t, g) = secured(&["HS256", "RS256"], Some("rsa-public.pem")).await;
     let (status, _) = ask(&g, Some(&forged), VENDORS).await;
     assert_eq!(status, 401);
+    // … while genuine tokens of either algorithm pass.
+    let (status, answer) = ask(&g, Some(&rs256(&claims(ALL))), VENDORS).await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = ask(&g, Some(&hs256(&claims(ALL), SECRET.as_bytes())), VENDORS).await;
+    assert_eq!(status, 200, "{answer}");
 }
 
 #[tokio::test]
