@@ -41,11 +41,11 @@ pub enum StartError {
 }
 
 /// The caller of a request, from its `Authorization` header.
-fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, AuthError> {
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, AuthError> {
     let header = headers
         .get(header::AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or(""));
-    state.auth.authenticate(header)
+    state.auth.authenticate(header).await
 }
 
 /// Why a request is not admitted: no valid token (401), or a token for a tenant this gateway
@@ -71,8 +71,8 @@ impl IntoResponse for Denial {
 }
 
 /// The caller and its tenant.
-fn admit(state: &AppState, headers: &HeaderMap) -> Result<(Caller, Arc<Tenant>), Denial> {
-    let caller = authenticate(state, headers).map_err(Denial::Token)?;
+async fn admit(state: &AppState, headers: &HeaderMap) -> Result<(Caller, Arc<Tenant>), Denial> {
+    let caller = authenticate(state, headers).await.map_err(Denial::Token)?;
     match state.tenants.get(&caller.tenant).cloned() {
         Some(tenant) => Ok((caller, tenant)),
         None => Err(Denial::Tenant(caller.tenant)),
@@ -190,7 +190,7 @@ async fn graphql_post(
     if let Err(refusal) = intake::check_csrf(&headers) {
         return refusal.into_response();
     }
-    let (caller, tenant) = match admit(&state, &headers) {
+    let (caller, tenant) = match admit(&state, &headers).await {
         Ok(admitted) => admitted,
         Err(denial) => return denial.into_response(),
     };
@@ -239,7 +239,7 @@ async fn procarrier_label(
     headers: HeaderMap,
     Path(tracking_number): Path<String>,
 ) -> Response {
-    let tenant = match admit(&state, &headers) {
+    let tenant = match admit(&state, &headers).await {
         Ok((caller, tenant)) if caller.may(Scope::ReturnsRead) => tenant,
         Ok(_) => return (StatusCode::FORBIDDEN, "returns:read needed").into_response(),
         Err(denial) => return denial.into_response(),
@@ -292,7 +292,7 @@ async fn graphql_get(
     if query.is_empty() && wants_html {
         return graphiql(State(state)).await;
     }
-    let (caller, tenant) = match admit(&state, &headers) {
+    let (caller, tenant) = match admit(&state, &headers).await {
         Ok(admitted) => admitted,
         Err(denial) => return denial.into_response(),
     };

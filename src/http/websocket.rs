@@ -57,6 +57,7 @@ pub async fn upgrade(state: Arc<AppState>, parts: &mut Parts) -> Response {
                     let caller = state
                         .auth
                         .authenticate(authorization.as_deref())
+                        .await
                         .map_err(|e| async_graphql::Error::new(e.to_string()))?;
                     let tenant = state.tenants.get(&caller.tenant).cloned().ok_or_else(|| {
                         async_graphql::Error::new(format!(

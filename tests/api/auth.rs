@@ -1,10 +1,13 @@
 //! JWT bearer authentication, scopes and PII masking, against a gateway that admits no
 //! anonymous callers.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
+use tokio::sync::{oneshot, watch};
 
 use crate::helpers::{self, TestGateway, TestSims};
 
@@ -147,6 +150,11 @@ async fn hs256_signed_with_the_rsa_public_key_is_refused() {
     let (_t, g) = secured(&["HS256", "RS256"], Some("rsa-public.pem")).await;
     let (status, _) = ask(&g, Some(&forged), VENDORS).await;
     assert_eq!(status, 401);
+    // … while genuine tokens of either algorithm pass.
+    let (status, answer) = ask(&g, Some(&rs256(&claims(ALL))), VENDORS).await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = ask(&g, Some(&hs256(&claims(ALL), SECRET.as_bytes())), VENDORS).await;
+    assert_eq!(status, 200, "{answer}");
 }
 
 #[tokio::test]
@@ -236,4 +244,261 @@ async fn label_downloads_need_a_token() {
     let no_scope = hs256(&claims("orders:read"), SECRET.as_bytes());
     let resp = g.http.get(&url).bearer_auth(no_scope).send().await.unwrap();
     assert_eq!(resp.status(), 403);
+}
+
+// ---- Keys from a JWKS URL ------------------------------------------------------------------
+
+/// An identity provider's JWKS endpoint on 127.0.0.1:0: answers what `answer` holds (status
+/// and body; the test changes it to rotate keys or fail) and counts its requests.
+struct Idp {
+    url: String,
+    hits: Arc<AtomicUsize>,
+    answer: Arc<Mutex<(u16, String)>>,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Idp {
+    async fn start(jwks_fixture: &str) -> Idp {
+        Idp::start_gated(jwks_fixture, None).await
+    }
+
+    /// With a gate `(counter, n)`, every answer waits until the counter reaches `n`.
+    async fn start_gated(jwks_fixture: &str, gate: Option<(watch::Receiver<usize>, usize)>) -> Idp {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let answer = Arc::new(Mutex::new((200, jwks(jwks_fixture))));
+        let (h, a) = (hits.clone(), answer.clone());
+        let app = axum::Router::new().route(
+            "/.well-known/jwks.json",
+            axum::routing::get(move || async move {
+                h.fetch_add(1, Ordering::SeqCst);
+                if let Some((mut counter, n)) = gate {
+                    counter.wait_for(|c| *c >= n).await.unwrap();
+                }
+                let (status, body) = a.lock().unwrap().clone();
+                (
+                    axum::http::StatusCode::from_u16(status).unwrap(),
+                    [("content-type", "application/json")],
+                    body,
+                )
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "http://{}/.well-known/jwks.json",
+            listener.local_addr().unwrap()
+        );
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Idp {
+            url,
+            hits,
+            answer,
+            _stop: stop,
+        }
+    }
+
+    fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+
+    fn answer(&self, status: u16, body: String) {
+        *self.answer.lock().unwrap() = (status, body);
+    }
+}
+
+fn jwks(fixture: &str) -> String {
+    std::fs::read_to_string(fixture_path(fixture)).unwrap()
+}
+
+/// RS256, signed with the private key of `kid` (`k1`: rsa-private.pem, `k2`: rsa2-private.pem;
+/// any other `kid` signs with k1's key).
+fn rs256_kid(claims: &Value, kid: &str) -> String {
+    let file = if kid == "k2" {
+        "rsa2-private.pem"
+    } else {
+        "rsa-private.pem"
+    };
+    let pem = std::fs::read(fixture_path(file)).unwrap();
+    let header = Header {
+        kid: Some(kid.into()),
+        ..Header::new(Algorithm::RS256)
+    };
+    encode(&header, claims, &EncodingKey::from_rsa_pem(&pem).unwrap()).unwrap()
+}
+
+/// A gateway taking RS256 tokens with keys from `url`.
+async fn with_jwks_url(url: &str, refresh_min_interval_s: u64) -> (TestSims, TestGateway) {
+    let t = helpers::start().await;
+    let g = helpers::gateway_with(&t, |s| {
+        s.auth.allow_anonymous = false;
+        s.auth.algorithms = vec!["RS256".into()];
+        s.auth.jwks_url = Some(url.into());
+        s.auth.jwks_refresh_min_interval_s = refresh_min_interval_s;
+        s.auth.issuer = ISS.into();
+        s.auth.audience = AUD.into();
+    })
+    .await;
+    (t, g)
+}
+
+fn message(answer: &Value) -> &str {
+    answer["errors"][0]["message"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn jwks_url_keys_are_cached_and_refreshed_once_for_a_new_kid() {
+    let idp = Idp::start("jwks-k1.json").await;
+    let (_t, g) = with_jwks_url(&idp.url, 3600).await;
+    assert_eq!(idp.hits(), 0, "nothing is fetched before a token needs it");
+
+    let k1 = rs256_kid(&claims(ALL), "k1");
+    let (status, answer) = ask(&g, Some(&k1), VENDORS).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(idp.hits(), 1);
+    for _ in 0..20 {
+        let (status, answer) = ask(&g, Some(&k1), VENDORS).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    assert_eq!(idp.hits(), 1, "the keys are cached");
+
+    // Rotation: the identity provider adds k2 and signs with it.
+    idp.answer(200, jwks("jwks-k1-k2.json"));
+    let (status, answer) = ask(&g, Some(&rs256_kid(&claims(ALL), "k2")), VENDORS).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(idp.hits(), 2, "one refresh for the new kid");
+    let (status, _) = ask(&g, Some(&k1), VENDORS).await;
+    assert_eq!(status, 200, "k1 still verifies");
+
+    // Another unknown kid right after: refused without asking the identity provider again.
+    for _ in 0..10 {
+        let (status, answer) = ask(&g, Some(&rs256_kid(&claims(ALL), "k9")), VENDORS).await;
+        assert_eq!(status, 401, "{answer}");
+        assert_eq!(answer["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+        assert_eq!(message(&answer), "invalid token: unknown kid \"k9\"");
+    }
+    assert_eq!(idp.hits(), 2, "unknown-kid refreshes are rate limited");
+    // A token signed with another key under a known kid is refused too.
+    let wrong_key = {
+        let pem = std::fs::read(fixture_path("rsa2-private.pem")).unwrap();
+        let header = Header {
+            kid: Some("k1".into()),
+            ..Header::new(Algorithm::RS256)
+        };
+        encode(
+            &header,
+            &claims(ALL),
+            &EncodingKey::from_rsa_pem(&pem).unwrap(),
+        )
+        .unwrap()
+    };
+    let (status, _) = ask(&g, Some(&wrong_key), VENDORS).await;
+    assert_eq!(status, 401);
+    assert_eq!(idp.hits(), 2);
+}
+
+#[tokio::test]
+async fn jwks_url_down_at_start_refuses_tokens_with_the_reason() {
+    // Nothing listens at the URL: the gateway starts all the same.
+    let closed = format!("{}/.well-known/jwks.json", helpers::refused_url());
+    let (_t, g) = with_jwks_url(&closed, 3600).await;
+    let k1 = rs256_kid(&claims(ALL), "k1");
+    let (status, answer) = ask(&g, Some(&k1), VENDORS).await;
+    assert_eq!(status, 401, "{answer}");
+    assert_eq!(answer["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    let said = message(&answer);
+    assert!(
+        said.starts_with(&format!("invalid token: JWKS fetch from {closed} failed: ")),
+        "{said}"
+    );
+    let resp = g
+        .http
+        .get(g.url.replace("/graphql", "/healthz"))
+        .send()
+        .await;
+    assert_eq!(resp.unwrap().status(), 200, "the gateway still serves");
+
+    // An identity provider answering 503: one fetch, then no retry within the interval.
+    let idp = Idp::start("jwks-k1.json").await;
+    idp.answer(503, "unavailable".into());
+    let (_t, g) = with_jwks_url(&idp.url, 3600).await;
+    for _ in 0..5 {
+        let (status, answer) = ask(&g, Some(&k1), VENDORS).await;
+        assert_eq!(status, 401, "{answer}");
+        assert_eq!(
+            message(&answer),
+            format!(
+                "invalid token: JWKS fetch from {} failed: HTTP 503",
+                idp.url
+            )
+        );
+    }
+    assert_eq!(idp.hits(), 1, "a failed fetch is not retried at once");
+
+    // Without a retry interval, the first token after the identity provider recovers passes.
+    let idp = Idp::start("jwks-k1.json").await;
+    idp.answer(503, "unavailable".into());
+    let (_t, g) = with_jwks_url(&idp.url, 0).await;
+    let (status, _) = ask(&g, Some(&k1), VENDORS).await;
+    assert_eq!(status, 401);
+    idp.answer(200, jwks("jwks-k1.json"));
+    let (status, answer) = ask(&g, Some(&k1), VENDORS).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(idp.hits(), 2);
+    // Not a JWKS document: refused with the reason.
+    let idp = Idp::start("jwks-k1.json").await;
+    idp.answer(200, "<html>login</html>".into());
+    let (_t, g) = with_jwks_url(&idp.url, 3600).await;
+    let (status, answer) = ask(&g, Some(&k1), VENDORS).await;
+    assert_eq!(status, 401);
+    assert!(message(&answer).contains("not a JWKS document"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn jwks_url_concurrent_cold_requests_fetch_once() {
+    // The identity provider answers only once all twenty requests have reached the gateway, so
+    // they all find the cache cold; the gateway counts them on arrival.
+    let (arrived, counter) = watch::channel(0usize);
+    let idp = Idp::start_gated("jwks-k1.json", Some((counter, 20))).await;
+    let t = helpers::start().await;
+    let mut settings = t.settings.clone();
+    settings.auth.allow_anonymous = false;
+    settings.auth.algorithms = vec!["RS256".into()];
+    settings.auth.jwks_url = Some(idp.url.clone());
+    settings.auth.issuer = ISS.into();
+    settings.auth.audience = AUD.into();
+    let app = returns_gateway::App::new(&settings).unwrap();
+    let router = app.router().layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            arrived.send_modify(|n| *n += 1);
+            next.run(request)
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/graphql", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let k1 = rs256_kid(&claims(ALL), "k1");
+    let http = reqwest::Client::new();
+    let requests = (0..20).map(|_| {
+        let request = http
+            .post(&url)
+            .bearer_auth(&k1)
+            .json(&json!({"query": VENDORS}));
+        async move { request.send().await.unwrap().status().as_u16() }
+    });
+    // A bound instead of a hang should the gate never open.
+    let statuses = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        futures_util::future::join_all(requests),
+    )
+    .await
+    .expect("all twenty answered");
+    assert_eq!(statuses, vec![200; 20]);
+    assert_eq!(idp.hits(), 1, "one fetch for twenty cold requests");
 }
