@@ -295,13 +295,32 @@ impl RemoteJwks {
         if !status.is_success() {
             return Err(failed(format!("HTTP {}", status.as_u16())));
         }
-        let body = response
-            .bytes()
+        // A key set is a few KiB; a provider answering more is not one to buffer.
+        let too_big = || failed(format!("the document is over {MAX_JWKS_BYTES} bytes"));
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_JWKS_BYTES as u64)
+        {
+            return Err(too_big());
+        }
+        let mut response = response;
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| failed(chain(&e.without_url())))?;
+            .map_err(|e| failed(chain(&e.without_url())))?
+        {
+            if body.len() + chunk.len() > MAX_JWKS_BYTES {
+                return Err(too_big());
+            }
+            body.extend_from_slice(&chunk);
+        }
         serde_json::from_slice(&body).map_err(|e| failed(format!("not a JWKS document: {e}")))
     }
 }
+
+/// The largest JWKS document read from a provider.
+const MAX_JWKS_BYTES: usize = 1 << 20;
 
 /// Why the JWKS is fetched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -354,6 +373,25 @@ impl Authenticator {
             .collect();
         let hs256 = (algorithms.contains(&Algorithm::HS256) && !settings.hs256_secret.is_empty())
             .then(|| DecodingKey::from_secret(settings.hs256_secret.expose().as_bytes()));
+        if settings.public_key_pem_file.is_some() && settings.jwks_file.is_some() {
+            return Err(invalid(
+                "auth.jwks_file",
+                "set either auth.public_key_pem_file or auth.jwks_file, not both",
+            ));
+        }
+        let asymmetric_key = settings.public_key_pem_file.is_some()
+            || settings.jwks_file.is_some()
+            || settings.jwks_url.is_some();
+        if asymmetric_key
+            && !algorithms
+                .iter()
+                .any(|a| matches!(a, Algorithm::RS256 | Algorithm::ES256))
+        {
+            return Err(invalid(
+                "auth.algorithms",
+                "a public key is configured but neither RS256 nor ES256 is accepted",
+            ));
+        }
         if settings.jwks_url.is_some() {
             for (set, key) in [
                 (
@@ -555,6 +593,31 @@ mod tests {
             ..with_url("https://idp.test/jwks.json")
         });
         assert!(err.contains("auth.jwks_cache_s"), "{err}");
+    }
+
+    #[test]
+    fn key_settings_that_could_not_work_are_refused() {
+        let both = AuthSettings {
+            jwks_url: None,
+            public_key_pem_file: Some(fixture("rsa-public.pem")),
+            jwks_file: Some(fixture("jwks-k1.json")),
+            ..with_url("https://idp.example/jwks")
+        };
+        assert!(
+            refused(&both).contains("auth.jwks_file"),
+            "{}",
+            refused(&both)
+        );
+        let unused = AuthSettings {
+            algorithms: vec!["HS256".into()],
+            hs256_secret: crate::config::Secret::new("s"),
+            ..with_url("https://idp.example/jwks")
+        };
+        assert!(
+            refused(&unused).contains("auth.algorithms"),
+            "{}",
+            refused(&unused)
+        );
     }
 
     #[test]
