@@ -30,8 +30,9 @@ impl Refusal {
     }
 }
 
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
+impl Refusal {
+    /// The refusal as a GraphQL response (what a WebSocket operation receives).
+    pub fn into_graphql(self) -> async_graphql::Response {
         let code = self.code;
         let error = async_graphql::Error::new(self.message)
             .extend_with(|_, ext| {
@@ -39,14 +40,16 @@ impl IntoResponse for Refusal {
                 ext.set("retryable", false);
             })
             .into_server_error(Pos::default());
-        let body = async_graphql::Response::from_errors(vec![error]);
+        async_graphql::Response::from_errors(vec![error])
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let status = self.status;
+        let body = self.into_graphql();
         let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
-        (
-            self.status,
-            [(header::CONTENT_TYPE, "application/json")],
-            json,
-        )
-            .into_response()
+        (status, [(header::CONTENT_TYPE, "application/json")], json).into_response()
     }
 }
 

@@ -2,20 +2,69 @@
 //! upgrade. The token travels in the `connection_init` payload (`{"Authorization": "Bearer …"}`,
 //! `{"authorization": …}` or `{"token": "…"}`) — browsers cannot set headers on a WebSocket —
 //! or else in the upgrade request's `Authorization` header. A connection without a valid token
-//! is closed (4403) before any operation runs, unless anonymous access is allowed.
+//! is closed (4403) before any operation runs, unless anonymous access is allowed. Every
+//! operation passes the same intake as over HTTP (persisted queries and the safelist, alias
+//! limits) before it runs.
 
 use std::sync::Arc;
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql::Data;
+use async_graphql::{Data, Executor};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::{FromRequestParts, WebSocketUpgrade};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
+use futures_util::stream::{BoxStream, StreamExt};
 
 use super::AppState;
 use crate::schema::loaders::Loaders;
+
+/// The schema behind the HTTP intake checks, for operations arriving over the WebSocket.
+#[derive(Clone)]
+struct CheckedExecutor(Arc<AppState>);
+
+impl CheckedExecutor {
+    async fn admit(
+        &self,
+        mut request: async_graphql::Request,
+    ) -> Result<async_graphql::Request, async_graphql::Response> {
+        let state = &self.0;
+        state
+            .persisted
+            .resolve(&mut request)
+            .await
+            .map_err(super::intake::Refusal::into_graphql)?;
+        super::intake::check(&mut request, &state.settings, false)
+            .map_err(super::intake::Refusal::into_graphql)?;
+        Ok(request)
+    }
+}
+
+impl Executor for CheckedExecutor {
+    async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
+        match self.admit(request).await {
+            Ok(request) => self.0.schema.execute(request).await,
+            Err(refused) => refused,
+        }
+    }
+
+    fn execute_stream(
+        &self,
+        request: async_graphql::Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, async_graphql::Response> {
+        let this = self.clone();
+        futures_util::stream::once(async move { this.admit(request).await.map(|r| (this, r)) })
+            .flat_map(move |admitted| match admitted {
+                Ok((this, request)) => {
+                    Executor::execute_stream(&this.0.schema, request, session_data.clone())
+                }
+                Err(refused) => futures_util::stream::once(async { refused }).boxed(),
+            })
+            .boxed()
+    }
+}
 
 pub fn is_upgrade(headers: &HeaderMap) -> bool {
     headers
@@ -50,7 +99,7 @@ pub async fn upgrade(state: Arc<AppState>, parts: &mut Parts) -> Response {
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| {
-            let executor = state.schema.clone();
+            let executor = CheckedExecutor(state.clone());
             GraphQLWebSocket::new(socket, executor, protocol)
                 .on_connection_init(move |payload| async move {
                     let authorization = payload_authorization(&payload).or(header_authorization);

@@ -324,3 +324,43 @@ async fn safelist_mode_runs_only_trusted_documents() {
     );
     let _ = std::fs::remove_file(path);
 }
+
+#[tokio::test]
+async fn operations_over_the_websocket_pass_the_same_intake() {
+    let trusted = "subscription { returnUpdated { receivedAt } }";
+    let path = std::env::temp_dir().join(format!("safelist-ws-{}.json", std::process::id()));
+    std::fs::write(&path, json!({ sha256_hex(trusted): trusted }).to_string()).unwrap();
+    let file = path.display().to_string();
+    let (_t, g) = gateway(move |s| s.safelist_file = Some(file)).await;
+    let mut session = crate::ws::connect(&g, json!({})).await.unwrap();
+
+    session
+        .subscribe("untrusted", "{ vendors { healthy } }", json!({}))
+        .await;
+    let m = session.next_message().await.unwrap();
+    assert_eq!(m["id"], "untrusted", "{m}");
+    assert_eq!(
+        m["payload"]["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_ALLOWED",
+        "the safelist holds over the WebSocket too: {m}"
+    );
+
+    // The trusted subscription runs.
+    session.subscribe("trusted", trusted, json!({})).await;
+    crate::ws::wait_for_subscribers(&g, 1).await;
+    let _ = std::fs::remove_file(path);
+}
+
+#[tokio::test]
+async fn the_alias_limit_holds_over_the_websocket() {
+    let (_t, g) = gateway(|_| {}).await;
+    let mut session = crate::ws::connect(&g, json!({})).await.unwrap();
+    let aliases: String = (0..101).map(|i| format!("a{i}: __typename ")).collect();
+    session
+        .subscribe("aliases", &format!("{{ {aliases} }}"), json!({}))
+        .await;
+    let m = session.next_message().await.unwrap();
+    assert_eq!(
+        m["payload"]["errors"][0]["extensions"]["code"], "TOO_MANY_ALIASES",
+        "{m}"
+    );
+}
