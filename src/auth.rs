@@ -63,6 +63,8 @@ pub struct Caller {
     pub subject: Option<String>,
     pub tenant: String,
     pub scopes: BTreeSet<Scope>,
+    /// The token's `exp` (unix seconds): long-lived sessions (subscriptions) end then.
+    pub expires_at: Option<u64>,
 }
 
 impl Caller {
@@ -72,6 +74,7 @@ impl Caller {
             subject: None,
             tenant: "default".into(),
             scopes: Scope::ALL.into_iter().collect(),
+            expires_at: None,
         }
     }
 
@@ -98,6 +101,9 @@ struct TokenClaims {
     scopes: Option<Vec<String>>,
     #[serde(default)]
     tenant: Option<String>,
+    /// Required and checked by the validation; a number, possibly fractional.
+    #[serde(default)]
+    exp: Option<f64>,
 }
 
 enum Keys {
@@ -514,6 +520,7 @@ impl Authenticator {
             subject: claims.sub,
             tenant: claims.tenant.unwrap_or_else(|| "default".into()),
             scopes: granted.iter().filter_map(|s| Scope::parse(s)).collect(),
+            expires_at: claims.exp.map(|e| e.max(0.0) as u64),
         })
     }
 }

@@ -114,7 +114,8 @@ impl Subscription {
     /// Returns as their vendor reports them changed (today: ProCarrier's `return_updated`
     /// webhooks), for the caller's tenant only. Needs `returns:read`; customer contact fields
     /// are masked without `pii:read`, as in queries. A subscriber that falls more than
-    /// `webhooks.subscriber_buffer` events behind skips the oldest.
+    /// `webhooks.subscriber_buffer` events behind skips the oldest. The subscription completes
+    /// when the caller's token expires.
     #[graphql(guard = "ScopeGuard(Scope::ReturnsRead)")]
     async fn return_updated(
         &self,
@@ -122,12 +123,25 @@ impl Subscription {
         filter: Option<ReturnUpdateFilter>,
     ) -> async_graphql::Result<impl Stream<Item = ReturnUpdateEvent>> {
         let matcher = Matcher::new(filter.unwrap_or_default())?;
-        let tenant = ctx
+        let caller = ctx
             .data_opt::<Caller>()
-            .map(|c| c.tenant.clone())
             .ok_or_else(|| async_graphql::Error::new("no caller"))?;
+        let tenant = caller.tenant.clone();
+        // The subscription ends when the token that opened it expires.
+        let expiry = caller.expires_at.map(|exp| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            tokio::time::Instant::now() + std::time::Duration::from_secs(exp).saturating_sub(now)
+        });
+        let expired = async move {
+            match expiry {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         let receiver = ctx.data_unchecked::<Arc<ReturnEvents>>().subscribe();
-        Ok(futures_util::stream::unfold(
+        let events = futures_util::stream::unfold(
             (receiver, tenant, matcher),
             |(mut receiver, tenant, matcher)| async move {
                 loop {
@@ -147,6 +161,10 @@ impl Subscription {
                     }
                 }
             },
+        );
+        Ok(futures_util::StreamExt::take_until(
+            events,
+            Box::pin(expired),
         ))
     }
 }

@@ -21,12 +21,16 @@ const ACME_KEY: &str = "procarrier-demo-key";
 const GLOBEX_KEY: &str = "globex-procarrier-key";
 
 fn token(tenant: &str, scope: &str) -> String {
+    token_for(tenant, scope, 600)
+}
+
+fn token_for(tenant: &str, scope: &str, ttl_s: u64) -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs();
     let claims = json!({"sub": "agent", "tenant": tenant, "scope": scope,
-        "iss": ISS, "aud": AUD, "exp": now + 600});
+        "iss": ISS, "aud": AUD, "exp": now + ttl_s});
     encode(
         &Header::new(Algorithm::HS256),
         &claims,
@@ -282,6 +286,21 @@ async fn subscriptions_need_a_valid_token_and_returns_read() {
     let m = narrow.next_message().await.unwrap();
     assert_eq!(
         m["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{m}"
+    );
+}
+
+#[tokio::test]
+async fn a_subscription_ends_when_its_token_expires() {
+    let Two { g, .. } = two_tenants().await;
+    let mut session = ws::connect(&g, json!({"token": token_for("acme", ALL, 2)}))
+        .await
+        .unwrap();
+    session.subscribe("short", SUBSCRIPTION, json!({})).await;
+    let m = session.next_message().await.unwrap();
+    assert_eq!(
+        (&m["type"], &m["id"]),
+        (&json!("complete"), &json!("short")),
         "{m}"
     );
 }
