@@ -281,6 +281,12 @@ pub struct ServerSettings {
     pub apq_cache_size: u64,
     /// Safelist mode: a JSON object `{"<sha256 hex>": "<document>"}`; only these documents run.
     pub safelist_file: Option<String>,
+    /// Open graphql-ws connections at most; more upgrades get 503.
+    pub max_websockets: usize,
+    /// A WebSocket must send `connection_init` within this long, or it is closed (4408).
+    pub websocket_init_timeout_ms: u64,
+    /// Running `returnUpdated` subscriptions at most (all connections together).
+    pub max_subscriptions: usize,
 }
 
 impl Default for ServerSettings {
@@ -301,6 +307,9 @@ impl Default for ServerSettings {
             max_body_bytes: 2 * 1024 * 1024,
             apq_cache_size: 10_000,
             safelist_file: None,
+            max_websockets: 10_000,
+            websocket_init_timeout_ms: 10_000,
+            max_subscriptions: 10_000,
         }
     }
 }
@@ -460,6 +469,12 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 key: "auth.algorithms".into(),
                 reason: format!("{bad:?} is not one of HS256, RS256, ES256"),
+            });
+        }
+        if self.server.websocket_init_timeout_ms == 0 {
+            return Err(ConfigError::Invalid {
+                key: "server.websocket_init_timeout_ms".into(),
+                reason: "must be above zero".into(),
             });
         }
         if self.server.max_page_size == 0 {

@@ -104,6 +104,8 @@ pub struct AppState {
     pub settings: ServerSettings,
     pub webhooks: WebhookSettings,
     pub operations: metrics::OperationCounters,
+    /// One permit per open graphql-ws connection (`server.max_websockets`).
+    pub websockets: Arc<tokio::sync::Semaphore>,
 }
 
 /// The gateway, ready to serve.
@@ -126,6 +128,7 @@ impl App {
                 settings: settings.server.clone(),
                 webhooks: settings.webhooks.clone(),
                 operations: metrics::OperationCounters::default(),
+                websockets: Arc::new(tokio::sync::Semaphore::new(settings.server.max_websockets)),
             }),
         })
     }

@@ -2,7 +2,9 @@
 //! upgrade. The token travels in the `connection_init` payload (`{"Authorization": "Bearer …"}`,
 //! `{"authorization": …}` or `{"token": "…"}`) — browsers cannot set headers on a WebSocket —
 //! or else in the upgrade request's `Authorization` header. A connection without a valid token
-//! is closed (4403) before any operation runs, unless anonymous access is allowed. Every
+//! is closed (4403) before any operation runs, unless anonymous access is allowed; one that sends
+//! no `connection_init` within `server.websocket_init_timeout_ms` is closed (4408), and at most
+//! `server.max_websockets` are open at once (503 beyond). Every
 //! operation passes the same intake as over HTTP (persisted queries and the safelist, alias
 //! limits) before it runs.
 
@@ -11,11 +13,15 @@ use std::sync::Arc;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::{Data, Executor};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message};
 use axum::extract::{FromRequestParts, WebSocketUpgrade};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{BoxStream, StreamExt};
+use futures_util::SinkExt;
 
 use super::AppState;
 use crate::schema::loaders::Loaders;
@@ -91,6 +97,17 @@ pub async fn upgrade(state: Arc<AppState>, parts: &mut Parts) -> Response {
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
+    let Ok(permit) = state.websockets.clone().try_acquire_owned() else {
+        return super::intake::Refusal {
+            status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            code: "TOO_MANY_CONNECTIONS",
+            message: format!(
+                "at most {} WebSocket connections are open at once",
+                state.settings.max_websockets
+            ),
+        }
+        .into_response();
+    };
     let header_authorization = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -98,9 +115,28 @@ pub async fn upgrade(state: Arc<AppState>, parts: &mut Parts) -> Response {
         .map(str::to_owned);
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
+        .on_upgrade(move |socket| async move {
+            // Held while the connection is open.
+            let _permit = permit;
+            let (mut sink, mut stream) = socket.split();
+            // A connection that never says `connection_init` holds a socket for nothing.
+            let init = Duration::from_millis(state.settings.websocket_init_timeout_ms);
+            let first = match tokio::time::timeout(init, stream.next()).await {
+                Ok(Some(first)) => first,
+                Ok(None) => return,
+                Err(_) => {
+                    let _ = sink
+                        .send(Message::Close(Some(CloseFrame {
+                            code: 4408,
+                            reason: "Connection initialisation timeout".into(),
+                        })))
+                        .await;
+                    return;
+                }
+            };
+            let stream = futures_util::stream::once(async move { first }).chain(stream);
             let executor = CheckedExecutor(state.clone());
-            GraphQLWebSocket::new(socket, executor, protocol)
+            GraphQLWebSocket::new_with_pair(sink, stream, executor, protocol)
                 .on_connection_init(move |payload| async move {
                     let authorization = payload_authorization(&payload).or(header_authorization);
                     let caller = state
@@ -127,5 +163,6 @@ pub async fn upgrade(state: Arc<AppState>, parts: &mut Parts) -> Response {
                     Ok(data)
                 })
                 .serve()
+                .await;
         })
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, InputObject, Object, Subscription, ID};
+use async_graphql::{Context, ErrorExtensions, InputObject, Object, Subscription, ID};
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
@@ -13,6 +13,7 @@ use super::errors::{invalid_argument, ScopeGuard};
 use super::ids::{GlobalId, NodeKind};
 use super::types::ReturnNode;
 use crate::auth::{Caller, Scope};
+use crate::config::ServerSettings;
 use crate::events::{ReturnEvents, ReturnUpdate};
 use crate::model;
 
@@ -123,6 +124,17 @@ impl Subscription {
         filter: Option<ReturnUpdateFilter>,
     ) -> async_graphql::Result<impl Stream<Item = ReturnUpdateEvent>> {
         let matcher = Matcher::new(filter.unwrap_or_default())?;
+        let events = ctx.data_unchecked::<Arc<ReturnEvents>>();
+        let most = ctx.data_unchecked::<ServerSettings>().max_subscriptions;
+        if events.subscribers() >= most {
+            return Err(async_graphql::Error::new(format!(
+                "at most {most} subscriptions run at once; try again later"
+            ))
+            .extend_with(|_, ext| {
+                ext.set("code", "TOO_MANY_SUBSCRIPTIONS");
+                ext.set("retryable", true);
+            }));
+        }
         let caller = ctx
             .data_opt::<Caller>()
             .ok_or_else(|| async_graphql::Error::new("no caller"))?;
@@ -140,7 +152,7 @@ impl Subscription {
                 None => std::future::pending().await,
             }
         };
-        let receiver = ctx.data_unchecked::<Arc<ReturnEvents>>().subscribe();
+        let receiver = events.subscribe();
         let events = futures_util::stream::unfold(
             (receiver, tenant, matcher),
             |(mut receiver, tenant, matcher)| async move {

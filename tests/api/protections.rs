@@ -364,3 +364,51 @@ async fn the_alias_limit_holds_over_the_websocket() {
         "{m}"
     );
 }
+
+#[tokio::test]
+async fn websocket_connections_and_subscriptions_are_bounded() {
+    let (_t, g) = gateway(|s| {
+        s.websocket_init_timeout_ms = 200;
+        s.max_websockets = 2;
+        s.max_subscriptions = 1;
+    })
+    .await;
+    // A connection that never sends connection_init is closed with graphql-ws's 4408.
+    let mut silent = crate::ws::open(&g).await.unwrap();
+    let closed = silent.next_message().await.unwrap();
+    assert_eq!(
+        (&closed["type"], &closed["code"]),
+        (&json!("close"), &json!(4408)),
+        "{closed}"
+    );
+
+    let mut first = crate::ws::connect(&g, json!({})).await.unwrap();
+    let _second = crate::ws::connect(&g, json!({})).await.unwrap();
+    let third = crate::ws::connect(&g, json!({})).await;
+    assert!(
+        third.is_err_and(|e| e.contains("503")),
+        "max_websockets = 2"
+    );
+
+    first
+        .subscribe(
+            "one",
+            "subscription { returnUpdated { receivedAt } }",
+            json!({}),
+        )
+        .await;
+    crate::ws::wait_for_subscribers(&g, 1).await;
+    first
+        .subscribe(
+            "two",
+            "subscription { returnUpdated { receivedAt } }",
+            json!({}),
+        )
+        .await;
+    let m = first.next_message().await.unwrap();
+    assert_eq!(m["id"], "two", "{m}");
+    assert_eq!(
+        m["payload"]["errors"][0]["extensions"]["code"], "TOO_MANY_SUBSCRIPTIONS",
+        "{m}"
+    );
+}

@@ -18,9 +18,8 @@ pub struct Subscription {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
 
-/// Opens a graphql-ws session on the gateway with `init` as the `connection_init` payload.
-/// `Err` carries the server's refusal (its close frame or error message) as text.
-pub async fn connect(g: &TestGateway, init: Value) -> Result<Subscription, String> {
+/// Opens the WebSocket (graphql-transport-ws) without saying anything yet.
+pub async fn open(g: &TestGateway) -> Result<Subscription, String> {
     let mut request = g
         .url
         .replace("http://", "ws://")
@@ -30,9 +29,16 @@ pub async fn connect(g: &TestGateway, init: Value) -> Result<Subscription, Strin
         "sec-websocket-protocol",
         "graphql-transport-ws".parse().unwrap(),
     );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+    let (socket, _) = tokio_tungstenite::connect_async(request)
         .await
         .map_err(|e| e.to_string())?;
+    Ok(Subscription { socket })
+}
+
+/// Opens a graphql-ws session on the gateway with `init` as the `connection_init` payload.
+/// `Err` carries the server's refusal (its close frame or error message) as text.
+pub async fn connect(g: &TestGateway, init: Value) -> Result<Subscription, String> {
+    let Subscription { mut socket } = open(g).await?;
     socket
         .send(Message::Text(
             json!({"type": "connection_init", "payload": init})
