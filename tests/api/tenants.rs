@@ -217,32 +217,11 @@ async fn a_token_for_a_tenant_not_served_is_forbidden() {
 
 const SUBSCRIPTION: &str = "subscription { returnUpdated { return { vendorId } } }";
 
-fn delivery(id: i64) -> Vec<u8> {
-    let mut body: Value = serde_json::from_str(&helpers::fixture(
-        "procarrier/webhook-return-updated.request.json",
-    ))
-    .unwrap();
-    body["id"] = json!(id);
-    serde_json::to_vec(&body).unwrap()
-}
-
+/// A delivery of return `id` to `tenant`, signed with `key`: the HTTP status.
 async fn deliver(g: &TestGateway, tenant: &str, key: &str, id: i64) -> u16 {
-    let body = delivery(id);
-    g.http
-        .post(
-            g.url
-                .replace("/graphql", &format!("/webhooks/procarrier/{tenant}")),
-        )
-        .header(
-            "X-Hmac-Sha256-Signature",
-            signature::sign(key.as_bytes(), &body),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    let body = crate::webhooks::delivery(id, "1700000000");
+    let sig = signature::sign(key.as_bytes(), &body);
+    crate::webhooks::post(g, tenant, body, Some(sig)).await.0
 }
 
 #[tokio::test]

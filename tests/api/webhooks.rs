@@ -24,7 +24,7 @@ fn webhook_url(g: &TestGateway, tenant: &str) -> String {
 }
 
 /// The docs' sample delivery with `id` and `tracking_last_update` set, as the raw bytes sent.
-fn delivery(id: i64, last_update: &str) -> Vec<u8> {
+pub fn delivery(id: i64, last_update: &str) -> Vec<u8> {
     let mut body: Value = serde_json::from_str(&helpers::fixture(
         "procarrier/webhook-return-updated.request.json",
     ))
@@ -34,7 +34,7 @@ fn delivery(id: i64, last_update: &str) -> Vec<u8> {
     serde_json::to_vec_pretty(&body).unwrap()
 }
 
-async fn post(
+pub async fn post(
     g: &TestGateway,
     tenant: &str,
     body: Vec<u8>,
