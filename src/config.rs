@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::clock::Clock;
 use crate::model::Vendor;
 use crate::sim::Faults;
 
@@ -525,6 +526,10 @@ impl Settings {
                     .into(),
             });
         }
+        self.sim.clock().map_err(|reason| ConfigError::Invalid {
+            key: "sim.now".into(),
+            reason,
+        })?;
         if !self.sim.webhooks.url.is_empty() && reqwest::Url::parse(&self.sim.webhooks.url).is_err()
         {
             return Err(ConfigError::Invalid {
@@ -829,6 +834,10 @@ pub struct SimSettings {
     pub seed: u64,
     /// Returns to generate across the three vendors that hold returns.
     pub returns: usize,
+    /// The simulated present, RFC 3339 (`2026-06-15T09:30:00Z`): the world is generated over
+    /// the 120 days before it and the simulators' clock runs on from it. Empty: the system
+    /// clock, so the world always lies in the recent past.
+    pub now: String,
     pub host: String,
     pub ports: SimPorts,
     pub credentials: SimCredentials,
@@ -862,12 +871,25 @@ impl Default for SimSettings {
         SimSettings {
             seed: 42,
             returns: 540,
+            now: String::new(),
             host: "127.0.0.1".into(),
             ports: SimPorts::default(),
             credentials: SimCredentials::default(),
             faults: SimFaults::default(),
             webhooks: SimWebhooks::default(),
         }
+    }
+}
+
+impl SimSettings {
+    /// The simulators' clock: from `now` when set, else the system clock.
+    pub fn clock(&self) -> Result<Clock, String> {
+        if self.now.is_empty() {
+            return Ok(Clock::system());
+        }
+        chrono::DateTime::parse_from_rfc3339(&self.now)
+            .map(|at| Clock::starting_at(at.to_utc()))
+            .map_err(|e| format!("{:?} is not an RFC 3339 date and time: {e}", self.now))
     }
 }
 

@@ -10,6 +10,7 @@ pub use http::{App, StartError};
 
 pub mod auth;
 pub mod cache;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod events;

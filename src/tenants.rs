@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::clock::Clock;
 use crate::config::{Secret, Settings, VendorsSettings, DEFAULT_TENANT};
 use crate::idempotency::IdempotencyStore;
 use crate::upstream::Upstreams;
@@ -25,11 +26,11 @@ pub struct Tenants(BTreeMap<String, Arc<Tenant>>);
 
 impl Tenants {
     /// `default` (the `[vendors]` accounts) and every `[tenants.<id>]`.
-    pub fn new(settings: &Settings) -> Result<Tenants, VendorError> {
+    pub fn new(settings: &Settings, clock: Clock) -> Result<Tenants, VendorError> {
         let tenant = |id: &str, vendors: &VendorsSettings| -> Result<Arc<Tenant>, VendorError> {
             Ok(Arc::new(Tenant {
                 id: id.to_owned(),
-                upstreams: Arc::new(Upstreams::new(vendors, &settings.cache)?),
+                upstreams: Arc::new(Upstreams::new(vendors, &settings.cache, clock)?),
                 idempotency: Arc::new(IdempotencyStore::new(&settings.idempotency)),
                 procarrier_webhook_key: vendors.procarrier.api_key.clone(),
             }))

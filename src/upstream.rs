@@ -12,10 +12,10 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use chrono::Utc;
 use futures_util::future::try_join_all;
 
 use crate::cache::{Cached, VendorCache};
+use crate::clock::Clock;
 use crate::config::{CacheSettings, VendorsSettings};
 use crate::error::ErrorCode;
 use crate::model::{Delivery, DropOffPoint, Order, Return, ReturnService, Shipment, Vendor};
@@ -100,10 +100,15 @@ pub struct Upstreams {
     pub trackru: trackru::Client,
     pub cache: VendorCache,
     health: Arc<HealthBoard>,
+    clock: Clock,
 }
 
 impl Upstreams {
-    pub fn new(v: &VendorsSettings, cache: &CacheSettings) -> Result<Self, VendorError> {
+    pub fn new(
+        v: &VendorsSettings,
+        cache: &CacheSettings,
+        clock: Clock,
+    ) -> Result<Self, VendorError> {
         Ok(Upstreams {
             vtrack: vtrack::Client::new(&v.vtrack)?,
             procarrier: procarrier::Client::new(&v.procarrier)?,
@@ -112,6 +117,7 @@ impl Upstreams {
             trackru: trackru::Client::new(&v.trackru)?,
             cache: VendorCache::new(cache),
             health: Arc::default(),
+            clock,
         })
     }
 
@@ -277,9 +283,9 @@ impl Upstreams {
     /// ProCarrier tracking events of the last 400 days, by tracking number (`tracking/range`
     /// pages, instead of one `tracking/get` per parcel).
     pub async fn procarrier_tracking(&self) -> Cached<HashMap<String, Arc<Shipment>>> {
-        let client = self.procarrier.clone();
+        let (client, clock) = (self.procarrier.clone(), self.clock);
         self.cached(Vendor::ProCarrier, "tracking/range", move || async move {
-            let from = (Utc::now() - PROCARRIER_EVENTS_WINDOW).fixed_offset();
+            let from = (clock.now() - PROCARRIER_EVENTS_WINDOW).fixed_offset();
             let filter = procarrier::wire::TrackingRangeFilter {
                 date_from: Some(procarrier::mapping::format_filter_date(from)),
                 count_per_page: Some(20_000),

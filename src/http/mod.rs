@@ -22,6 +22,7 @@ use base64::Engine;
 use tokio::net::TcpListener;
 
 use crate::auth::{AuthError, Authenticator, Caller, Scope};
+use crate::clock::Clock;
 use crate::config::{ConfigError, ServerSettings, Settings, WebhookSettings};
 use crate::events::ReturnEvents;
 use crate::schema::loaders::Loaders;
@@ -106,6 +107,7 @@ pub struct AppState {
     pub operations: metrics::OperationCounters,
     /// One permit per open graphql-ws connection (`server.max_websockets`).
     pub websockets: Arc<tokio::sync::Semaphore>,
+    pub clock: Clock,
 }
 
 /// The gateway, ready to serve.
@@ -114,7 +116,14 @@ pub struct App {
 }
 
 impl App {
+    /// The gateway on the system clock.
     pub fn new(settings: &Settings) -> Result<App, StartError> {
+        App::with_clock(settings, Clock::system())
+    }
+
+    /// The gateway reading the time from `clock` (tests run it at a fixed date, beside
+    /// simulators on the same clock).
+    pub fn with_clock(settings: &Settings, clock: Clock) -> Result<App, StartError> {
         let auth = Authenticator::new(&settings.auth)?;
         let events = Arc::new(ReturnEvents::new(&settings.webhooks));
         let schema = crate::schema::build(events.clone(), &settings.server);
@@ -123,12 +132,13 @@ impl App {
                 schema,
                 auth,
                 persisted: intake::PersistedQueries::new(&settings.server)?,
-                tenants: Tenants::new(settings)?,
+                tenants: Tenants::new(settings, clock)?,
                 events,
                 settings: settings.server.clone(),
                 webhooks: settings.webhooks.clone(),
                 operations: metrics::OperationCounters::default(),
                 websockets: Arc::new(tokio::sync::Semaphore::new(settings.server.max_websockets)),
+                clock,
             }),
         })
     }

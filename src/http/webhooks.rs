@@ -127,7 +127,7 @@ pub async fn procarrier_return_updated(
     state.events.publish(ReturnUpdate {
         tenant: tenant.id.clone(),
         record,
-        received_at: chrono::Utc::now(),
+        received_at: state.clock.now(),
     });
     (
         StatusCode::OK,

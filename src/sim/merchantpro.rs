@@ -21,11 +21,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch};
 use axum::{Json, Router};
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde_json::{json, Value};
 
 use crate::config::SimCredentials;
-use crate::sim::world::{Milestone, ReturnChannel, Stage, World};
+use crate::sim::world::{Clock, Milestone, ReturnChannel, Stage, World};
 use crate::vendors::merchantpro::client::PAGE_LIMIT;
 use crate::vendors::merchantpro::wire::{
     Ack, Amount, ErrorBody, Id, Invoice, LineItem, ListCount, ListLinks, ListMeta, ListQuery,
@@ -82,9 +82,16 @@ struct Sim {
     shop: Mutex<Shop>,
     /// The `Basic` token the credentials give.
     token: String,
+    clock: Clock,
 }
 
 impl Sim {
+    /// Now, in the shop's time zone (Bucharest summer time, as the doc's examples).
+    fn now(&self) -> DateTime<FixedOffset> {
+        let bucharest = FixedOffset::east_opt(3 * 3600).expect("valid offset");
+        self.clock.now().with_timezone(&bucharest)
+    }
+
     fn shop(&self) -> MutexGuard<'_, Shop> {
         // A panicking handler must not take the simulator down with it.
         self.shop.lock().unwrap_or_else(|e| e.into_inner())
@@ -117,6 +124,7 @@ pub fn router(world: &World, credentials: &SimCredentials) -> Router {
             credentials.merchantpro_username,
             credentials.merchantpro_password.expose()
         )),
+        clock: world.clock,
     });
     Router::new()
         .route("/api/v2/orders", get(list).post(create))
@@ -198,11 +206,6 @@ async fn basic_auth(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Re
         HeaderValue::from_static("Basic realm=\"MerchantPro API\""),
     );
     resp
-}
-
-fn now() -> DateTime<FixedOffset> {
-    let bucharest = FixedOffset::east_opt(3 * 3600).expect("valid offset");
-    Utc::now().with_timezone(&bucharest)
 }
 
 fn stamp(d: DateTime<FixedOffset>) -> String {
@@ -678,7 +681,7 @@ async fn create(
     let id = shop.next_id;
     shop.next_id += 1;
     let tags = new.tags.as_deref().map(|t| resolve_tags(&mut shop, t));
-    let at = stamp(now());
+    let at = stamp(sim.now());
     let mut order = Order::with_id(id);
     order.channel_name = new.channel_name;
     order.channel_ref_id = new.channel_ref_id;
@@ -807,7 +810,7 @@ async fn update(
     if let Some(meta) = change.meta_fields {
         order.meta_fields = Some(meta);
     }
-    order.date_modified = Some(stamp(now()));
+    order.date_modified = Some(stamp(sim.now()));
     Json(order.clone()).into_response()
 }
 
@@ -865,7 +868,7 @@ async fn transition(
             ),
         );
     }
-    let at = now();
+    let at = sim.now();
     match to {
         Some(to) => {
             order.shipping_status = Some(to.as_str().into());
@@ -1292,7 +1295,7 @@ mod tests {
 
     #[test]
     fn every_world_order_is_in_the_shop_with_its_returns_linked() {
-        let world = World::generate(42, 60);
+        let world = World::generate(42, 60, crate::clock::test_clock());
         let orders = seed_orders(&world);
         assert!(orders.len() > world.orders.len(), "RMA orders are added");
         for (o, w) in orders.iter().zip(&world.orders) {

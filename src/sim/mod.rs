@@ -317,7 +317,10 @@ where
     S: Future<Output = ()> + Send + 'static,
 {
     let sim = &settings.sim;
-    let world = Arc::new(World::generate(sim.seed, sim.returns));
+    let clock = sim
+        .clock()
+        .map_err(|reason| std::io::Error::new(std::io::ErrorKind::InvalidInput, reason))?;
+    let world = Arc::new(World::generate(sim.seed, sim.returns, clock));
     let (tx, _) = tokio::sync::watch::channel(false);
     let port = |p: u16| if any_port { 0 } else { p };
     let mut handles = Vec::with_capacity(5);

@@ -21,13 +21,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::{SimCredentials, SimWebhooks};
-use crate::sim::world::{self, Milestone, ReturnChannel, Stage, World};
+use crate::sim::world::{self, Clock, Milestone, ReturnChannel, Stage, World};
 use crate::vendors::procarrier::mapping::{
     format_date_added, format_order_date, parse_filter_date, status_description,
 };
@@ -148,6 +148,7 @@ struct Data {
     next_order_id: i64,
     /// Where the moving world takes its next turn (a return id).
     webhook_cursor: i64,
+    clock: Clock,
 }
 
 #[derive(Debug, Default)]
@@ -159,6 +160,7 @@ struct Guard {
 #[derive(Debug)]
 struct Sim {
     api_key: String,
+    clock: Clock,
     data: Mutex<Data>,
     guard: Mutex<Guard>,
     webhooks: webhooks::Webhooks,
@@ -225,6 +227,7 @@ pub fn router(
 ) -> (Router, Router) {
     let sim = Arc::new(Sim {
         api_key: credentials.procarrier_api_key.expose().to_owned(),
+        clock: world.clock,
         data: Mutex::new(Data::from_world(world)),
         guard: Mutex::new(Guard::default()),
         webhooks: webhooks::Webhooks::new(moving),
@@ -438,6 +441,7 @@ impl Data {
             next_event_id,
             next_order_id,
             webhook_cursor: 0,
+            clock: w.clock,
         }
     }
 }
@@ -490,7 +494,7 @@ impl Sim {
         if method == ApiMethod::CheckAvailable {
             // No authorisation; the body is ignored.
             return Ok(success(wire::Availability {
-                date: Some(Utc::now().timestamp()),
+                date: Some(self.clock.now().timestamp()),
             }));
         }
         self.check_not_blocked()?;
@@ -678,7 +682,7 @@ impl Data {
             ApiMethod::TrackingAdded => self.tracking_page(parse(request)?, true),
             ApiMethod::TrackingAdd => self.tracking_add(parse(request)?),
             ApiMethod::CheckAvailable => Ok(success(wire::Availability {
-                date: Some(Utc::now().timestamp()),
+                date: Some(self.clock.now().timestamp()),
             })),
         }
     }
@@ -699,7 +703,7 @@ impl Data {
             .order_date
             .as_deref()
             .and_then(crate::vendors::procarrier::mapping::parse_order_date)
-            .unwrap_or_else(|| Utc::now().fixed_offset());
+            .unwrap_or_else(|| self.clock.now().fixed_offset());
         let id = self.next_order_id;
         self.next_order_id += 1;
         order.id = None;
@@ -991,7 +995,7 @@ impl Data {
         }
         let id = self.next_return_id;
         self.next_return_id += 1;
-        let now = Utc::now().fixed_offset();
+        let now = self.clock.now().fixed_offset();
         let created_at = new
             .date_added
             .and_then(crate::vendors::procarrier::mapping::from_unix)
@@ -1179,7 +1183,7 @@ impl Data {
             Some(60 | 70) => return Err(wrong("Return was already delivered to the retailer")),
             Some(300 | 310) => {}
             _ => {
-                let now = Utc::now().timestamp();
+                let now = self.clock.now().timestamp();
                 r.events.push(SimEvent {
                     event: wire::TrackingEvent {
                         id: Some(event_id),
@@ -1295,7 +1299,7 @@ impl Data {
             ))
         })?;
         let added_at = match s.date_added.as_deref().map(str::trim) {
-            None | Some("") => Utc::now().fixed_offset(),
+            None | Some("") => self.clock.now().fixed_offset(),
             Some(d) => parse_filter_date(d).ok_or_else(|| {
                 wrong(format!("DateAdded must be YYYY/MM/DD HH:MM:SS, got {d:?}"))
             })?,

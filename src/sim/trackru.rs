@@ -20,11 +20,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, Duration, FixedOffset, Utc};
+use chrono::{DateTime, Duration, FixedOffset};
 use serde::Serialize;
 
 use crate::config::SimCredentials;
-use crate::sim::world::{Milestone, Parcel, World};
+use crate::sim::world::{Clock, Milestone, Parcel, World};
 use crate::vendors::trackru::client::{BATCH_LIMIT, MAX_PAGE_SIZE, OVER_BATCH_LIMIT};
 use crate::vendors::trackru::wire::{
     status_command, BatchError, BatchResult, CarrierInfo, Checkpoint, CreateTracking, Envelope,
@@ -78,9 +78,14 @@ impl Store {
 struct Sim {
     store: Arc<Mutex<Store>>,
     api_key: Arc<str>,
+    clock: Clock,
 }
 
 impl Sim {
+    fn now(&self) -> DateTime<FixedOffset> {
+        self.clock.now().fixed_offset()
+    }
+
     fn store(&self) -> MutexGuard<'_, Store> {
         crate::lock(&self.store)
     }
@@ -95,6 +100,7 @@ pub fn router(world: &World, credentials: &SimCredentials) -> Router {
     let sim = Sim {
         store: Arc::new(Mutex::new(store)),
         api_key: credentials.trackru_api_key.expose().into(),
+        clock: world.clock,
     };
     Router::new()
         .route("/v1/trackings/post", post(create))
@@ -152,7 +158,7 @@ async fn create(State(sim): State<Sim>, body: Bytes) -> Response {
         return bad_json();
     };
     let mut store = sim.store();
-    match add(&mut store, &request) {
+    match add(&mut store, &request, sim.now()) {
         Ok(tracking) => success(201, "Created", CREATED_MESSAGE, tracking),
         Err((code, message)) => refusal(code, message),
     }
@@ -170,13 +176,14 @@ async fn batch(State(sim): State<Sim>, body: Bytes) -> Response {
     if requests.len() > BATCH_LIMIT {
         return refusal(OVER_BATCH_LIMIT, &format!("Up to {BATCH_LIMIT} at a time."));
     }
+    let now = sim.now();
     let mut store = sim.store();
     let mut result = BatchResult {
         submitted: Some(requests.len() as u64),
         ..BatchResult::default()
     };
     for request in &requests {
-        match add(&mut store, request) {
+        match add(&mut store, request, now) {
             Ok(tracking) => result.trackings.push(tracking),
             Err((code, message)) => result.errors.push(BatchError {
                 tracking_number: request.tracking_number.clone(),
@@ -247,7 +254,7 @@ async fn update(
             *field = value;
         }
     }
-    let now = now();
+    let now = sim.now();
     t.updated_at = Some(rfc3339(now));
     stored.updated_unix = now.timestamp();
     success(200, "Success", "Success", stored.tracking.clone())
@@ -377,8 +384,13 @@ async fn realtime(State(sim): State<Sim>, body: Bytes) -> Response {
 
 // ---- behaviour shared by post and batch --------------------------------------------------
 
-/// Validates and stores one new tracking, or says why not (TrackingMore code and message).
-fn add(store: &mut Store, request: &CreateTracking) -> Result<Tracking, (i64, &'static str)> {
+/// Validates and stores one new tracking created `at`, or says why not (TrackingMore code and
+/// message).
+fn add(
+    store: &mut Store,
+    request: &CreateTracking,
+    at: DateTime<FixedOffset>,
+) -> Result<Tracking, (i64, &'static str)> {
     let number = request.tracking_number.trim();
     if number.is_empty() {
         return Err((4013, "Tracking_number is required."));
@@ -400,7 +412,7 @@ fn add(store: &mut Store, request: &CreateTracking) -> Result<Tracking, (i64, &'
     if store.trackings.contains_key(&key_of(carrier, number)) {
         return Err((4016, "Tracking already exists."));
     }
-    let now = rfc3339(now());
+    let now = rfc3339(at);
     let tracking = Tracking {
         id: Some(tracking_id(carrier, number)),
         tracking_number: number.to_owned(),
@@ -590,10 +602,6 @@ fn comma_list(raw: Option<&str>) -> Vec<&str> {
             .collect()
     })
     .unwrap_or_default()
-}
-
-fn now() -> DateTime<FixedOffset> {
-    Utc::now().fixed_offset()
 }
 
 fn rfc3339(at: DateTime<FixedOffset>) -> String {

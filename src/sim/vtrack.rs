@@ -247,7 +247,7 @@ mod tests {
 
     #[test]
     fn the_report_holds_every_vtrack_return_once_and_maps_cleanly() {
-        let world = World::generate(42, 120);
+        let world = World::generate(42, 120, crate::clock::test_clock());
         let wire = report(&world);
         let mapped = map_report(&wire);
         assert_eq!(mapped.skipped(), 0);
@@ -281,7 +281,7 @@ mod tests {
 
     #[test]
     fn the_report_is_dirty_like_the_vendor() {
-        let world = World::generate(42, 120);
+        let world = World::generate(42, 120, crate::clock::test_clock());
         let json = serde_json::to_value(report(&world)).expect("json");
         let rows = json["rows"].as_array().expect("rows");
         let names: Vec<&str> = rows
@@ -307,7 +307,7 @@ mod tests {
 
     #[test]
     fn invoice_ids_are_uuid_shaped() {
-        let world = World::generate(42, 20);
+        let world = World::generate(42, 20, crate::clock::test_clock());
         let id = invoice_id(&world.orders[0]);
         let parts: Vec<usize> = id.split('-').map(str::len).collect();
         assert_eq!(parts, [8, 4, 4, 4, 12], "{id}");

@@ -7,8 +7,9 @@
 //! trackings; return parcels are ProCarrier `TrackingNumber`s tracked in TrackRU too; and the same
 //! person's e-mail and phone recur everywhere, each vendor writing them its own way.
 
-use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
+use chrono::{DateTime, Duration, DurationRound, FixedOffset};
 
+pub use crate::clock::Clock;
 pub use crate::rng::Rng;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -207,6 +208,10 @@ pub struct DropOffPoint {
 #[derive(Debug, Clone, PartialEq)]
 pub struct World {
     pub seed: u64,
+    /// The simulated present: everything in the world happened before it. The simulators stamp
+    /// what callers create with [`World::clock`], which runs on from here.
+    pub now: DateTime<FixedOffset>,
+    pub clock: Clock,
     pub people: Vec<Person>,
     pub orders: Vec<Order>,
     pub parcels: Vec<Parcel>,
@@ -370,26 +375,33 @@ pub const SERVICES: &[Service] = &[
     },
 ];
 
-/// The fixed start of simulated time, so a seed always gives the same dates.
-fn epoch() -> DateTime<FixedOffset> {
-    FixedOffset::east_opt(3 * 3600)
-        .expect("valid offset")
-        .from_utc_datetime(
-            &Utc.with_ymd_and_hms(2026, 8, 1, 6, 0, 0)
-                .single()
-                .expect("valid date")
-                .naive_utc(),
-        )
+/// How far back the world's history reaches: orders are placed over the last `HISTORY_DAYS`
+/// (up to a day before `now`), and returns, parcel events and refunds follow them.
+const HISTORY_DAYS: i64 = 120;
+
+/// Greek summer time, the offset the world's dates are written in.
+fn athens() -> FixedOffset {
+    FixedOffset::east_opt(3 * 3600).expect("valid offset")
 }
 
 impl World {
     /// Generates the world for `seed` with `returns` returns (split 55 % ProCarrier, 25 % RRR,
-    /// 20 % V-Track), about two orders per return and a customer per four orders.
-    pub fn generate(seed: u64, returns: usize) -> World {
+    /// 20 % V-Track), about two orders per return and a customer per four orders, over the
+    /// [`HISTORY_DAYS`] before `clock`'s now (taken to the minute).
+    ///
+    /// Everything is placed relative to that now, so one seed gives the same world at any date,
+    /// shifted. Nothing lies in the future: a parcel's events end at now (a recent return is
+    /// still on its way), and a return's stage and refunds are what its events reached.
+    pub fn generate(seed: u64, returns: usize, clock: Clock) -> World {
         let mut rng = Rng::new(seed);
         let order_count = returns * 2 + 10;
         let people_count = (order_count / 4).max(5);
-        let start = epoch();
+        let now = clock
+            .now()
+            .duration_trunc(Duration::minutes(1))
+            .expect("a minute divides any date")
+            .with_timezone(&athens());
+        let start = now - Duration::days(HISTORY_DAYS);
 
         let people: Vec<Person> = (0..people_count)
             .map(|i| {
@@ -437,7 +449,8 @@ impl World {
         let mut orders = Vec::with_capacity(order_count);
         let mut line_id = 900_000u64;
         for i in 0..order_count {
-            let created_at = start + Duration::minutes(rng.below(110 * 24 * 60) as i64);
+            let created_at =
+                start + Duration::minutes(rng.below((HISTORY_DAYS - 1) as u64 * 24 * 60) as i64);
             let lines = (0..1 + rng.below(3))
                 .map(|_| {
                     let (name, price_cents, weight_grams) = *rng.pick(PRODUCTS);
@@ -489,9 +502,9 @@ impl World {
             });
         }
 
-        // Outbound parcel events follow the order's shipping status.
+        // Outbound parcel events follow the order's shipping status, as far as they got by now.
         let mut event_id = 5_000_000u64;
-        for order in &orders {
+        for order in &mut orders {
             let path: &[Milestone] = match order.shipping_status {
                 "shipped" => &[Milestone::Registered, Milestone::PickedUp, Milestone::Hub],
                 "delivered" => &[
@@ -505,8 +518,16 @@ impl World {
                 _ => &[],
             };
             let person = &people[order.customer];
-            parcels[order.parcel].events =
-                walk(&mut rng, &mut event_id, order.created_at, path, person);
+            let events = walk(&mut rng, &mut event_id, order.created_at, path, person, now);
+            if events.len() < path.len() {
+                // Not delivered yet: still with the shop, or on its way.
+                order.shipping_status = if events.is_empty() {
+                    "in_process"
+                } else {
+                    "shipped"
+                };
+            }
+            parcels[order.parcel].events = events;
         }
 
         // Returns, only of orders that shipped; each order returns at most once.
@@ -527,7 +548,11 @@ impl World {
                 11..=15 => ReturnChannel::Rrr,
                 _ => ReturnChannel::VTrack,
             };
-            let created_at = order.created_at + Duration::hours(48 + rng.below(24 * 20) as i64);
+            let mut created_at = order.created_at + Duration::hours(48 + rng.below(24 * 20) as i64);
+            if created_at >= now {
+                // A recent order: its return was opened since, not in the future.
+                created_at = order.created_at + (now - order.created_at) / 2;
+            }
             let lines: Vec<ReturnLine> = (0..order.lines.len())
                 .filter(|_| rng.chance(0.7))
                 .chain(std::iter::once(0))
@@ -560,19 +585,27 @@ impl World {
                     // The outbound parcel came back instead of being delivered.
                     let p = order.parcel;
                     let refused = rng.chance(0.5);
-                    parcels[p].events = walk(
+                    let back_to_sender = [
+                        Milestone::Registered,
+                        Milestone::PickedUp,
+                        Milestone::OutForDelivery,
+                        Milestone::AttemptFailed,
+                        Milestone::ReturnedToSender,
+                    ];
+                    let events = walk(
                         &mut rng,
                         &mut event_id,
                         order.created_at,
-                        &[
-                            Milestone::Registered,
-                            Milestone::PickedUp,
-                            Milestone::OutForDelivery,
-                            Milestone::AttemptFailed,
-                            Milestone::ReturnedToSender,
-                        ],
+                        &back_to_sender,
                         person,
+                        now,
                     );
+                    if events.len() < back_to_sender.len() {
+                        // Not back at the sender yet: no V-Track return (the order keeps its
+                        // own delivery).
+                        continue;
+                    }
+                    parcels[p].events = events;
                     (p, Stage::Received, refused, 0)
                 }
                 _ => {
@@ -600,7 +633,12 @@ impl World {
                             Milestone::Delayed,
                         ],
                     };
-                    let events = walk(&mut rng, &mut event_id, created_at, path, person);
+                    let events = walk(&mut rng, &mut event_id, created_at, path, person, now);
+                    let stage = if events.len() < path.len() {
+                        stage_reached(&events)
+                    } else {
+                        stage
+                    };
                     parcels.push(Parcel {
                         tracking_number: format!(
                             "TRC{:09}",
@@ -619,25 +657,39 @@ impl World {
                     (parcels.len() - 1, stage, false, id)
                 }
             };
+            let (refund_at, paid_at) = (
+                created_at + Duration::days(3),
+                created_at + Duration::days(4),
+            );
             let refunds = if channel == ReturnChannel::Rrr
                 && matches!(stage, Stage::Refunded | Stage::Received)
+                && refund_at < now
             {
                 refund_id += 1;
                 let amount_cents = lines
                     .iter()
                     .map(|l| order.lines[l.line].product.price_cents * i64::from(l.quantity))
                     .sum();
-                let paid = stage == Stage::Refunded;
+                let paid = stage == Stage::Refunded && paid_at < now;
                 vec![Refund {
                     id: refund_id,
                     status: if paid { "PAID_OUT" } else { "PENDING" },
                     amount_cents,
-                    created_at: created_at + Duration::days(3),
-                    paid_at: paid.then(|| created_at + Duration::days(4)),
+                    created_at: refund_at,
+                    paid_at: paid.then_some(paid_at),
                     invoice_number: format!("CR-{:06}", refund_id),
                 }]
             } else {
                 Vec::new()
+            };
+            // An RRR refund not paid out by now leaves the return received, not refunded.
+            let stage = if stage == Stage::Refunded
+                && channel == ReturnChannel::Rrr
+                && !refunds.iter().any(|f| f.paid_at.is_some())
+            {
+                Stage::Received
+            } else {
+                stage
             };
             let service_id = SERVICES
                 .iter()
@@ -702,6 +754,8 @@ impl World {
 
         World {
             seed,
+            now,
+            clock,
             people,
             orders,
             parcels,
@@ -720,16 +774,28 @@ impl World {
     }
 }
 
-/// Events along `path`, a few hours to two days apart, starting at `from`.
+/// Where a return whose parcel has not finished its path stands: what its last event reached.
+fn stage_reached(events: &[ParcelEvent]) -> Stage {
+    match events.last().map(|e| e.milestone) {
+        None | Some(Milestone::Registered) | Some(Milestone::CancelRequested) => Stage::Requested,
+        Some(_) => Stage::InTransit,
+    }
+}
+
+/// Events along `path`, a few hours to two days apart, starting at `from`, up to `now`: the
+/// milestones not reached by then are left out (the random draws are the same either way, so
+/// a seed gives the same world at any date).
 fn walk(
     rng: &mut Rng,
     next_id: &mut u64,
     from: DateTime<FixedOffset>,
     path: &[Milestone],
     person: &Person,
+    now: DateTime<FixedOffset>,
 ) -> Vec<ParcelEvent> {
     let mut at = from;
-    path.iter()
+    let mut events: Vec<ParcelEvent> = path
+        .iter()
         .map(|&milestone| {
             at += Duration::minutes(120 + rng.below(48 * 60) as i64);
             *next_id += 1;
@@ -748,22 +814,118 @@ fn walk(
                 country: if local { person.country } else { "GR" },
             }
         })
-        .collect()
+        .collect();
+    events.retain(|e| e.at < now);
+    events
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use crate::clock::test_clock;
+
+    fn at(date: &str) -> Clock {
+        Clock::starting_at(DateTime::parse_from_rfc3339(date).unwrap().to_utc())
+    }
+
     #[test]
     fn same_seed_same_world() {
-        assert_eq!(World::generate(7, 60), World::generate(7, 60));
-        assert_ne!(World::generate(7, 60).people, World::generate(8, 60).people);
+        let clock = test_clock();
+        assert_eq!(World::generate(7, 60, clock), World::generate(7, 60, clock));
+        assert_ne!(
+            World::generate(7, 60, clock).people,
+            World::generate(8, 60, clock).people
+        );
+    }
+
+    /// Every date the world holds, with what it is.
+    fn dates(w: &World) -> Vec<(String, DateTime<FixedOffset>)> {
+        let orders = w.orders.iter().map(|o| (o.reference.clone(), o.created_at));
+        let events = w.parcels.iter().flat_map(|p| {
+            p.events
+                .iter()
+                .map(move |e| (format!("{} {:?}", p.tracking_number, e.milestone), e.at))
+        });
+        let returns = w.returns.iter().flat_map(|r| {
+            let refunds = r.refunds.iter().flat_map(move |f| {
+                [Some(f.created_at), f.paid_at]
+                    .into_iter()
+                    .flatten()
+                    .map(move |t| (format!("refund {}", f.id), t))
+            });
+            std::iter::once((format!("return {}", r.id), r.created_at)).chain(refunds)
+        });
+        orders.chain(events).chain(returns).collect()
+    }
+
+    #[test]
+    fn the_world_lies_in_the_recent_past_of_its_clock_at_any_date() {
+        for date in [
+            "2024-02-29T23:59:00Z",
+            "2026-06-15T09:30:00Z",
+            "2031-12-31T00:00:00Z",
+        ] {
+            let w = World::generate(42, 540, at(date));
+            let all = dates(&w);
+            assert!(all.len() > 5000, "{}", all.len());
+            for (what, t) in &all {
+                assert!(*t < w.now, "{what} at {t} is not before {}", w.now);
+                assert!(w.now - *t < Duration::days(HISTORY_DAYS), "{what} at {t}");
+            }
+            let last_week = w
+                .returns
+                .iter()
+                .filter(|r| w.now - r.created_at < Duration::days(7))
+                .count();
+            assert!(last_week >= 5, "last week has returns: {last_week}");
+        }
+    }
+
+    #[test]
+    fn a_seed_gives_the_same_world_at_any_date_shifted() {
+        let (a, b) = (
+            World::generate(42, 200, at("2025-01-10T08:00:00Z")),
+            World::generate(42, 200, at("2029-07-01T16:45:00Z")),
+        );
+        let shift = b.now - a.now;
+        assert_eq!(a.returns.len(), b.returns.len());
+        for (x, y) in dates(&a).iter().zip(dates(&b)) {
+            assert_eq!((x.0.as_str(), x.1 + shift), (y.0.as_str(), y.1));
+        }
+        let stages = |w: &World| w.returns.iter().map(|r| r.stage).collect::<Vec<_>>();
+        assert_eq!(stages(&a), stages(&b));
+    }
+
+    #[test]
+    fn a_return_has_reached_only_what_its_events_reached() {
+        let w = World::generate(42, 540, test_clock());
+        for r in w
+            .returns
+            .iter()
+            .filter(|r| r.channel != ReturnChannel::VTrack)
+        {
+            let milestones: Vec<Milestone> = w.parcels[r.parcel]
+                .events
+                .iter()
+                .map(|e| e.milestone)
+                .collect();
+            if matches!(r.stage, Stage::Received | Stage::Refunded) {
+                assert!(milestones.contains(&Milestone::Delivered), "{r:?}");
+            }
+        }
+        let on_the_way_recently = w
+            .returns
+            .iter()
+            .filter(|r| w.now - r.created_at < Duration::days(2))
+            .filter(|r| matches!(r.stage, Stage::Requested | Stage::InTransit))
+            .count();
+        assert!(on_the_way_recently > 0);
     }
 
     #[test]
     fn default_world_has_enough_returns_on_every_channel() {
-        let w = World::generate(42, 540);
+        let w = World::generate(42, 540, test_clock());
         assert!(w.returns.len() >= 500, "{}", w.returns.len());
         for ch in [
             ReturnChannel::ProCarrier,

@@ -11,9 +11,14 @@ pub struct TestSims {
     _stop: oneshot::Sender<()>,
 }
 
-/// Starts the simulators with the demo settings, `customize`d, on free ports.
+/// The simulated present of every test world, unless a test picks its own (`sim.now`): a fixed
+/// date, so no answer depends on the day the tests run.
+pub const NOW: &str = "2026-06-15T09:30:00Z";
+
+/// Starts the simulators with the demo settings at [`NOW`], `customize`d, on free ports.
 pub async fn start_with(customize: impl FnOnce(&mut Settings)) -> TestSims {
     let mut settings = Settings::demo();
+    settings.sim.now = NOW.into();
     customize(&mut settings);
     let (stop, stopped) = oneshot::channel::<()>();
     let sims = start_all(&settings, true, async move {
@@ -34,7 +39,22 @@ pub async fn start() -> TestSims {
     start_with(|s| s.sim.returns = 120).await
 }
 
+/// Starts the simulators at `now` (RFC 3339) instead of [`NOW`].
+pub async fn start_at(now: &str) -> TestSims {
+    start_with(|s| {
+        s.sim.returns = 120;
+        s.sim.now = now.into();
+    })
+    .await
+}
+
 impl TestSims {
+    /// The simulated present the world was generated at (`sim.now` to the minute; the
+    /// simulators' clock runs on from it), moved by `offset`.
+    pub fn now_plus(&self, offset: chrono::Duration) -> chrono::DateTime<chrono::FixedOffset> {
+        self.sims.world.now + offset
+    }
+
     pub fn set_faults(&self, sim: &SimHandle, faults: Faults) {
         sim.control.set_faults(faults);
     }
@@ -84,11 +104,12 @@ pub struct TestGateway {
 }
 
 /// Starts the gateway with `sims.settings`, `customize`d (e.g. a vendor's base URL or
-/// timeout), on 127.0.0.1:0.
+/// timeout), on 127.0.0.1:0, on the simulators' clock.
 pub async fn gateway_with(sims: &TestSims, customize: impl FnOnce(&mut Settings)) -> TestGateway {
     let mut settings = sims.settings.clone();
     customize(&mut settings);
-    let app = returns_gateway::App::new(&settings).expect("gateway builds");
+    let app =
+        returns_gateway::App::with_clock(&settings, sims.sims.world.clock).expect("gateway builds");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -3,6 +3,7 @@
 mod auth;
 mod batching;
 mod cli;
+mod dates;
 mod graphql;
 mod helpers;
 mod merchantpro;

@@ -26,7 +26,7 @@ fn client(t: &TestSims) -> Client {
 }
 
 fn world(t: &TestSims) -> World {
-    World::generate(t.settings.sim.seed, t.settings.sim.returns)
+    World::clone(&t.sims.world)
 }
 
 fn api_kind(e: &VendorError) -> Option<ApiErrorKind> {
@@ -791,11 +791,19 @@ async fn a_base_url_that_already_ends_in_api_v2_works_too() {
 
 #[tokio::test]
 async fn the_docs_create_after_spelling_filters_too() {
-    let t = helpers::start().await;
+    create_after_filters_the_last_month(&helpers::start().await).await;
+}
+
+/// Also run at other dates (`dates.rs`).
+pub async fn create_after_filters_the_last_month(t: &TestSims) {
     let mp = &t.settings.vendors.merchantpro;
+    let since = t
+        .now_plus(-chrono::Duration::days(30))
+        .format("%Y-%m-%d")
+        .to_string();
     let list: OrderList = reqwest::Client::new()
         .get(format!(
-            "{}/api/v2/orders?create_after=2026-11-01&fields=date_created",
+            "{}/api/v2/orders?create_after={since}&fields=date_created",
             mp.base_url
         ))
         .basic_auth(&mp.username, Some(mp.password.expose()))
@@ -805,10 +813,10 @@ async fn the_docs_create_after_spelling_filters_too() {
         .json()
         .await
         .unwrap();
-    let all = seed_orders(&world(&t));
+    let all = seed_orders(&world(t));
     let want = all
         .iter()
-        .filter(|o| o.date_created.as_deref().unwrap() >= "2026-11-01")
+        .filter(|o| o.date_created.as_deref().unwrap() >= since.as_str())
         .count() as u64;
     assert!(want > 0);
     assert_eq!(list.meta.count.total.0, want);

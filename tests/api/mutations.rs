@@ -12,7 +12,7 @@ fn assert_snapshot(name: &str, value: &Value) {
     settings.bind(|| insta::assert_json_snapshot!(name, value));
 }
 
-const CREATE: &str = r#"mutation($input: CreateReturnInput!, $key: String) {
+pub const CREATE: &str = r#"mutation($input: CreateReturnInput!, $key: String) {
   createReturn(input: $input, idempotencyKey: $key) {
     trackingNumber secondaryBarcodes
     firstMileAddress { line1 city postalCode country }
@@ -22,7 +22,7 @@ const CREATE: &str = r#"mutation($input: CreateReturnInput!, $key: String) {
   }
 }"#;
 
-fn create_input() -> Value {
+pub fn create_input() -> Value {
     json!({
         "address": {"country": "gr", "city": "Athens", "postalCode": "10563", "line1": "Ermou 12"},
         "contact": {"name": "Maria Papadopoulou", "email": " Maria.P@Example.GR ", "phone": "697 123 4567"},
@@ -417,12 +417,11 @@ async fn tracking_overrides_and_events_show_in_the_timeline() {
         "{reverted}"
     );
 
-    let add = r#"mutation($n: String!) { addTrackingEvent(trackingNumber: $n, statusCode: 60,
-        at: "2026-11-20T10:00:00+02:00", description: "Back at the warehouse",
+    let add = r#"mutation($n: String!, $at: DateTime!) { addTrackingEvent(trackingNumber: $n,
+        statusCode: 60, at: $at, description: "Back at the warehouse",
         location: {country: "GR", city: "Athens"}) { trackingNumber statusCode status at } }"#;
-    let added = g
-        .query_with(add, json!({"n": parcel.tracking_number}))
-        .await;
+    let vars = json!({"n": parcel.tracking_number, "at": t.now_plus(chrono::Duration::hours(1))});
+    let added = g.query_with(add, vars.clone()).await;
     assert!(added.get("errors").is_none(), "{added}");
     assert_snapshot("mutation_add_tracking_event", &added);
     let timeline = g
@@ -438,7 +437,7 @@ async fn tracking_overrides_and_events_show_in_the_timeline() {
     let bad = g
         .query_with(
             add.replace("statusCode: 60", "statusCode: 61").as_str(),
-            json!({"n": parcel.tracking_number}),
+            vars,
         )
         .await;
     assert_eq!(field(&bad), "statusCode");

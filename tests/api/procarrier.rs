@@ -26,7 +26,7 @@ fn client_with_key(t: &TestSims, key: &str) -> Client {
 }
 
 fn world(t: &TestSims) -> World {
-    World::generate(t.settings.sim.seed, t.settings.sim.returns)
+    World::clone(&t.sims.world)
 }
 
 fn api_kind(err: &VendorError) -> (ApiErrorKind, String) {
@@ -551,15 +551,23 @@ async fn world_returns_are_served_with_their_tracking() {
 
 #[tokio::test]
 async fn an_added_tracking_event_shows_and_moves_the_status() {
-    let t = helpers::start().await;
-    let c = client(&t);
+    added_tracking_event_shows_and_moves_the_status(&helpers::start().await).await;
+}
+
+/// Also run at other dates (`dates.rs`): the event comes an hour after the return was created
+/// on the simulator's clock.
+pub async fn added_tracking_event_shows_and_moves_the_status(t: &TestSims) {
+    let c = client(t);
+    let filter_date =
+        |offset: chrono::Duration| t.now_plus(offset).format("%Y/%m/%d %H:%M:%S").to_string();
+    let (event_at, added_at) = (chrono::Duration::hours(1), chrono::Duration::minutes(67));
     let created = c.create_return(&new_return(201, "EXT-T")).await.unwrap();
     let ack = c
         .add_tracking(&wire::NewTrackingStatus {
             tracking_number: created.tracking_number.clone(),
-            date: "2026/11/25 11:22:33".into(),
+            date: filter_date(event_at),
             status: 20,
-            date_added: Some("2026/11/25 11:30:00".into()),
+            date_added: Some(filter_date(added_at)),
             description: Some("Picked up".into()),
             carrier_status: Some("PU".into()),
             location: Some(wire::EventLocation {
@@ -591,8 +599,8 @@ async fn an_added_tracking_event_shows_and_moves_the_status() {
     // tracking/added by the date the event was added.
     let added = c
         .tracking_added_all(&wire::TrackingRangeFilter {
-            date_from: Some("2026/11/25 11:29:00".into()),
-            date_to: Some("2026/11/25 11:31:00".into()),
+            date_from: Some(filter_date(added_at - chrono::Duration::minutes(1))),
+            date_to: Some(filter_date(added_at + chrono::Duration::minutes(1))),
             ..Default::default()
         })
         .await
@@ -605,7 +613,7 @@ async fn an_added_tracking_event_shows_and_moves_the_status() {
     let err = c
         .add_tracking(&wire::NewTrackingStatus {
             tracking_number: "NOPE".into(),
-            date: "2026/11/25 11:22:33".into(),
+            date: filter_date(event_at),
             status: 20,
             ..Default::default()
         })

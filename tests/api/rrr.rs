@@ -17,7 +17,7 @@ const LIST_ROUTE: &str = "POST /get/order_returns";
 
 /// The world the simulators of `t` serve.
 fn world(t: &TestSims) -> World {
-    World::generate(t.settings.sim.seed, t.settings.sim.returns)
+    World::clone(&t.sims.world)
 }
 
 fn rrr_ids(world: &World) -> BTreeSet<u64> {

@@ -22,7 +22,7 @@ fn client(t: &TestSims) -> Client {
 }
 
 fn world(t: &TestSims) -> World {
-    World::generate(t.settings.sim.seed, t.settings.sim.returns)
+    World::clone(&t.sims.world)
 }
 
 /// Requests the simulator routed to `route` (e.g. `"GET /v1/trackings/get"`).

@@ -14,7 +14,6 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -161,7 +160,7 @@ impl Sim {
     /// Moves up to `count` returns one status on (taking turns over all open returns) and
     /// returns their webhook bodies; the world is changed before anything is sent.
     fn move_returns(&self, count: usize) -> Vec<(Delivery, Vec<u8>)> {
-        let now = Utc::now().timestamp();
+        let now = self.clock.now().timestamp();
         let mut data = lock(&self.data);
         let cursor = data.webhook_cursor;
         let chosen: Vec<i64> = data
