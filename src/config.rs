@@ -607,6 +607,12 @@ impl VendorsSettings {
                 });
             }
         }
+        if self.procarrier.tracking_range_max_days == 0 {
+            return Err(ConfigError::Invalid {
+                key: format!("{section}.procarrier.tracking_range_max_days"),
+                reason: "must be at least 1 day".into(),
+            });
+        }
         Ok(())
     }
 }
@@ -718,6 +724,9 @@ pub struct ProCarrierSettings {
     pub connect_timeout_ms: u64,
     pub timeout_ms: u64,
     pub api_key: Secret,
+    /// The longest span of dates one `tracking/range` call asks for; a longer range is read in
+    /// consecutive windows of this many days.
+    pub tracking_range_max_days: u32,
     pub resilience: VendorResilience,
 }
 
@@ -728,6 +737,7 @@ impl Default for ProCarrierSettings {
             connect_timeout_ms: 5_000,
             timeout_ms: 30_000,
             api_key: Secret::default(),
+            tracking_range_max_days: 31,
             resilience: VendorResilience::default(),
         }
     }

@@ -3,7 +3,8 @@
 //! comes back mapped into the unified model. Outcomes feed each vendor's health.
 //!
 //! Reads are shaped to what each vendor can batch: ProCarrier returns through `returns/search`
-//! (1000 a page) and events through `tracking/range`, RRR and V-Track as their full listings,
+//! (1000 a page) and events through `tracking/range` from the day the oldest parcel asked for
+//! was sent back, RRR and V-Track as their full listings,
 //! MerchantPro orders by `ids=` (100 a call) or from its listing for channel references it cannot
 //! filter by, TrackRU trackings by `numbers=` (40 a call).
 
@@ -12,6 +13,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use chrono::{NaiveDate, NaiveTime};
 use futures_util::future::try_join_all;
 
 use crate::cache::{Cached, VendorCache};
@@ -19,14 +21,14 @@ use crate::clock::Clock;
 use crate::config::{CacheSettings, VendorsSettings};
 use crate::error::ErrorCode;
 use crate::model::{Delivery, DropOffPoint, Order, Return, ReturnService, Shipment, Vendor};
-use crate::vendors::{merchantpro, procarrier, rrr, trackru, vtrack, BreakerState, VendorError};
+use crate::vendors::{
+    merchantpro, procarrier, rrr, trackru, vtrack, ApiErrorKind, BreakerState, VendorError,
+};
 
 /// TrackRU takes at most this many numbers in one `numbers=` query (TrackingMore v2's limit).
 const TRACKRU_NUMBERS_PER_CALL: usize = 40;
 /// MerchantPro's page limit, also the most ids one `ids=` call can answer.
 const MERCHANTPRO_IDS_PER_CALL: usize = 100;
-/// How far back ProCarrier tracking events are read (`tracking/range`'s `DateFrom`).
-const PROCARRIER_EVENTS_WINDOW: chrono::Duration = chrono::Duration::days(400);
 
 /// The last outcome of each vendor's reads, for the `vendors` query.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -280,23 +282,45 @@ impl Upstreams {
         .await
     }
 
-    /// ProCarrier tracking events of the last 400 days, by tracking number (`tracking/range`
-    /// pages, instead of one `tracking/get` per parcel).
-    pub async fn procarrier_tracking(&self) -> Cached<HashMap<String, Arc<Shipment>>> {
+    /// ProCarrier events of every parcel that moved from the start of `since` (a UTC day) up
+    /// to now, by tracking number: `tracking/range` windows instead of one `tracking/get` per
+    /// parcel. Keyed by the day, so the rows of a page created the same day share one read.
+    pub async fn procarrier_tracking_since(
+        &self,
+        since: NaiveDate,
+    ) -> Cached<HashMap<String, Arc<Shipment>>> {
+        let key = format!("tracking/range?since={since}");
         let (client, clock) = (self.procarrier.clone(), self.clock);
-        self.cached(Vendor::ProCarrier, "tracking/range", move || async move {
-            let from = (clock.now() - PROCARRIER_EVENTS_WINDOW).fixed_offset();
-            let filter = procarrier::wire::TrackingRangeFilter {
-                date_from: Some(procarrier::mapping::format_filter_date(from)),
-                count_per_page: Some(20_000),
-                ..Default::default()
-            };
-            let records = client.tracking_range_all(&filter).await?;
+        self.cached(Vendor::ProCarrier, &key, move || async move {
+            let from = since.and_time(NaiveTime::MIN).and_utc();
+            let records = client.tracking_between(from, clock.now()).await?;
             Ok(records
                 .iter()
                 .map(procarrier::mapping::map_tracking)
                 .map(|s| (s.tracking_number.clone(), Arc::new(s)))
                 .collect())
+        })
+        .await
+    }
+
+    /// One parcel's ProCarrier events (`tracking/get`), for a parcel asked for without a date
+    /// to start a range from. `None` when ProCarrier does not know the number (it answers an
+    /// unknown number with `requestWrong`).
+    pub async fn procarrier_tracking_of(&self, number: String) -> Cached<Option<Arc<Shipment>>> {
+        let key = format!("tracking/get?{number}");
+        let client = self.procarrier.clone();
+        self.cached(Vendor::ProCarrier, &key, move || async move {
+            match client.get_tracking(&number).await {
+                Ok(record) => Ok(Some(Arc::new(procarrier::mapping::map_tracking(&record)))),
+                Err(e)
+                    if e.api_error().is_some_and(|a| {
+                        matches!(a.kind, ApiErrorKind::BadRequest | ApiErrorKind::NotFound)
+                    }) =>
+                {
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            }
         })
         .await
     }
@@ -318,10 +342,16 @@ impl Upstreams {
         .await
     }
 
+    /// Drop-off points. A filter that names no service searches every service the account
+    /// has (`services/get` with an empty request, cached): ProCarrier needs at least one.
     pub async fn procarrier_dropoff_points(
         &self,
-        filter: procarrier::wire::DropOffFilter,
+        mut filter: procarrier::wire::DropOffFilter,
     ) -> Cached<Vec<DropOffPoint>> {
+        if filter.services.is_empty() {
+            let all = self.procarrier_services(Default::default()).await?;
+            filter.services = all.iter().filter_map(|s| s.id.parse().ok()).collect();
+        }
         let key = format!("dropoff/points?{}", cache_key(&filter));
         let client = self.procarrier.clone();
         self.cached(Vendor::ProCarrier, &key, move || async move {

@@ -338,6 +338,9 @@ pub struct Shipment {
     pub created_at: Option<DateTime<FixedOffset>>,
     pub updated_at: Option<DateTime<FixedOffset>>,
     pub archived: bool,
+    /// `status` was set by hand at the vendor (TrackRU's overrides `4`/`7`): it stands over
+    /// what the events say until the override is reverted.
+    pub manual_status: bool,
     pub events: Vec<TrackingEvent>,
 }
 

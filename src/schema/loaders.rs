@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use futures_util::future::join_all;
 
 use crate::model::{Order, Shipment, TrackingStatus, Vendor};
 use crate::upstream::Upstreams;
@@ -106,8 +108,12 @@ impl MergedShipment {
         self.order.iter().map(|&(p, e)| (&self.parts[p], e))
     }
 
-    /// The freshest word on the parcel: the latest event's status, else the first vendor's.
+    /// The freshest word on the parcel: a status set by hand at a vendor (it stands until
+    /// reverted), else the latest event's status, else the first vendor's.
     pub fn status(&self) -> Option<(TrackingStatus, &str, Vendor)> {
+        if let Some(p) = self.parts.iter().find(|p| p.manual_status) {
+            return Some((p.status, p.status_raw.as_str(), p.vendor));
+        }
         if let Some(&(p, i)) = self.order.last() {
             let e = &self.parts[p].events[i];
             return Some((e.status, &e.status_raw, e.vendor));
@@ -122,38 +128,91 @@ impl MergedShipment {
     }
 }
 
-/// Shipments by tracking number: ProCarrier events from its `tracking/range` listing, TrackRU
+/// A parcel to load: its tracking number and, when known, the UTC day its return or order was
+/// created. Its events come after that day, so ProCarrier's range starts there, whatever the
+/// parcel's age.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ParcelKey {
+    pub number: String,
+    pub since: Option<NaiveDate>,
+}
+
+impl ParcelKey {
+    pub fn new(number: String, created_at: Option<DateTime<FixedOffset>>) -> Self {
+        ParcelKey {
+            number,
+            since: created_at.map(|t| t.to_utc().date_naive()),
+        }
+    }
+}
+
+/// Shipments by tracking number: ProCarrier events from `tracking/range` starting at the
+/// oldest parcel's day (or `tracking/get` for a parcel asked for without one), TrackRU
 /// trackings by `numbers=` in batches of 40.
 pub struct ShipmentLoader(pub Arc<Upstreams>);
 
-impl Loader<String> for ShipmentLoader {
+impl Loader<ParcelKey> for ShipmentLoader {
     type Value = Arc<MergedShipment>;
     type Error = std::convert::Infallible;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
-        let (procarrier, trackru) = tokio::join!(
-            self.0.procarrier_tracking(),
-            self.0.trackru_by_numbers(keys.to_vec())
+    async fn load(
+        &self,
+        keys: &[ParcelKey],
+    ) -> Result<HashMap<ParcelKey, Self::Value>, Self::Error> {
+        let numbers: Vec<String> = keys.iter().map(|k| k.number.clone()).collect();
+        let undated: Vec<&str> = keys
+            .iter()
+            .filter(|k| k.since.is_none())
+            .map(|k| k.number.as_str())
+            .collect();
+        let oldest = keys.iter().filter_map(|k| k.since).min();
+        let (ranged, single, trackru) = tokio::join!(
+            async {
+                match oldest {
+                    Some(day) => Some(self.0.procarrier_tracking_since(day).await),
+                    None => None,
+                }
+            },
+            join_all(
+                undated
+                    .iter()
+                    .map(|n| self.0.procarrier_tracking_of((*n).to_owned()))
+            ),
+            self.0.trackru_by_numbers(numbers)
         );
-        let mut failures = Vec::new();
-        for outcome in [procarrier.as_ref().err(), trackru.as_ref().err()]
-            .into_iter()
-            .flatten()
-        {
-            failures.push(outcome.clone());
-        }
+        let single: HashMap<&str, _> = undated.into_iter().zip(single).collect();
         Ok(keys
             .iter()
             .map(|key| {
-                let parts: Vec<Arc<Shipment>> = [
-                    procarrier.as_ref().ok().and_then(|m| m.get(key)),
-                    trackru.as_ref().ok().and_then(|m| m.get(key)),
-                ]
-                .into_iter()
-                .flatten()
-                .cloned()
-                .collect();
-                let merged = MergedShipment::new(key.clone(), parts, failures.clone());
+                // Each key carries the failures of the reads it needed.
+                let mut failures: Vec<Arc<VendorError>> = Vec::new();
+                let procarrier = match key.since {
+                    Some(_) => match &ranged {
+                        Some(Ok(by_number)) => by_number.get(&key.number).cloned(),
+                        Some(Err(e)) => {
+                            failures.push(e.clone());
+                            None
+                        }
+                        None => None,
+                    },
+                    None => match single.get(key.number.as_str()) {
+                        Some(Ok(found)) => (**found).clone(),
+                        Some(Err(e)) => {
+                            failures.push(e.clone());
+                            None
+                        }
+                        None => None,
+                    },
+                };
+                let trackru = match &trackru {
+                    Ok(by_number) => by_number.get(&key.number).cloned(),
+                    Err(e) => {
+                        failures.push(e.clone());
+                        None
+                    }
+                };
+                let parts: Vec<Arc<Shipment>> = procarrier.into_iter().chain(trackru).collect();
+                let merged = MergedShipment::new(key.number.clone(), parts, failures);
                 (key.clone(), Arc::new(merged))
             })
             .collect())
@@ -196,7 +255,7 @@ impl Loaders {
         &self,
         node: &async_graphql::Lookahead<'_>,
         order_keys: impl IntoIterator<Item = String>,
-        tracking_keys: impl IntoIterator<Item = String>,
+        tracking_keys: impl IntoIterator<Item = ParcelKey>,
     ) {
         if self.naive {
             return;

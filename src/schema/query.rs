@@ -12,6 +12,7 @@ use super::directory::{self, ContactKey};
 use super::enums::{BreakerState, PaymentStatus, ReturnStatus, TrackingStatus, Vendor};
 use super::errors::{invalid_argument, permitted, report_partial, reported, ScopeGuard};
 use super::ids::{base64url_decode, base64url_encode, GlobalId, NodeKind};
+use super::loaders::ParcelKey;
 use super::types::{
     loaders, upstreams, CustomerNode, DropOffPointValue, MoneyValue, Node, OrderNode, ReturnNode,
     ReturnServiceValue, ShipmentNode,
@@ -384,7 +385,7 @@ impl Query {
                 find_order(ctx, &global).await?.map(Node::Order)
             }
             NodeKind::Shipment if permitted(ctx, Scope::TrackingRead) => {
-                ShipmentNode::load(ctx, global.native)
+                ShipmentNode::load(ctx, ParcelKey::new(global.native, None))
                     .await
                     .map(Node::Shipment)
             }
@@ -437,7 +438,10 @@ impl Query {
             .prefetch(
                 &ctx.look_ahead().field("edges").field("node"),
                 page.iter().filter_map(|(_, r)| r.order_reference.clone()),
-                page.iter().filter_map(|(_, r)| r.tracking_number.clone()),
+                page.iter().filter_map(|(_, r)| {
+                    let number = r.tracking_number.clone()?;
+                    Some(ParcelKey::new(number, r.created_at))
+                }),
             )
             .await;
         Ok(ReturnConnection {
@@ -525,7 +529,10 @@ impl Query {
             .prefetch(
                 &ctx.look_ahead().field("edges").field("node"),
                 std::iter::empty(),
-                page.iter().filter_map(|(_, o)| o.tracking_number.clone()),
+                page.iter().filter_map(|(_, o)| {
+                    let number = o.tracking_number.clone()?;
+                    Some(ParcelKey::new(number, o.created_at))
+                }),
             )
             .await;
         Ok(Some(OrderConnection {
@@ -574,7 +581,7 @@ impl Query {
         if number.is_empty() {
             return Err(invalid_argument("trackingNumber", "must not be empty"));
         }
-        Ok(ShipmentNode::load(ctx, number.to_owned()).await)
+        Ok(ShipmentNode::load(ctx, ParcelKey::new(number.to_owned(), None)).await)
     }
 
     /// Where a return can be handed in (ProCarrier), nearest first when searched by

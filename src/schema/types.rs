@@ -13,7 +13,7 @@ use super::directory::{self, Activity, ContactKey};
 use super::enums::{PaymentStatus, RefundStatus, ReturnStatus, TrackingStatus, Vendor, Weekday};
 use super::errors::{caller, permitted, report_partial, reported};
 use super::ids::{GlobalId, NodeKind};
-use super::loaders::{Loaders, MergedShipment};
+use super::loaders::{Loaders, MergedShipment, ParcelKey};
 use crate::auth::Scope;
 use crate::model;
 use crate::upstream::Upstreams;
@@ -309,7 +309,7 @@ impl ReturnNode {
         if !permitted(ctx, Scope::TrackingRead) {
             return None;
         }
-        ShipmentNode::load(ctx, number).await
+        ShipmentNode::load(ctx, ParcelKey::new(number, self.0.created_at)).await
     }
 }
 
@@ -431,7 +431,7 @@ impl OrderNode {
         if !permitted(ctx, Scope::TrackingRead) {
             return None;
         }
-        ShipmentNode::load(ctx, number).await
+        ShipmentNode::load(ctx, ParcelKey::new(number, self.0.created_at)).await
     }
 }
 
@@ -489,8 +489,8 @@ pub struct ShipmentNode(pub Arc<MergedShipment>);
 impl ShipmentNode {
     /// Loads through the request's loader; reports any vendor that failed and answers with
     /// what the others gave. `None` when no vendor knows the parcel.
-    pub(crate) async fn load(ctx: &Context<'_>, number: String) -> Option<ShipmentNode> {
-        let merged = match loaders(ctx).shipments.load_one(number).await {
+    pub(crate) async fn load(ctx: &Context<'_>, parcel: ParcelKey) -> Option<ShipmentNode> {
+        let merged = match loaders(ctx).shipments.load_one(parcel).await {
             Ok(m) => m?,
             Err(never) => match never {},
         };

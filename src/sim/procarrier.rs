@@ -869,6 +869,10 @@ impl Data {
     /// or without coordinates by the address' country; nearest first.
     fn dropoff_points(&mut self, req: wire::DropOffRequest) -> Answer {
         let f = req.request;
+        if f.services.is_empty() {
+            // The doc's request names the services to search: at least one is needed.
+            return Err(wrong("Services must name at least one service"));
+        }
         let centre = match &f.coordinates {
             Some(c) => Some((
                 c.lat
@@ -888,7 +892,7 @@ impl Data {
         let mut points: Vec<(f64, &world::DropOffPoint)> = self
             .points
             .iter()
-            .filter(|p| f.services.is_empty() || f.services.contains(&i64::from(p.service_id)))
+            .filter(|p| f.services.contains(&i64::from(p.service_id)))
             .filter_map(|p| match centre {
                 Some((lat, lng)) => {
                     let d = haversine_km(lat, lng, p.lat, p.lng);
@@ -1234,10 +1238,17 @@ impl Data {
         added: bool,
     ) -> Answer {
         let f = req.filter;
-        let (from, to) = (
+        // Every example of the doc sends the pair: a range needs both ends.
+        let (Some(from), Some(to)) = (
             filter_date(&f.date_from, "DateFrom")?,
             filter_date(&f.date_to, "DateTo")?,
-        );
+        ) else {
+            return Err(wrong("DateFrom and DateTo are required"));
+        };
+        if from > to {
+            return Err(wrong("DateFrom is after DateTo"));
+        }
+        let (from, to) = (Some(from), Some(to));
         let page = f.page.unwrap_or(1);
         if page < 1 {
             return Err(wrong("Page starts at 1"));

@@ -4,11 +4,33 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::{DateTime, FixedOffset, NaiveTime};
+use returns_gateway::config::Settings;
 use returns_gateway::sim::world::{ReturnChannel, World};
 use serde_json::{json, Value};
 
 use crate::graphql::DASHBOARD;
 use crate::helpers::{self, TestSims};
+
+/// `tracking/range` windows from the UTC day the oldest of `nodes` with a parcel (RRR returns
+/// have none) was created up to `now`.
+fn tracking_windows(nodes: &[&Value], now: DateTime<FixedOffset>) -> u64 {
+    let oldest = nodes
+        .iter()
+        .filter(|n| n["vendor"] != "RRR")
+        .filter_map(|n| n["createdAt"].as_str())
+        .map(|t| DateTime::parse_from_rfc3339(t).expect("createdAt"))
+        .min()
+        .expect("returns");
+    let from = oldest
+        .to_utc()
+        .date_naive()
+        .and_time(NaiveTime::MIN)
+        .and_utc();
+    let max_days = Settings::demo().vendors.procarrier.tracking_range_max_days;
+    let span = (now.to_utc() - from).num_seconds() as u64;
+    span.div_ceil(u64::from(max_days) * 86_400)
+}
 
 /// The calls the dashboard query for `answer`'s returns must make, and no others.
 fn expected_calls(world: &World, answer: &Value) -> BTreeMap<String, u64> {
@@ -31,7 +53,11 @@ fn expected_calls(world: &World, answer: &Value) -> BTreeMap<String, u64> {
         .any(|n| n["vendor"] == "RRR" && !n["order"].is_null());
     BTreeMap::from([
         ("procarrier POST /api/returns/search/json".into(), 1),
-        ("procarrier POST /api/tracking/range/json".into(), 1),
+        // Windows of `tracking_range_max_days` from the oldest row's day.
+        (
+            "procarrier POST /api/tracking/range/json".into(),
+            tracking_windows(&nodes, world.now),
+        ),
         // Pages of 20 until an empty one.
         (
             "rrr POST /get/order_returns".into(),

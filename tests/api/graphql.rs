@@ -235,6 +235,38 @@ async fn drop_off_finder_sorts_by_distance_and_validates() {
 }
 
 #[tokio::test]
+async fn drop_off_points_without_service_ids_search_every_service_of_the_account() {
+    let t = helpers::start().await;
+    let g = helpers::gateway(&t).await;
+    let near = "{ dropOffPoints(near: {lat: 52.373, lng: 4.8923}, radiusKm: 10) { serviceId } }";
+    let answer = g.query(near).await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let services: std::collections::BTreeSet<&str> = answer["data"]["dropOffPoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["serviceId"].as_str())
+        .collect();
+    assert!(!services.is_empty());
+    let calls = t.calls();
+    assert_eq!(
+        calls.get("procarrier POST /api/services/get/json"),
+        Some(&1)
+    );
+    assert_eq!(
+        calls.get("procarrier POST /api/dropoff/points/json"),
+        Some(&1)
+    );
+    // The account's services are cached with the other reads.
+    t.reset_calls();
+    g.query(&near.replace("radiusKm: 10", "radiusKm: 20")).await;
+    assert_eq!(
+        t.calls().get("procarrier POST /api/services/get/json"),
+        None
+    );
+}
+
+#[tokio::test]
 async fn returns_summary_counts_every_vendor() {
     let t = helpers::start().await;
     let g = helpers::gateway(&t).await;

@@ -66,12 +66,11 @@ pub fn fixture(path: &str) -> String {
     std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
 }
 
-/// A base URL nothing listens on: a port bound and released again.
+/// A base URL nothing listens on: port 1 (tcpmux) is privileged and unused, and the tests only
+/// ever bind ephemeral ports. (A port bound and released again raced with the servers other
+/// tests start on port 0: one of them could take it and answer 404.)
 pub fn refused_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    drop(listener);
-    format!("http://{addr}")
+    "http://127.0.0.1:1".to_owned()
 }
 
 /// Faults that make a simulator hang, for timeout tests.

@@ -16,6 +16,7 @@ mod resilience;
 mod rrr;
 mod sim_admin;
 mod tenants;
+mod tracking;
 mod trackru;
 mod vtrack;
 mod webhooks;

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{self, TestSims};
 
-fn client(t: &TestSims) -> Client {
+pub fn client(t: &TestSims) -> Client {
     Client::new(&t.settings.vendors.procarrier).expect("client")
 }
 
@@ -365,7 +365,7 @@ async fn check_available_needs_no_key() {
     assert!(a.date.unwrap() > 1_600_000_000);
 }
 
-fn new_return(service_id: i64, external_id: &str) -> wire::NewReturn {
+pub fn new_return(service_id: i64, external_id: &str) -> wire::NewReturn {
     wire::NewReturn {
         address: wire::Address {
             country: Some("NL".into()),
@@ -805,10 +805,17 @@ async fn tracking_range_reads_every_page_once() {
 
     let c = client(&t);
     t.sims.procarrier.control.reset_stats();
+    let date =
+        |offset: chrono::Duration| t.now_plus(offset).format("%Y/%m/%d %H:%M:%S").to_string();
+    let the_year = wire::TrackingRangeFilter {
+        date_from: Some(date(-chrono::Duration::days(365))),
+        date_to: Some(date(chrono::Duration::zero())),
+        ..Default::default()
+    };
     let records = c
         .tracking_range_all(&wire::TrackingRangeFilter {
             count_per_page: Some(per_page as i64),
-            ..Default::default()
+            ..the_year.clone()
         })
         .await
         .unwrap();
@@ -834,12 +841,28 @@ async fn tracking_range_reads_every_page_once() {
     let page = c
         .tracking_range(&wire::TrackingRangeFilter {
             count_per_page: Some(50_000),
-            ..Default::default()
+            ..the_year.clone()
         })
         .await
         .unwrap();
     assert_eq!(page.count_per_page, Some(20_000));
     assert_eq!(page.total_pages_count, Some(1));
+
+    // As the doc's examples, a range needs both of its ends.
+    for (from, to) in [
+        (the_year.date_from.clone(), None),
+        (None, the_year.date_to.clone()),
+    ] {
+        let err = c
+            .tracking_range(&wire::TrackingRangeFilter {
+                date_from: from,
+                date_to: to,
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(api_kind(&err).0, ApiErrorKind::BadRequest);
+    }
 }
 
 #[tokio::test]

@@ -4,11 +4,13 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::mapping::format_filter_date;
 use super::wire::{self, error_code, ApiMethod, ApiRequest, Envelope};
 use crate::config::ProCarrierSettings;
 use crate::model::Vendor;
@@ -88,6 +90,7 @@ pub fn api_error(_status: StatusCode, body: &[u8]) -> Option<ApiError> {
 pub struct Client {
     transport: Transport,
     api_key: String,
+    tracking_range_max: chrono::Duration,
 }
 
 impl Client {
@@ -97,6 +100,9 @@ impl Client {
         Ok(Client {
             transport: Transport::new(Vendor::ProCarrier, &settings.http())?,
             api_key: settings.api_key.expose().to_owned(),
+            tracking_range_max: chrono::Duration::days(i64::from(
+                settings.tracking_range_max_days.max(1),
+            )),
         })
     }
 
@@ -360,6 +366,29 @@ impl Client {
         self.tracking_pages(ApiMethod::TrackingRange, filter).await
     }
 
+    /// Every parcel with events between `from` and `to` (inclusive), read with `tracking/range`
+    /// in windows of at most `tracking_range_max_days`, each window always with its `DateFrom`
+    /// and `DateTo`; a parcel seen in several windows comes back once, with all its events.
+    pub async fn tracking_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<wire::TrackingRecord>, VendorError> {
+        let filters: Vec<wire::TrackingRangeFilter> =
+            date_windows(from, to, self.tracking_range_max)
+                .into_iter()
+                .map(|(start, end)| wire::TrackingRangeFilter {
+                    date_from: Some(format_filter_date(start.fixed_offset())),
+                    date_to: Some(format_filter_date(end.fixed_offset())),
+                    count_per_page: Some(i64::from(wire::TRACKING_MAX_PER_PAGE)),
+                    ..Default::default()
+                })
+                .collect();
+        let reads = filters.iter().map(|filter| self.tracking_range_all(filter));
+        let records = futures_util::future::try_join_all(reads).await?;
+        Ok(merge_tracking(records.into_iter().flatten().collect()))
+    }
+
     /// Every page of [`Client::tracking_added`] from `filter.page` (default 1).
     pub async fn tracking_added_all(
         &self,
@@ -430,6 +459,27 @@ impl Client {
     }
 }
 
+/// `[from, to]` cut into consecutive windows at most `span` long (a window ends a second
+/// before the next begins: filter dates have whole seconds and both ends are inclusive).
+fn date_windows(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    span: chrono::Duration,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let second = chrono::Duration::seconds(1);
+    let mut windows = Vec::new();
+    let mut start = from;
+    loop {
+        let end = start + span - second;
+        if end >= to {
+            windows.push((start, to));
+            return windows;
+        }
+        windows.push((start, end));
+        start = end + second;
+    }
+}
+
 /// Records of the same parcel (by tracking number) merged in first-seen order; events deduped
 /// by id (events without one are kept).
 fn merge_tracking(records: Vec<wire::TrackingRecord>) -> Vec<wire::TrackingRecord> {
@@ -461,6 +511,32 @@ fn merge_tracking(records: Vec<wire::TrackingRecord>) -> Vec<wire::TrackingRecor
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_range_is_read_in_windows_that_touch_but_do_not_overlap() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+        let day = chrono::Duration::days(1);
+        assert_eq!(
+            date_windows(
+                at("2026-01-01T00:00:00Z"),
+                at("2026-01-02T12:00:00Z"),
+                day * 31
+            ),
+            vec![(at("2026-01-01T00:00:00Z"), at("2026-01-02T12:00:00Z"))]
+        );
+        assert_eq!(
+            date_windows(
+                at("2026-01-01T00:00:00Z"),
+                at("2026-01-20T06:00:00Z"),
+                day * 7
+            ),
+            vec![
+                (at("2026-01-01T00:00:00Z"), at("2026-01-07T23:59:59Z")),
+                (at("2026-01-08T00:00:00Z"), at("2026-01-14T23:59:59Z")),
+                (at("2026-01-15T00:00:00Z"), at("2026-01-20T06:00:00Z")),
+            ]
+        );
+    }
 
     #[test]
     fn every_documented_error_code_has_its_kind() {

@@ -487,6 +487,7 @@ pub fn map_tracking(t: &wire::TrackingRecord) -> Shipment {
         created_at: events.first().map(|e| e.at),
         updated_at: events.last().map(|e| e.at),
         archived: false,
+        manual_status: false,
         events,
     }
 }

@@ -10,8 +10,7 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, Offset, Utc};
 use super::wire::{Checkpoint, Tracking};
 use crate::model::{Customer, Location, Shipment, TrackingEvent, TrackingStatus, Vendor};
 
-/// Tracking `status` strings (TrackingMore v2's set) and the manual overrides the update call
-/// sets, which the vendor then reports as the bare numbers (`"status": "7"` in the doc's sample).
+/// Tracking `status` strings (TrackingMore v2's set).
 pub const TRACKING_STATUSES: &[(&str, TrackingStatus)] = &[
     // Just added, nothing fetched from the carrier yet.
     ("pending", TrackingStatus::Pending),
@@ -27,7 +26,12 @@ pub const TRACKING_STATUSES: &[(&str, TrackingStatus)] = &[
     ("undelivered", TrackingStatus::AttemptFail),
     ("exception", TrackingStatus::Exception),
     ("expired", TrackingStatus::Expired),
-    // Manual overrides set with `PUT … {"status": 4|7}`.
+];
+
+/// Manual overrides set with `PUT … {"status": 4|7}`, which the vendor then reports as the bare
+/// numbers (`"status": "7"` in the doc's sample). They stand until the update command `8`
+/// gives the carrier's own status back.
+pub const MANUAL_OVERRIDES: &[(&str, TrackingStatus)] = &[
     ("4", TrackingStatus::Delivered),
     ("7", TrackingStatus::Exception),
 ];
@@ -53,9 +57,15 @@ fn lookup(table: &[(&str, TrackingStatus)], raw: &str) -> Option<TrackingStatus>
         .map(|(_, status)| *status)
 }
 
-/// A tracking's `status`; `None` for a code the vendor does not document.
+/// A tracking's `status`, a manual override included; `None` for a code the vendor does not
+/// document.
 pub fn tracking_status(raw: &str) -> Option<TrackingStatus> {
-    lookup(TRACKING_STATUSES, raw)
+    lookup(TRACKING_STATUSES, raw).or_else(|| manual_override(raw))
+}
+
+/// The status a manual override (`4`/`7`) set, if `raw` is one.
+pub fn manual_override(raw: &str) -> Option<TrackingStatus> {
+    lookup(MANUAL_OVERRIDES, raw)
 }
 
 /// A checkpoint's `checkpoint_status`; `None` for a code the vendor does not document.
@@ -86,6 +96,7 @@ pub fn shipment(t: &Tracking) -> Shipment {
     let updated_at = t.updated_at.as_deref().and_then(|s| parse_date(s, None));
     let local = updated_at.or(created_at).map(|at| *at.offset());
     let status_raw = t.status.clone().unwrap_or_default();
+    let manual_status = manual_override(&status_raw).is_some();
     let destination_country = non_empty(t.destination_code.as_deref())
         .or_else(|| non_empty(t.destination_country.as_deref()))
         .map(str::to_ascii_uppercase);
@@ -118,6 +129,7 @@ pub fn shipment(t: &Tracking) -> Shipment {
             .archived
             .as_deref()
             .is_some_and(|a| a.trim().eq_ignore_ascii_case("true")),
+        manual_status,
         events,
     }
 }
