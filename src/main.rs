@@ -107,12 +107,20 @@ const EXAMPLE_DASHBOARD: &str = r#"{
   }
 }"#;
 
-const EXAMPLE_SUMMARY: &str = r#"{
-  returnsSummary(from: "2026-08-01T00:00:00Z", to: "2027-01-01T00:00:00Z") {
-    total byVendor { vendor count } refusalRate refundedTotals { amount currency }
-  }
-  vendors { vendor healthy dataAgeSeconds }
-}"#;
+/// The summary of the last 30 days before `now` (the demo's world lies in the 120 days before
+/// it).
+fn example_summary(now: chrono::DateTime<chrono::Utc>) -> String {
+    let from = (now - chrono::Duration::days(30)).format("%Y-%m-%dT00:00:00Z");
+    let to = (now + chrono::Duration::days(1)).format("%Y-%m-%dT00:00:00Z");
+    format!(
+        r#"{{
+  returnsSummary(from: "{from}", to: "{to}") {{
+    total byVendor {{ vendor count }} refusalRate refundedTotals {{ amount currency }}
+  }}
+  vendors {{ vendor healthy dataAgeSeconds }}
+}}"#
+    )
+}
 
 const EXAMPLE_SUBSCRIPTION: &str = r#"subscription {
   returnUpdated { receivedAt return { vendorId status trackingStatus order { reference } } }
@@ -182,7 +190,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             }
             let token =
                 returns_gateway::auth::mint(&settings.auth, "default", &Scope::ALL, 86_400)?;
-            println!("\nGraphiQL: {url}\n\nTry:\n{EXAMPLE_DASHBOARD}\n\n{EXAMPLE_SUMMARY}\n");
+            let summary = example_summary(sims.world.clock.now());
+            println!("\nGraphiQL: {url}\n\nTry:\n{EXAMPLE_DASHBOARD}\n\n{summary}\n");
             if settings.sim.webhooks.interval_ms > 0 {
                 println!(
                     "The ProCarrier simulator moves a return every {} ms and sends its webhook to \
@@ -192,7 +201,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             }
             println!("The demo accepts requests without a token; a token with every scope (24 h):");
             println!("  Authorization: Bearer {token}\n");
-            App::new(&settings)?.run(listener, ctrl_c()).await?;
+            // The gateway reads the simulated world's clock (`sim.now` fixes it).
+            App::with_clock(&settings, sims.world.clock)?
+                .run(listener, ctrl_c())
+                .await?;
         }
         Command::Sim {
             config,
