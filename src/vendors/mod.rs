@@ -348,13 +348,16 @@ impl Transport {
             .await
             .map_err(|_| VendorError::Overloaded { vendor, endpoint })?
             .map_err(|_| VendorError::Overloaded { vendor, endpoint })?;
-        if let Admission::Refused(retry_in) = self.guard.admit() {
-            return Err(VendorError::CircuitOpen {
-                vendor,
-                endpoint,
-                retry_in,
-            });
-        }
+        let admitted = match self.guard.admit() {
+            Admission::Go(admitted) => admitted,
+            Admission::Refused(retry_in) => {
+                return Err(VendorError::CircuitOpen {
+                    vendor,
+                    endpoint,
+                    retry_in,
+                })
+            }
+        };
         self.guard.earn_budget();
         let started = Instant::now();
         let remaining = deadline.saturating_duration_since(started);
@@ -370,7 +373,7 @@ impl Transport {
             Err(e) => e.code().as_str(),
         };
         self.metrics.record(endpoint, label, started.elapsed());
-        self.guard.record(match &outcome {
+        admitted.record(match &outcome {
             Ok(raw) => raw.status.is_server_error(),
             Err(e) => e.vendor_unhealthy(),
         });

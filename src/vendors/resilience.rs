@@ -8,7 +8,9 @@
 //! - a circuit breaker: `breaker_failures` consecutive failures (timeouts, refused connections,
 //!   5xx, cut-off bodies) open it; while open, calls fail at once without reaching the vendor;
 //!   after `breaker_cooldown_ms` one trial call is let through (half-open) and its outcome
-//!   closes or re-opens it;
+//!   closes or re-opens it. A trial whose caller goes away before it ends (its future dropped)
+//!   gives its place back ([`Admitted`]), so the breaker never waits for an outcome that never
+//!   comes;
 //! - retries for reads only (writes are never repeated automatically): at most `read_retries`,
 //!   with full-jitter exponential backoff from `retry_base_ms`, a `Retry-After` honoured when it
 //!   fits the deadline, and a retry budget (one retry per ten calls, after a small reserve) so
@@ -40,11 +42,39 @@ enum Breaker {
 }
 
 /// Whether the breaker lets a call through now.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Admission {
-    Go,
+#[derive(Debug)]
+pub enum Admission<'a> {
+    /// Make the call, and report its outcome through the guard.
+    Go(Admitted<'a>),
     /// Open: fail fast; it half-opens in this long.
     Refused(Duration),
+}
+
+/// A call the breaker let through. [`Admitted::record`] reports its outcome. Dropped without
+/// one (the caller went away mid-call: a probe or a client that gave up), a half-open trial is
+/// released, so the next call becomes the trial instead of every call failing fast forever.
+#[derive(Debug)]
+#[must_use = "report the call's outcome with `record`"]
+pub struct Admitted<'a> {
+    resilience: &'a Resilience,
+    /// This call is the half-open breaker's one trial, its outcome not yet reported.
+    trial: bool,
+}
+
+impl Admitted<'_> {
+    /// Reports the call's outcome (`failed`: the vendor looked unhealthy).
+    pub fn record(mut self, failed: bool) {
+        self.trial = false; // reported: nothing to release on drop
+        self.resilience.record(failed);
+    }
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        if self.trial {
+            self.resilience.release_trial();
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -126,37 +156,37 @@ impl Resilience {
     }
 
     /// Asks the breaker for a call; a half-open breaker lets one trial through at a time.
-    pub fn admit(&self) -> Admission {
+    pub fn admit(&self) -> Admission<'_> {
         let mut b = crate::lock(&self.breaker);
-        match *b {
-            Breaker::Closed { .. } => Admission::Go,
+        let trial = match *b {
+            Breaker::Closed { .. } => false,
             Breaker::Open { until } => {
                 let now = Instant::now();
                 if now < until {
-                    Admission::Refused(until - now)
-                } else {
-                    *b = Breaker::HalfOpen {
-                        trial_running: true,
-                    };
-                    Admission::Go
+                    return Admission::Refused(until - now);
                 }
+                true
             }
             Breaker::HalfOpen {
                 trial_running: false,
-            } => {
-                *b = Breaker::HalfOpen {
-                    trial_running: true,
-                };
-                Admission::Go
-            }
+            } => true,
             Breaker::HalfOpen {
                 trial_running: true,
-            } => Admission::Refused(Duration::ZERO),
+            } => return Admission::Refused(Duration::ZERO),
+        };
+        if trial {
+            *b = Breaker::HalfOpen {
+                trial_running: true,
+            };
         }
+        Admission::Go(Admitted {
+            resilience: self,
+            trial,
+        })
     }
 
     /// Records an admitted call's outcome (`failed`: the vendor looked unhealthy).
-    pub fn record(&self, failed: bool) {
+    fn record(&self, failed: bool) {
         let mut b = crate::lock(&self.breaker);
         *b = match (&*b, failed) {
             (_, false) => Breaker::Closed { failures: 0 },
@@ -169,6 +199,14 @@ impl Resilience {
                 until: Instant::now() + self.cooldown,
             },
         };
+    }
+
+    /// A trial ended without an outcome: the next call may be the trial. (If another call's
+    /// outcome already closed or re-opened the breaker, that stands.)
+    fn release_trial(&self) {
+        if let Breaker::HalfOpen { trial_running } = &mut *crate::lock(&self.breaker) {
+            *trial_running = false;
+        }
     }
 
     /// The bucket that paces `endpoint`: its own, else the vendor's.
@@ -251,6 +289,13 @@ mod tests {
         }
     }
 
+    fn go(admission: Admission<'_>) -> Admitted<'_> {
+        match admission {
+            Admission::Go(admitted) => admitted,
+            Admission::Refused(in_) => panic!("refused (half-opens in {in_:?})"),
+        }
+    }
+
     #[test]
     fn the_breaker_opens_after_consecutive_failures_and_half_opens_for_one_trial() {
         let r = Resilience::new(&with(VendorResilience {
@@ -271,14 +316,38 @@ mod tests {
         for _ in 0..3 {
             r.record(true);
         }
-        assert_eq!(r.admit(), Admission::Go, "the trial");
+        let trial = go(r.admit());
         assert!(
             matches!(r.admit(), Admission::Refused(_)),
             "one trial at a time"
         );
-        r.record(false);
+        trial.record(false);
         assert_eq!(r.breaker_state(), BreakerState::Closed);
-        assert_eq!(r.admit(), Admission::Go);
+        go(r.admit()).record(false);
+    }
+
+    #[test]
+    fn a_trial_dropped_without_an_outcome_lets_the_next_call_be_the_trial() {
+        let r = Resilience::new(&with(settings())); // no cool-down: half-opens at once
+        let before_the_outage = go(r.admit());
+        for _ in 0..3 {
+            r.record(true);
+        }
+        let trial = go(r.admit());
+        drop(before_the_outage);
+        assert!(
+            matches!(r.admit(), Admission::Refused(_)),
+            "an older call going away does not release the trial"
+        );
+        drop(trial); // its caller went away
+        assert_eq!(r.breaker_state(), BreakerState::HalfOpen);
+        let next = go(r.admit());
+        assert!(
+            matches!(r.admit(), Admission::Refused(_)),
+            "the next call is the one trial"
+        );
+        next.record(false);
+        assert_eq!(r.breaker_state(), BreakerState::Closed);
     }
 
     #[test]

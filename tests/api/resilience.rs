@@ -1,7 +1,7 @@
 //! Resilience on every vendor call, proved by the simulators' request counts (never by
 //! timing): reads are retried and writes are not; an open breaker fails fast without calling
-//! the vendor; the client-side rate limit paces calls; a `Retry-After` that fits the deadline
-//! is honoured.
+//! the vendor; a trial call whose caller went away does not keep it half-open; the client-side
+//! rate limit paces calls; a `Retry-After` that fits the deadline is honoured.
 
 use returns_gateway::error::ErrorCode;
 use returns_gateway::sim::Faults;
@@ -161,5 +161,80 @@ async fn a_retry_after_within_the_deadline_is_honoured() {
         count(&t.sims.merchantpro, "GET /api/v2/orders/{id}"),
         2,
         "waited once, retried once"
+    );
+}
+
+/// Reads ProCarrier only: one `returns/search` call a query.
+const PROCARRIER_RETURNS: &str =
+    "{ returns(first: 5, filter: {vendors: [PROCARRIER]}) { edges { node { id } } } }";
+
+fn procarrier_calls(t: &helpers::TestSims) -> u64 {
+    t.sims.procarrier.control.stats().values().sum()
+}
+
+#[tokio::test]
+async fn a_cancelled_trial_call_does_not_keep_the_breaker_half_open() {
+    let t = helpers::start().await;
+    let g = helpers::gateway_with(&t, |s| {
+        let pc = &mut s.vendors.procarrier;
+        // Only cancellation ends the trial below: no timeout of ours cuts the hanging call.
+        pc.timeout_ms = 600_000;
+        pc.resilience.read_retries = 0;
+        pc.resilience.breaker_failures = 1;
+        // Open means half-open at once: the next call is the trial.
+        pc.resilience.breaker_cooldown_ms = 0;
+    })
+    .await;
+    t.set_faults(&t.sims.procarrier, failing());
+    let answer = g.query(PROCARRIER_RETURNS).await;
+    assert_eq!(
+        answer["errors"][0]["extensions"]["code"], "VENDOR_HTTP_ERROR",
+        "{answer}"
+    );
+
+    // The trial call hangs at the vendor; its caller gives up (the HTTP request is dropped).
+    t.set_faults(&t.sims.procarrier, helpers::hang());
+    t.reset_calls();
+    let caller = tokio::spawn({
+        let (http, url) = (g.http.clone(), g.url.clone());
+        async move {
+            http.post(url)
+                .json(&serde_json::json!({ "query": PROCARRIER_RETURNS }))
+                .send()
+                .await
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while procarrier_calls(&t) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the trial never reached the vendor"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    caller.abort();
+    assert!(caller.await.is_err(), "the caller went away");
+
+    // The vendor is well again. The gateway notices the dropped connection on its own time,
+    // so ask until an answer is not VENDOR_CIRCUIT_OPEN (those never reach the vendor).
+    t.set_faults(&t.sims.procarrier, Faults::default());
+    t.reset_calls();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let answer = loop {
+        let answer = g.query(PROCARRIER_RETURNS).await;
+        if answer["errors"][0]["extensions"]["code"] != "VENDOR_CIRCUIT_OPEN" {
+            break answer;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cancelled trial kept the breaker half-open: {answer}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    assert!(answer["errors"].is_null(), "{answer}");
+    assert_eq!(
+        procarrier_calls(&t),
+        1,
+        "the next call was the trial, and it went through"
     );
 }
