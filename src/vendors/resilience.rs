@@ -11,6 +11,9 @@
 //!   closes or re-opens it. A trial whose caller goes away before it ends (its future dropped)
 //!   gives its place back ([`Admitted`]), so the breaker never waits for an outcome that never
 //!   comes;
+//! - a refusal latch: once the vendor refuses our credentials (auth failed, access denied, IP
+//!   blocked), every call is held for `auth_refusal_cooldown_s` and fails at once with the
+//!   refusal's code: sending a refused key again is refused again, and repeats get us blocked;
 //! - retries for reads only (writes are never repeated automatically): at most `read_retries`,
 //!   with full-jitter exponential backoff from `retry_base_ms`, a `Retry-After` honoured when it
 //!   fits the deadline, and a retry budget (one retry per ten calls, after a small reserve) so
@@ -23,6 +26,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 use crate::config::VendorHttp;
+use crate::error::ErrorCode;
 
 // Settings are read from `VendorHttp::resilience`.
 
@@ -77,6 +81,26 @@ impl Drop for Admitted<'_> {
     }
 }
 
+/// A refusal of our credentials that holds every call to the vendor until `until`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The refusal's stable code: `VENDOR_AUTH_FAILED`, `VENDOR_ACCESS_DENIED` or
+    /// `VENDOR_IP_BLOCKED`.
+    pub code: ErrorCode,
+    /// What the vendor answered (its own code and message, or the HTTP status).
+    pub message: String,
+    /// When calls go out again (on tokio's clock, which tests can pause and advance).
+    pub until: tokio::time::Instant,
+}
+
+impl Refusal {
+    /// How long calls stay held.
+    pub fn remaining(&self) -> Duration {
+        self.until
+            .saturating_duration_since(tokio::time::Instant::now())
+    }
+}
+
 #[derive(Debug)]
 struct TokenBucket {
     per_second: f64,
@@ -118,6 +142,9 @@ pub struct Resilience {
     budget: Mutex<RetryBudget>,
     breaker_failures: u32,
     cooldown: Duration,
+    /// The latched refusal of our credentials, if any (it may have expired).
+    refusal: Mutex<Option<Refusal>>,
+    refusal_cooldown: Duration,
     pub(super) read_retries: u32,
     pub(super) retry_base: Duration,
     jitter: Mutex<crate::rng::Rng>,
@@ -140,6 +167,8 @@ impl Resilience {
             }),
             breaker_failures: settings.breaker_failures.max(1),
             cooldown: Duration::from_millis(settings.breaker_cooldown_ms),
+            refusal: Mutex::new(None),
+            refusal_cooldown: Duration::from_secs(settings.auth_refusal_cooldown_s),
             read_retries: settings.read_retries,
             retry_base: Duration::from_millis(settings.retry_base_ms),
             // Jitter only has to differ between processes, not be unpredictable.
@@ -207,6 +236,31 @@ impl Resilience {
         if let Breaker::HalfOpen { trial_running } = &mut *crate::lock(&self.breaker) {
             *trial_running = false;
         }
+    }
+
+    /// Holds every call for `auth_refusal_cooldown_s` (unless 0): the vendor refused our
+    /// credentials with `code`, saying `message`.
+    pub fn latch_refusal(&self, code: ErrorCode, message: String) {
+        if self.refusal_cooldown.is_zero() {
+            return;
+        }
+        *crate::lock(&self.refusal) = Some(Refusal {
+            code,
+            message,
+            until: tokio::time::Instant::now() + self.refusal_cooldown,
+        });
+    }
+
+    /// The refusal holding calls now, if any.
+    pub fn refusal(&self) -> Option<Refusal> {
+        let mut latched = crate::lock(&self.refusal);
+        if latched
+            .as_ref()
+            .is_some_and(|r| r.until <= tokio::time::Instant::now())
+        {
+            *latched = None;
+        }
+        latched.clone()
     }
 
     /// The bucket that paces `endpoint`: its own, else the vendor's.
@@ -285,6 +339,7 @@ mod tests {
             retry_base_ms: 10,
             breaker_failures: 3,
             breaker_cooldown_ms: 0,
+            auth_refusal_cooldown_s: 300,
             endpoint_rate_limits_per_s: Default::default(),
         }
     }
@@ -348,6 +403,34 @@ mod tests {
         );
         next.record(false);
         assert_eq!(r.breaker_state(), BreakerState::Closed);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_holds_calls_until_its_cooldown_ends() {
+        let r = Resilience::new(&with(settings()));
+        assert_eq!(r.refusal(), None);
+        r.latch_refusal(
+            ErrorCode::VendorAccessDenied,
+            "accessDenied: wrong key".into(),
+        );
+        let held = r.refusal().expect("latched");
+        assert_eq!(held.code, ErrorCode::VendorAccessDenied);
+        assert_eq!(held.remaining(), Duration::from_secs(300));
+        tokio::time::advance(Duration::from_secs(299)).await;
+        assert_eq!(
+            r.refusal(),
+            Some(held),
+            "still held a second before the end"
+        );
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(r.refusal(), None, "calls go out again");
+
+        let off = Resilience::new(&with(VendorResilience {
+            auth_refusal_cooldown_s: 0,
+            ..settings()
+        }));
+        off.latch_refusal(ErrorCode::VendorAuthFailed, "4001: Invalid API key.".into());
+        assert_eq!(off.refusal(), None, "0 disables the latch");
     }
 
     #[test]
