@@ -1,7 +1,8 @@
 //! Resilience on every vendor call, proved by the simulators' request counts (never by
 //! timing): reads are retried and writes are not; an open breaker fails fast without calling
 //! the vendor; a trial call whose caller went away does not keep it half-open; the client-side
-//! rate limit paces calls; a `Retry-After` that fits the deadline is honoured.
+//! rate limit paces calls; a `Retry-After` that fits the deadline is honoured; a refused
+//! credential is sent once, then every call is held.
 
 use returns_gateway::error::ErrorCode;
 use returns_gateway::sim::Faults;
@@ -170,6 +171,80 @@ const PROCARRIER_RETURNS: &str =
 
 fn procarrier_calls(t: &helpers::TestSims) -> u64 {
     t.sims.procarrier.control.stats().values().sum()
+}
+
+#[tokio::test]
+async fn a_refused_key_is_sent_once_then_every_call_is_held_with_the_refusals_code() {
+    let t = helpers::start().await;
+    let g = helpers::gateway_with(&t, |s| {
+        s.vendors.procarrier.api_key = returns_gateway::config::Secret::new("revoked-key");
+    })
+    .await;
+    for n in 0..10 {
+        let answer = g.query(PROCARRIER_RETURNS).await;
+        let error = &answer["errors"][0];
+        assert_eq!(
+            error["extensions"]["code"], "VENDOR_ACCESS_DENIED",
+            "{n}: {answer}"
+        );
+        assert_eq!(error["extensions"]["retryable"], false, "{n}: {answer}");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("accessDenied"),
+            "{n}: the vendor's answer is kept: {answer}"
+        );
+    }
+    assert_eq!(procarrier_calls(&t), 1, "10 queries, one refused key sent");
+
+    let answer = g
+        .query("{ vendors { vendor refusal { code message until } } }")
+        .await;
+    let vendors = answer["data"]["vendors"].as_array().expect("vendors");
+    for v in vendors {
+        if v["vendor"] == "PROCARRIER" {
+            assert_eq!(v["refusal"]["code"], "VENDOR_ACCESS_DENIED", "{answer}");
+            assert!(v["refusal"]["until"].is_string(), "{answer}");
+        } else {
+            assert!(v["refusal"].is_null(), "{answer}");
+        }
+    }
+
+    let root = g.url.trim_end_matches("/graphql").to_owned();
+    let ready = g.http.get(format!("{root}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503, "a latched vendor is not ready");
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["procarrierError"], "VENDOR_ACCESS_DENIED", "{body}");
+    let procarrier = body["vendors"]
+        .as_array()
+        .and_then(|vs| vs.iter().find(|v| v["vendor"] == "procarrier"))
+        .unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(
+        procarrier["refusal"]["code"], "VENDOR_ACCESS_DENIED",
+        "{body}"
+    );
+    assert_eq!(
+        procarrier_calls(&t),
+        1,
+        "the readiness probe (check/available) is held too"
+    );
+
+    let metrics = g
+        .http
+        .get(format!("{root}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (vendor, latched) in [("procarrier", 1), ("rrr", 0)] {
+        let line = format!(
+            "gateway_vendor_refusal_latched{{tenant=\"default\",vendor=\"{vendor}\"}} {latched}\n"
+        );
+        assert!(metrics.contains(&line), "{line} in:\n{metrics}");
+    }
 }
 
 #[tokio::test]
