@@ -89,6 +89,10 @@ pub struct VendorResilience {
     pub breaker_failures: u32,
     /// How long the breaker stays open before one trial call.
     pub breaker_cooldown_ms: u64,
+    /// After the vendor refuses our credentials (auth failed, access denied, IP blocked), no
+    /// call is sent for this long: each would be refused again, and repeats get us blocked.
+    /// 0 = no latch.
+    pub auth_refusal_cooldown_s: u64,
     /// Endpoints with their own rate limit instead of `rate_limit_per_s` (calls per second;
     /// keys are the endpoint names of the metrics, e.g. TrackRU's `trackings/realtime`).
     pub endpoint_rate_limits_per_s: BTreeMap<String, f64>,
@@ -103,6 +107,7 @@ impl Default for VendorResilience {
             retry_base_ms: 50,
             breaker_failures: 5,
             breaker_cooldown_ms: 10_000,
+            auth_refusal_cooldown_s: 300,
             endpoint_rate_limits_per_s: BTreeMap::new(),
         }
     }
@@ -119,6 +124,7 @@ struct ResilienceOverrides {
     retry_base_ms: Option<u64>,
     breaker_failures: Option<u32>,
     breaker_cooldown_ms: Option<u64>,
+    auth_refusal_cooldown_s: Option<u64>,
     endpoint_rate_limits_per_s: Option<BTreeMap<String, f64>>,
 }
 
@@ -131,6 +137,9 @@ impl ResilienceOverrides {
             retry_base_ms: self.retry_base_ms.unwrap_or(base.retry_base_ms),
             breaker_failures: self.breaker_failures.unwrap_or(base.breaker_failures),
             breaker_cooldown_ms: self.breaker_cooldown_ms.unwrap_or(base.breaker_cooldown_ms),
+            auth_refusal_cooldown_s: self
+                .auth_refusal_cooldown_s
+                .unwrap_or(base.auth_refusal_cooldown_s),
             endpoint_rate_limits_per_s: self
                 .endpoint_rate_limits_per_s
                 .unwrap_or(base.endpoint_rate_limits_per_s),
@@ -1095,6 +1104,12 @@ read_retries = 3
         assert_eq!(r.read_retries, 1);
         assert_eq!(r.rate_limit_per_s, 1.0, "TrackRU's 1 call/s survives");
         assert_eq!(r.endpoint_rate_limits_per_s["trackings/realtime"], 3.0);
+        assert_eq!(r.auth_refusal_cooldown_s, 300);
+        let s = Settings::from_toml("[vendors.trackru.resilience]\nauth_refusal_cooldown_s = 0\n")
+            .unwrap();
+        let r = &s.vendors.trackru.resilience;
+        assert_eq!(r.auth_refusal_cooldown_s, 0, "the latch can be turned off");
+        assert_eq!(r.rate_limit_per_s, 1.0);
         let err = Settings::from_toml(
             "[vendors.trackru.resilience.endpoint_rate_limits_per_s]\n\"trackings/realtime\" = -1.0\n",
         )

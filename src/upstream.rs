@@ -22,7 +22,8 @@ use crate::config::{CacheSettings, VendorsSettings};
 use crate::error::ErrorCode;
 use crate::model::{Delivery, DropOffPoint, Order, Return, ReturnService, Shipment, Vendor};
 use crate::vendors::{
-    merchantpro, procarrier, rrr, trackru, vtrack, ApiErrorKind, BreakerState, VendorError,
+    merchantpro, procarrier, rrr, trackru, vtrack, ApiErrorKind, BreakerState, Refusal, Transport,
+    VendorError,
 };
 
 /// TrackRU takes at most this many numbers in one `numbers=` query (TrackingMore v2's limit).
@@ -130,15 +131,25 @@ impl Upstreams {
             .unwrap_or_default()
     }
 
+    /// The transport every call to `vendor` goes through.
+    pub fn transport(&self, vendor: Vendor) -> &Transport {
+        match vendor {
+            Vendor::VTrack => self.vtrack.transport(),
+            Vendor::ProCarrier => self.procarrier.transport(),
+            Vendor::Rrr => self.rrr.transport(),
+            Vendor::MerchantPro => self.merchantpro.transport(),
+            Vendor::TrackRu => self.trackru.transport(),
+        }
+    }
+
     /// The circuit breaker of `vendor`'s calls.
     pub fn breaker_state(&self, vendor: Vendor) -> BreakerState {
-        match vendor {
-            Vendor::VTrack => self.vtrack.transport().breaker_state(),
-            Vendor::ProCarrier => self.procarrier.transport().breaker_state(),
-            Vendor::Rrr => self.rrr.transport().breaker_state(),
-            Vendor::MerchantPro => self.merchantpro.transport().breaker_state(),
-            Vendor::TrackRu => self.trackru.transport().breaker_state(),
-        }
+        self.transport(vendor).breaker_state()
+    }
+
+    /// The refusal of our credentials holding every call to `vendor` now, if any.
+    pub fn refusal(&self, vendor: Vendor) -> Option<Refusal> {
+        self.transport(vendor).refusal()
     }
 
     /// How old the data last served for `vendor` is.

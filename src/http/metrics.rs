@@ -1,6 +1,6 @@
 //! `GET /metrics`: Prometheus text format (version 0.0.4), written by hand: per vendor and
 //! endpoint the calls by outcome and a latency histogram, the cache's hits, misses and size,
-//! each breaker's state, and GraphQL operations by name and outcome.
+//! each breaker's state and refusal latch, and GraphQL operations by name and outcome.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -48,18 +48,9 @@ pub fn render(tenants: &Tenants, operations: &OperationCounters, events: &Return
     let transports: Vec<_> = tenants
         .iter()
         .flat_map(|t| {
-            let up = &t.upstreams;
-            [
-                (t.id.as_str(), Vendor::VTrack, up.vtrack.transport()),
-                (t.id.as_str(), Vendor::ProCarrier, up.procarrier.transport()),
-                (t.id.as_str(), Vendor::Rrr, up.rrr.transport()),
-                (
-                    t.id.as_str(),
-                    Vendor::MerchantPro,
-                    up.merchantpro.transport(),
-                ),
-                (t.id.as_str(), Vendor::TrackRu, up.trackru.transport()),
-            ]
+            Vendor::ALL
+                .into_iter()
+                .map(|v| (t.id.as_str(), v, t.upstreams.transport(v)))
         })
         .collect();
     out.push_str(
@@ -154,6 +145,13 @@ pub fn render(tenants: &Tenants, operations: &OperationCounters, events: &Return
             BreakerState::HalfOpen => 1.0,
             BreakerState::Open => 2.0,
         },
+    );
+    per_vendor(
+        &mut out,
+        "gateway_vendor_refusal_latched",
+        "gauge",
+        "1 while a refusal of our credentials holds every call to the vendor (auth_refusal_cooldown_s).",
+        &|up, v| if up.refusal(v).is_some() { 1.0 } else { 0.0 },
     );
     out.push_str(
         "# HELP gateway_graphql_operations_total GraphQL operations by name and outcome.\n",

@@ -333,8 +333,11 @@ async fn graphql_get(
     GraphQLResponse::from(response).into_response()
 }
 
-/// Ready when every tenant's ProCarrier `check/available` answers and no vendor breaker is
-/// open; the body says which tenant's vendor is not (503 then). Configuration was validated at
+/// Ready when every tenant's ProCarrier `check/available` answers, no vendor breaker is open
+/// and no vendor holds calls after refusing our credentials; the body says which tenant's vendor
+/// is not (503 then). While ProCarrier's refusal is latched the probe is held like every other
+/// call (it needs no key, but a vendor we may not call is not ready): `procarrierError` is then
+/// the refusal's code and the vendor's `refusal` says until when. Configuration was validated at
 /// start-up. The `default` tenant's figures are also at the top level.
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let checks = futures_util::future::join_all(state.tenants.iter().map(|tenant| async move {
@@ -344,17 +347,26 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
             .into_iter()
             .map(|v| {
                 let health = up.health(v);
+                let refusal = up.refusal(v).map(|r| {
+                    let until = std::time::SystemTime::now() + r.remaining();
+                    serde_json::json!({
+                        "code": r.code.as_str(),
+                        "message": r.message,
+                        "until": chrono::DateTime::<chrono::Utc>::from(until).to_rfc3339(),
+                    })
+                });
                 serde_json::json!({
                     "vendor": v.as_str(),
                     "breaker": format!("{:?}", up.breaker_state(v)).to_lowercase(),
                     "consecutiveFailures": health.consecutive_failures,
+                    "refusal": refusal,
                 })
             })
             .collect();
-        let breakers_closed = crate::model::Vendor::ALL
-            .into_iter()
-            .all(|v| up.breaker_state(v) != crate::vendors::BreakerState::Open);
-        let ready = procarrier.is_ok() && breakers_closed;
+        let vendors_callable = crate::model::Vendor::ALL.into_iter().all(|v| {
+            up.breaker_state(v) != crate::vendors::BreakerState::Open && up.refusal(v).is_none()
+        });
+        let ready = procarrier.is_ok() && vendors_callable;
         serde_json::json!({
             "tenant": tenant.id,
             "ready": ready,

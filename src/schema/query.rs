@@ -187,6 +187,34 @@ pub struct VendorStatus {
     data_age_seconds: Option<f64>,
     cached_entries: u64,
     breaker_state: BreakerState,
+    /// Set while the vendor's refusal of our credentials holds every call to it (for
+    /// `auth_refusal_cooldown_s`): calls fail at once with the refusal's code, without reaching
+    /// the vendor. Null otherwise.
+    refusal: Option<VendorRefusal>,
+}
+
+/// A refusal of our credentials (auth failed, access denied, IP blocked). Until `until` no call
+/// is sent to the vendor: a refused key sent again is refused again, and repeats get our address
+/// blocked.
+#[derive(SimpleObject)]
+pub struct VendorRefusal {
+    /// The refusal's stable error code, which every held call reports too:
+    /// `VENDOR_AUTH_FAILED`, `VENDOR_ACCESS_DENIED` or `VENDOR_IP_BLOCKED`.
+    code: String,
+    /// What the vendor answered: its own code and message, or the HTTP status.
+    message: String,
+    /// When calls are sent again.
+    until: DateTime<FixedOffset>,
+}
+
+impl From<crate::vendors::Refusal> for VendorRefusal {
+    fn from(refusal: crate::vendors::Refusal) -> Self {
+        VendorRefusal {
+            code: refusal.code.as_str().to_owned(),
+            until: at(std::time::SystemTime::now() + refusal.remaining()),
+            message: refusal.message,
+        }
+    }
 }
 
 /// Position of an item in a newest-first listing: `(created_at, vendor, id)`.
@@ -809,6 +837,7 @@ impl Query {
                     data_age_seconds: up.data_age(v).map(|d| d.as_secs_f64()),
                     cached_entries: up.cache.entry_count(v),
                     breaker_state: up.breaker_state(v).into(),
+                    refusal: up.refusal(v).map(VendorRefusal::from),
                 }
             })
             .collect()

@@ -25,8 +25,8 @@ use serde::de::DeserializeOwned;
 use crate::config::VendorHttp;
 use crate::error::ErrorCode;
 pub use crate::model::Vendor;
-pub use resilience::BreakerState;
 use resilience::{Admission, Resilience};
+pub use resilience::{BreakerState, Refusal};
 
 /// What kind of refusal a vendor's own error envelope expressed. Each vendor maps its raw codes
 /// onto these in its `client.rs`; the raw code is kept in [`VendorError::Api::vendor_code`].
@@ -124,6 +124,19 @@ pub enum VendorError {
         endpoint: &'static str,
         retry_in: Duration,
     },
+    /// Held, not sent: the vendor refused our credentials a moment ago (see
+    /// [`Refusal`]); reports that refusal's code.
+    #[error(
+        "{vendor} {endpoint}: not sent: our credentials were refused ({}); calls are held for another {} s",
+        .refusal.message,
+        .retry_in.as_millis().div_ceil(1000)
+    )]
+    RefusalLatched {
+        vendor: Vendor,
+        endpoint: &'static str,
+        refusal: Refusal,
+        retry_in: Duration,
+    },
     #[error("{vendor} {endpoint}: too many calls in flight")]
     Overloaded {
         vendor: Vendor,
@@ -150,6 +163,7 @@ impl VendorError {
             | VendorError::PaginationRunaway { vendor, .. }
             | VendorError::Config { vendor, .. }
             | VendorError::CircuitOpen { vendor, .. }
+            | VendorError::RefusalLatched { vendor, .. }
             | VendorError::Overloaded { vendor, .. }
             | VendorError::Deadline { vendor, .. } => *vendor,
         }
@@ -185,6 +199,7 @@ impl VendorError {
             VendorError::PaginationRunaway { .. } => ErrorCode::VendorPaginationRunaway,
             VendorError::Config { .. } => ErrorCode::ConfigInvalid,
             VendorError::CircuitOpen { .. } => ErrorCode::VendorCircuitOpen,
+            VendorError::RefusalLatched { refusal, .. } => refusal.code,
             VendorError::Overloaded { .. } => ErrorCode::VendorOverloaded,
             VendorError::Deadline { .. } => ErrorCode::VendorTimeout,
         }
@@ -211,7 +226,27 @@ impl VendorError {
             VendorError::Malformed { .. }
             | VendorError::Request { .. }
             | VendorError::PaginationRunaway { .. }
-            | VendorError::Config { .. } => false,
+            | VendorError::Config { .. }
+            | VendorError::RefusalLatched { .. } => false,
+        }
+    }
+
+    /// What the vendor said when it refused our credentials (auth failed, access denied, IP
+    /// blocked: in its envelope or as HTTP 401/403); `None` for any other failure, including a
+    /// call held by an earlier refusal (so held calls never extend the latch).
+    pub fn credential_refusal(&self) -> Option<String> {
+        let refusal = matches!(
+            self.code(),
+            ErrorCode::VendorAuthFailed
+                | ErrorCode::VendorAccessDenied
+                | ErrorCode::VendorIpBlocked
+        );
+        match self {
+            VendorError::Api { error, .. } if refusal => {
+                Some(format!("{}: {}", error.vendor_code, error.message))
+            }
+            VendorError::HttpStatus { status, .. } if refusal => Some(format!("HTTP {status}")),
+            _ => None,
         }
     }
 
@@ -301,6 +336,11 @@ impl Transport {
         self.guard.breaker_state()
     }
 
+    /// The refusal of our credentials holding every call to this vendor now, if any.
+    pub fn refusal(&self) -> Option<Refusal> {
+        self.guard.refusal()
+    }
+
     /// Calls made so far, by endpoint and outcome, with their latencies.
     pub fn metrics(&self) -> &metrics::CallMetrics {
         &self.metrics
@@ -324,8 +364,22 @@ impl Transport {
             .await
     }
 
-    /// Waits for the rate limit and a bulkhead permit, asks the breaker, sends, and tells the
-    /// breaker how it went. Nothing waits past `deadline`.
+    /// Fails when a refusal of our credentials holds every call.
+    fn not_held(&self, endpoint: &'static str) -> Result<(), VendorError> {
+        match self.guard.refusal() {
+            Some(refusal) => Err(VendorError::RefusalLatched {
+                vendor: self.vendor,
+                endpoint,
+                retry_in: refusal.remaining(),
+                refusal,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Unless a refusal of our credentials holds calls, waits for the rate limit and a bulkhead
+    /// permit, asks the breaker, sends, and tells the breaker how it went. Nothing waits past
+    /// `deadline`.
     async fn attempt(
         &self,
         endpoint: &'static str,
@@ -333,6 +387,7 @@ impl Transport {
         deadline: Instant,
     ) -> Result<RawResponse, VendorError> {
         let vendor = self.vendor;
+        self.not_held(endpoint)?;
         if let Some(wait) = self.guard.rate_wait(endpoint) {
             if Instant::now() + wait >= deadline {
                 self.guard.rate_refund(endpoint);
@@ -348,13 +403,18 @@ impl Transport {
             .await
             .map_err(|_| VendorError::Overloaded { vendor, endpoint })?
             .map_err(|_| VendorError::Overloaded { vendor, endpoint })?;
-        if let Admission::Refused(retry_in) = self.guard.admit() {
-            return Err(VendorError::CircuitOpen {
-                vendor,
-                endpoint,
-                retry_in,
-            });
-        }
+        // A refusal may have landed while this call waited.
+        self.not_held(endpoint)?;
+        let admitted = match self.guard.admit() {
+            Admission::Go(admitted) => admitted,
+            Admission::Refused(retry_in) => {
+                return Err(VendorError::CircuitOpen {
+                    vendor,
+                    endpoint,
+                    retry_in,
+                })
+            }
+        };
         self.guard.earn_budget();
         let started = Instant::now();
         let remaining = deadline.saturating_duration_since(started);
@@ -370,7 +430,7 @@ impl Transport {
             Err(e) => e.code().as_str(),
         };
         self.metrics.record(endpoint, label, started.elapsed());
-        self.guard.record(match &outcome {
+        admitted.record(match &outcome {
             Ok(raw) => raw.status.is_server_error(),
             Err(e) => e.vendor_unhealthy(),
         });
@@ -457,7 +517,7 @@ impl Transport {
         api_error: impl Fn(StatusCode, &[u8]) -> Option<ApiError>,
     ) -> Result<T, VendorError> {
         let raw = self.send(endpoint, request).await?;
-        self.decode(endpoint, &raw, api_error)
+        self.read_answer(endpoint, &raw, api_error)
     }
 
     /// A read: like [`Transport::call`], but a failure that may pass (see
@@ -477,7 +537,7 @@ impl Transport {
             // Boxed: a read's future nests several vendors' deep; on the heap it keeps the
             // polling stack small (debug builds overflowed the test threads' 2 MiB).
             let outcome = match Box::pin(self.attempt(endpoint, request, deadline)).await {
-                Ok(raw) => self.decode(endpoint, &raw, &api_error),
+                Ok(raw) => self.read_answer(endpoint, &raw, &api_error),
                 Err(e) => Err(e),
             };
             let error = match outcome {
@@ -505,6 +565,28 @@ impl Transport {
                 _ => return Err(error),
             }
         }
+    }
+
+    /// [`Transport::decode`], latching a refusal of our credentials (see [`Refusal`]).
+    fn read_answer<T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        raw: &RawResponse,
+        api_error: impl Fn(StatusCode, &[u8]) -> Option<ApiError>,
+    ) -> Result<T, VendorError> {
+        let answer = self.decode(endpoint, raw, api_error);
+        if let Err(error) = &answer {
+            if let Some(said) = error.credential_refusal() {
+                tracing::warn!(
+                    vendor = %self.vendor,
+                    endpoint,
+                    %error,
+                    "credentials refused: calls to the vendor are held"
+                );
+                self.guard.latch_refusal(error.code(), said);
+            }
+        }
+        answer
     }
 
     /// The decoding half of [`Transport::call`], for clients that need the raw answer too.

@@ -8,7 +8,12 @@
 //! - a circuit breaker: `breaker_failures` consecutive failures (timeouts, refused connections,
 //!   5xx, cut-off bodies) open it; while open, calls fail at once without reaching the vendor;
 //!   after `breaker_cooldown_ms` one trial call is let through (half-open) and its outcome
-//!   closes or re-opens it;
+//!   closes or re-opens it. A trial whose caller goes away before it ends (its future dropped)
+//!   gives its place back ([`Admitted`]), so the breaker never waits for an outcome that never
+//!   comes;
+//! - a refusal latch: once the vendor refuses our credentials (auth failed, access denied, IP
+//!   blocked), every call is held for `auth_refusal_cooldown_s` and fails at once with the
+//!   refusal's code: sending a refused key again is refused again, and repeats get us blocked;
 //! - retries for reads only (writes are never repeated automatically): at most `read_retries`,
 //!   with full-jitter exponential backoff from `retry_base_ms`, a `Retry-After` honoured when it
 //!   fits the deadline, and a retry budget (one retry per ten calls, after a small reserve) so
@@ -21,6 +26,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 use crate::config::VendorHttp;
+use crate::error::ErrorCode;
 
 // Settings are read from `VendorHttp::resilience`.
 
@@ -40,11 +46,59 @@ enum Breaker {
 }
 
 /// Whether the breaker lets a call through now.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Admission {
-    Go,
+#[derive(Debug)]
+pub enum Admission<'a> {
+    /// Make the call, and report its outcome through the guard.
+    Go(Admitted<'a>),
     /// Open: fail fast; it half-opens in this long.
     Refused(Duration),
+}
+
+/// A call the breaker let through. [`Admitted::record`] reports its outcome. Dropped without
+/// one (the caller went away mid-call: a probe or a client that gave up), a half-open trial is
+/// released, so the next call becomes the trial instead of every call failing fast forever.
+#[derive(Debug)]
+#[must_use = "report the call's outcome with `record`"]
+pub struct Admitted<'a> {
+    resilience: &'a Resilience,
+    /// This call is the half-open breaker's one trial, its outcome not yet reported.
+    trial: bool,
+}
+
+impl Admitted<'_> {
+    /// Reports the call's outcome (`failed`: the vendor looked unhealthy).
+    pub fn record(mut self, failed: bool) {
+        self.trial = false; // reported: nothing to release on drop
+        self.resilience.record(failed);
+    }
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        if self.trial {
+            self.resilience.release_trial();
+        }
+    }
+}
+
+/// A refusal of our credentials that holds every call to the vendor until `until`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The refusal's stable code: `VENDOR_AUTH_FAILED`, `VENDOR_ACCESS_DENIED` or
+    /// `VENDOR_IP_BLOCKED`.
+    pub code: ErrorCode,
+    /// What the vendor answered (its own code and message, or the HTTP status).
+    pub message: String,
+    /// When calls go out again (on tokio's clock, which tests can pause and advance).
+    pub until: tokio::time::Instant,
+}
+
+impl Refusal {
+    /// How long calls stay held.
+    pub fn remaining(&self) -> Duration {
+        self.until
+            .saturating_duration_since(tokio::time::Instant::now())
+    }
 }
 
 #[derive(Debug)]
@@ -88,6 +142,9 @@ pub struct Resilience {
     budget: Mutex<RetryBudget>,
     breaker_failures: u32,
     cooldown: Duration,
+    /// The latched refusal of our credentials, if any (it may have expired).
+    refusal: Mutex<Option<Refusal>>,
+    refusal_cooldown: Duration,
     pub(super) read_retries: u32,
     pub(super) retry_base: Duration,
     jitter: Mutex<crate::rng::Rng>,
@@ -110,6 +167,8 @@ impl Resilience {
             }),
             breaker_failures: settings.breaker_failures.max(1),
             cooldown: Duration::from_millis(settings.breaker_cooldown_ms),
+            refusal: Mutex::new(None),
+            refusal_cooldown: Duration::from_secs(settings.auth_refusal_cooldown_s),
             read_retries: settings.read_retries,
             retry_base: Duration::from_millis(settings.retry_base_ms),
             // Jitter only has to differ between processes, not be unpredictable.
@@ -126,37 +185,37 @@ impl Resilience {
     }
 
     /// Asks the breaker for a call; a half-open breaker lets one trial through at a time.
-    pub fn admit(&self) -> Admission {
+    pub fn admit(&self) -> Admission<'_> {
         let mut b = crate::lock(&self.breaker);
-        match *b {
-            Breaker::Closed { .. } => Admission::Go,
+        let trial = match *b {
+            Breaker::Closed { .. } => false,
             Breaker::Open { until } => {
                 let now = Instant::now();
                 if now < until {
-                    Admission::Refused(until - now)
-                } else {
-                    *b = Breaker::HalfOpen {
-                        trial_running: true,
-                    };
-                    Admission::Go
+                    return Admission::Refused(until - now);
                 }
+                true
             }
             Breaker::HalfOpen {
                 trial_running: false,
-            } => {
-                *b = Breaker::HalfOpen {
-                    trial_running: true,
-                };
-                Admission::Go
-            }
+            } => true,
             Breaker::HalfOpen {
                 trial_running: true,
-            } => Admission::Refused(Duration::ZERO),
+            } => return Admission::Refused(Duration::ZERO),
+        };
+        if trial {
+            *b = Breaker::HalfOpen {
+                trial_running: true,
+            };
         }
+        Admission::Go(Admitted {
+            resilience: self,
+            trial,
+        })
     }
 
     /// Records an admitted call's outcome (`failed`: the vendor looked unhealthy).
-    pub fn record(&self, failed: bool) {
+    fn record(&self, failed: bool) {
         let mut b = crate::lock(&self.breaker);
         *b = match (&*b, failed) {
             (_, false) => Breaker::Closed { failures: 0 },
@@ -169,6 +228,39 @@ impl Resilience {
                 until: Instant::now() + self.cooldown,
             },
         };
+    }
+
+    /// A trial ended without an outcome: the next call may be the trial. (If another call's
+    /// outcome already closed or re-opened the breaker, that stands.)
+    fn release_trial(&self) {
+        if let Breaker::HalfOpen { trial_running } = &mut *crate::lock(&self.breaker) {
+            *trial_running = false;
+        }
+    }
+
+    /// Holds every call for `auth_refusal_cooldown_s` (unless 0): the vendor refused our
+    /// credentials with `code`, saying `message`.
+    pub fn latch_refusal(&self, code: ErrorCode, message: String) {
+        if self.refusal_cooldown.is_zero() {
+            return;
+        }
+        *crate::lock(&self.refusal) = Some(Refusal {
+            code,
+            message,
+            until: tokio::time::Instant::now() + self.refusal_cooldown,
+        });
+    }
+
+    /// The refusal holding calls now, if any.
+    pub fn refusal(&self) -> Option<Refusal> {
+        let mut latched = crate::lock(&self.refusal);
+        if latched
+            .as_ref()
+            .is_some_and(|r| r.until <= tokio::time::Instant::now())
+        {
+            *latched = None;
+        }
+        latched.clone()
     }
 
     /// The bucket that paces `endpoint`: its own, else the vendor's.
@@ -247,7 +339,15 @@ mod tests {
             retry_base_ms: 10,
             breaker_failures: 3,
             breaker_cooldown_ms: 0,
+            auth_refusal_cooldown_s: 300,
             endpoint_rate_limits_per_s: Default::default(),
+        }
+    }
+
+    fn go(admission: Admission<'_>) -> Admitted<'_> {
+        match admission {
+            Admission::Go(admitted) => admitted,
+            Admission::Refused(in_) => panic!("refused (half-opens in {in_:?})"),
         }
     }
 
@@ -271,14 +371,66 @@ mod tests {
         for _ in 0..3 {
             r.record(true);
         }
-        assert_eq!(r.admit(), Admission::Go, "the trial");
+        let trial = go(r.admit());
         assert!(
             matches!(r.admit(), Admission::Refused(_)),
             "one trial at a time"
         );
-        r.record(false);
+        trial.record(false);
         assert_eq!(r.breaker_state(), BreakerState::Closed);
-        assert_eq!(r.admit(), Admission::Go);
+        go(r.admit()).record(false);
+    }
+
+    #[test]
+    fn a_trial_dropped_without_an_outcome_lets_the_next_call_be_the_trial() {
+        let r = Resilience::new(&with(settings())); // no cool-down: half-opens at once
+        let before_the_outage = go(r.admit());
+        for _ in 0..3 {
+            r.record(true);
+        }
+        let trial = go(r.admit());
+        drop(before_the_outage);
+        assert!(
+            matches!(r.admit(), Admission::Refused(_)),
+            "an older call going away does not release the trial"
+        );
+        drop(trial); // its caller went away
+        assert_eq!(r.breaker_state(), BreakerState::HalfOpen);
+        let next = go(r.admit());
+        assert!(
+            matches!(r.admit(), Admission::Refused(_)),
+            "the next call is the one trial"
+        );
+        next.record(false);
+        assert_eq!(r.breaker_state(), BreakerState::Closed);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_holds_calls_until_its_cooldown_ends() {
+        let r = Resilience::new(&with(settings()));
+        assert_eq!(r.refusal(), None);
+        r.latch_refusal(
+            ErrorCode::VendorAccessDenied,
+            "accessDenied: wrong key".into(),
+        );
+        let held = r.refusal().expect("latched");
+        assert_eq!(held.code, ErrorCode::VendorAccessDenied);
+        assert_eq!(held.remaining(), Duration::from_secs(300));
+        tokio::time::advance(Duration::from_secs(299)).await;
+        assert_eq!(
+            r.refusal(),
+            Some(held),
+            "still held a second before the end"
+        );
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(r.refusal(), None, "calls go out again");
+
+        let off = Resilience::new(&with(VendorResilience {
+            auth_refusal_cooldown_s: 0,
+            ..settings()
+        }));
+        off.latch_refusal(ErrorCode::VendorAuthFailed, "4001: Invalid API key.".into());
+        assert_eq!(off.refusal(), None, "0 disables the latch");
     }
 
     #[test]

@@ -927,8 +927,9 @@ async fn a_missing_key_is_api_key_empty() {
 #[tokio::test]
 async fn a_wrong_key_is_access_denied_and_repeating_it_blocks_the_ip() {
     let t = helpers::start().await;
-    let wrong = client_with_key(&t, "not-the-key");
     for _ in 0..WRONG_KEYS_BEFORE_BLOCK {
+        // A client per call: each holds its calls once its key is refused (the refusal latch).
+        let wrong = client_with_key(&t, "not-the-key");
         let err = wrong.get_services(&Default::default()).await.unwrap_err();
         assert_eq!(
             api_kind(&err),

@@ -1,7 +1,8 @@
 //! Resilience on every vendor call, proved by the simulators' request counts (never by
 //! timing): reads are retried and writes are not; an open breaker fails fast without calling
-//! the vendor; the client-side rate limit paces calls; a `Retry-After` that fits the deadline
-//! is honoured.
+//! the vendor; a trial call whose caller went away does not keep it half-open; the client-side
+//! rate limit paces calls; a `Retry-After` that fits the deadline is honoured; a refused
+//! credential is sent once, then every call is held.
 
 use returns_gateway::error::ErrorCode;
 use returns_gateway::sim::Faults;
@@ -161,5 +162,154 @@ async fn a_retry_after_within_the_deadline_is_honoured() {
         count(&t.sims.merchantpro, "GET /api/v2/orders/{id}"),
         2,
         "waited once, retried once"
+    );
+}
+
+/// Reads ProCarrier only: one `returns/search` call a query.
+const PROCARRIER_RETURNS: &str =
+    "{ returns(first: 5, filter: {vendors: [PROCARRIER]}) { edges { node { id } } } }";
+
+fn procarrier_calls(t: &helpers::TestSims) -> u64 {
+    t.sims.procarrier.control.stats().values().sum()
+}
+
+#[tokio::test]
+async fn a_refused_key_is_sent_once_then_every_call_is_held_with_the_refusals_code() {
+    let t = helpers::start().await;
+    let g = helpers::gateway_with(&t, |s| {
+        s.vendors.procarrier.api_key = returns_gateway::config::Secret::new("revoked-key");
+    })
+    .await;
+    for n in 0..10 {
+        let answer = g.query(PROCARRIER_RETURNS).await;
+        let error = &answer["errors"][0];
+        assert_eq!(
+            error["extensions"]["code"], "VENDOR_ACCESS_DENIED",
+            "{n}: {answer}"
+        );
+        assert_eq!(error["extensions"]["retryable"], false, "{n}: {answer}");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("accessDenied"),
+            "{n}: the vendor's answer is kept: {answer}"
+        );
+    }
+    assert_eq!(procarrier_calls(&t), 1, "10 queries, one refused key sent");
+
+    let answer = g
+        .query("{ vendors { vendor refusal { code message until } } }")
+        .await;
+    let vendors = answer["data"]["vendors"].as_array().expect("vendors");
+    for v in vendors {
+        if v["vendor"] == "PROCARRIER" {
+            assert_eq!(v["refusal"]["code"], "VENDOR_ACCESS_DENIED", "{answer}");
+            assert!(v["refusal"]["until"].is_string(), "{answer}");
+        } else {
+            assert!(v["refusal"].is_null(), "{answer}");
+        }
+    }
+
+    let root = g.url.trim_end_matches("/graphql").to_owned();
+    let ready = g.http.get(format!("{root}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503, "a latched vendor is not ready");
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["procarrierError"], "VENDOR_ACCESS_DENIED", "{body}");
+    let procarrier = body["vendors"]
+        .as_array()
+        .and_then(|vs| vs.iter().find(|v| v["vendor"] == "procarrier"))
+        .unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(
+        procarrier["refusal"]["code"], "VENDOR_ACCESS_DENIED",
+        "{body}"
+    );
+    assert_eq!(
+        procarrier_calls(&t),
+        1,
+        "the readiness probe (check/available) is held too"
+    );
+
+    let metrics = g
+        .http
+        .get(format!("{root}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (vendor, latched) in [("procarrier", 1), ("rrr", 0)] {
+        let line = format!(
+            "gateway_vendor_refusal_latched{{tenant=\"default\",vendor=\"{vendor}\"}} {latched}\n"
+        );
+        assert!(metrics.contains(&line), "{line} in:\n{metrics}");
+    }
+}
+
+#[tokio::test]
+async fn a_cancelled_trial_call_does_not_keep_the_breaker_half_open() {
+    let t = helpers::start().await;
+    let g = helpers::gateway_with(&t, |s| {
+        let pc = &mut s.vendors.procarrier;
+        // Only cancellation ends the trial below: no timeout of ours cuts the hanging call.
+        pc.timeout_ms = 600_000;
+        pc.resilience.read_retries = 0;
+        pc.resilience.breaker_failures = 1;
+        // Open means half-open at once: the next call is the trial.
+        pc.resilience.breaker_cooldown_ms = 0;
+    })
+    .await;
+    t.set_faults(&t.sims.procarrier, failing());
+    let answer = g.query(PROCARRIER_RETURNS).await;
+    assert_eq!(
+        answer["errors"][0]["extensions"]["code"], "VENDOR_HTTP_ERROR",
+        "{answer}"
+    );
+
+    // The trial call hangs at the vendor; its caller gives up (the HTTP request is dropped).
+    t.set_faults(&t.sims.procarrier, helpers::hang());
+    t.reset_calls();
+    let caller = tokio::spawn({
+        let (http, url) = (g.http.clone(), g.url.clone());
+        async move {
+            http.post(url)
+                .json(&serde_json::json!({ "query": PROCARRIER_RETURNS }))
+                .send()
+                .await
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while procarrier_calls(&t) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the trial never reached the vendor"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    caller.abort();
+    assert!(caller.await.is_err(), "the caller went away");
+
+    // The vendor is well again. The gateway notices the dropped connection on its own time,
+    // so ask until an answer is not VENDOR_CIRCUIT_OPEN (those never reach the vendor).
+    t.set_faults(&t.sims.procarrier, Faults::default());
+    t.reset_calls();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let answer = loop {
+        let answer = g.query(PROCARRIER_RETURNS).await;
+        if answer["errors"][0]["extensions"]["code"] != "VENDOR_CIRCUIT_OPEN" {
+            break answer;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cancelled trial kept the breaker half-open: {answer}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    assert!(answer["errors"].is_null(), "{answer}");
+    assert_eq!(
+        procarrier_calls(&t),
+        1,
+        "the next call was the trial, and it went through"
     );
 }

@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
-use returns_gateway::config::{Secret, TenantSettings};
+use returns_gateway::config::{Secret, Settings, TenantSettings};
 use returns_gateway::vendors::procarrier::signature;
 
 use crate::helpers::{self, TestGateway, TestSims};
@@ -49,6 +49,11 @@ struct Two {
 
 /// Tenant `acme` on one simulated world, `globex` on another; anonymous callers refused.
 async fn two_tenants() -> Two {
+    two_tenants_with(|_| {}).await
+}
+
+/// [`two_tenants`], the gateway's settings `customize`d.
+async fn two_tenants_with(customize: impl FnOnce(&mut Settings)) -> Two {
     let acme = helpers::start().await;
     let globex = helpers::start_with(|s| {
         s.sim.seed = 7;
@@ -74,6 +79,7 @@ async fn two_tenants() -> Two {
                 vendors: globex.settings.vendors.clone(),
             },
         );
+        customize(s);
     })
     .await;
     Two { acme, globex, g }
@@ -168,6 +174,29 @@ async fn a_tenant_reads_only_its_own_accounts_and_cache() {
     assert!(
         seen.is_null() || seen["customer"]["email"] != acme_return["customer"]["email"],
         "globex sees at most its own return under that number: {seen}"
+    );
+    assert_eq!(acme.calls()[SEARCH], 1);
+}
+
+#[tokio::test]
+async fn a_refused_key_holds_only_its_own_tenants_calls() {
+    let Two { acme, globex, g } = two_tenants_with(|s| {
+        let globex = s.tenants.get_mut("globex").expect("globex is configured");
+        globex.vendors.procarrier.api_key = Secret::new("revoked-globex-key");
+    })
+    .await;
+    for _ in 0..3 {
+        let (_, answer) = query_as(&g, "globex", LISTING, None).await;
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"], "VENDOR_ACCESS_DENIED",
+            "{answer}"
+        );
+    }
+    assert_eq!(globex.calls()[SEARCH], 1, "sent once, then held");
+    let (_, answer) = query_as(&g, "acme", LISTING, None).await;
+    assert!(
+        answer["errors"].is_null(),
+        "acme's calls are not held: {answer}"
     );
     assert_eq!(acme.calls()[SEARCH], 1);
 }
