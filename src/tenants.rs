@@ -1,6 +1,7 @@
 //! Tenants: a token's `tenant` claim picks the vendor accounts its requests use. Each tenant
-//! has its own vendor clients (credentials, breakers, rate limits), read cache and idempotency
-//! keys, so nothing one tenant reads or writes is reachable with another tenant's token.
+//! has its own vendor clients (credentials, breakers, rate limits), read cache, idempotency keys
+//! and customer identities, so nothing one tenant reads or writes is reachable with another
+//! tenant's token.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::{Secret, Settings, VendorsSettings, DEFAULT_TENANT};
 use crate::idempotency::IdempotencyStore;
+use crate::schema::directory::IdentityCache;
 use crate::upstream::Upstreams;
 use crate::vendors::VendorError;
 
@@ -17,6 +19,8 @@ pub struct Tenant {
     pub id: String,
     pub upstreams: Arc<Upstreams>,
     pub idempotency: Arc<IdempotencyStore>,
+    /// Who is who among its vendors' customers, kept across requests.
+    pub identities: Arc<IdentityCache>,
     /// ProCarrier signs this tenant's webhooks with the tenant's API key.
     pub procarrier_webhook_key: Secret,
 }
@@ -32,6 +36,7 @@ impl Tenants {
                 id: id.to_owned(),
                 upstreams: Arc::new(Upstreams::new(vendors, &settings.cache, clock)?),
                 idempotency: Arc::new(IdempotencyStore::new(&settings.idempotency)),
+                identities: Arc::default(),
                 procarrier_webhook_key: vendors.procarrier.api_key.clone(),
             }))
         };

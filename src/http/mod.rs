@@ -183,7 +183,11 @@ fn prepare(
     tenant: &Tenant,
     request: async_graphql::Request,
 ) -> async_graphql::Request {
-    let loaders = Loaders::new(&tenant.upstreams, state.settings.naive_resolution);
+    let loaders = Loaders::new(
+        &tenant.upstreams,
+        &tenant.identities,
+        state.settings.naive_resolution,
+    );
     let mut request = request
         .data(loaders)
         .data(caller.clone())

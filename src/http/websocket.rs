@@ -152,9 +152,14 @@ pub async fn upgrade(state: Arc<AppState>, parts: &mut Parts) -> Response {
                     })?;
                     // The session lives long: its loaders keep nothing between operations, so
                     // every event's links are read fresh (through the vendor cache).
-                    let loaders = Loaders::new(&tenant.upstreams, state.settings.naive_resolution);
+                    let loaders = Loaders::new(
+                        &tenant.upstreams,
+                        &tenant.identities,
+                        state.settings.naive_resolution,
+                    );
                     loaders.orders.enable_all_cache(false);
                     loaders.shipments.enable_all_cache(false);
+                    loaders.identities.enable_all_cache(false);
                     let mut data = Data::default();
                     data.insert(caller);
                     data.insert(tenant.upstreams.clone());

@@ -2,7 +2,9 @@
 //!
 //! An id is `base64url("<Type>:<vendor>:<native id>")` without padding, e.g. the ProCarrier
 //! return 123456789 is `UmV0dXJuOnByb2NhcnJpZXI6MTIzNDU2Nzg5`. Clients must not parse them; we
-//! may change the inside as long as old ids keep resolving.
+//! may change the inside as long as old ids keep resolving. Ids are encoded, not secret: a
+//! customer's carries a digest of their contact key (`directory::ContactKey::digest`), never the
+//! e-mail or phone itself.
 
 use crate::model::Vendor;
 

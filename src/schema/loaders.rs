@@ -9,6 +9,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use futures_util::future::join_all;
 
+use super::directory::{ContactKey, ContactRecords, IdentityCache, IdentityLookup};
 use crate::model::{Order, Shipment, TrackingStatus, Vendor};
 use crate::upstream::Upstreams;
 use crate::vendors::VendorError;
@@ -219,18 +220,49 @@ impl Loader<ParcelKey> for ShipmentLoader {
     }
 }
 
+/// People by any of their contact keys, over every vendor's records as read for the batch
+/// (linked once per change of those reads: see [`IdentityCache`]).
+pub struct IdentityLoader {
+    pub upstreams: Arc<Upstreams>,
+    pub cache: Arc<IdentityCache>,
+}
+
+impl Loader<ContactKey> for IdentityLoader {
+    type Value = IdentityLookup;
+    type Error = std::convert::Infallible;
+
+    async fn load(
+        &self,
+        keys: &[ContactKey],
+    ) -> Result<HashMap<ContactKey, IdentityLookup>, Self::Error> {
+        let records = Arc::new(ContactRecords::read(&self.upstreams).await);
+        let identities = self.cache.identities(&records);
+        Ok(keys
+            .iter()
+            .map(|key| {
+                let lookup = IdentityLookup {
+                    identity: identities.of(key),
+                    records: records.clone(),
+                };
+                (key.clone(), lookup)
+            })
+            .collect())
+    }
+}
+
 /// The loaders of one request. They remember what they loaded for the request, so a listing
 /// can load all its rows' links in one batch up front ([`Loaders::prefetch`]) and the rows'
 /// fields then find them: batches never depend on resolver timing.
 pub struct Loaders {
     pub orders: DataLoader<OrderLoader, HashMapCache>,
     pub shipments: DataLoader<ShipmentLoader, HashMapCache>,
+    pub identities: DataLoader<IdentityLoader, HashMapCache>,
     naive: bool,
 }
 
 impl Loaders {
     /// `naive`: one key per batch and no prefetch, the row-by-row baseline of the benchmarks.
-    pub fn new(up: &Arc<Upstreams>, naive: bool) -> Self {
+    pub fn new(up: &Arc<Upstreams>, identities: &Arc<IdentityCache>, naive: bool) -> Self {
         let batch = if naive { 1 } else { 1000 };
         Loaders {
             orders: DataLoader::with_cache(
@@ -241,6 +273,15 @@ impl Loaders {
             .max_batch_size(batch),
             shipments: DataLoader::with_cache(
                 ShipmentLoader(up.clone()),
+                crate::request_id::spawn,
+                HashMapCache::default(),
+            )
+            .max_batch_size(batch),
+            identities: DataLoader::with_cache(
+                IdentityLoader {
+                    upstreams: up.clone(),
+                    cache: identities.clone(),
+                },
                 crate::request_id::spawn,
                 HashMapCache::default(),
             )

@@ -8,7 +8,7 @@ use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;
 
-use super::directory::{self, ContactKey};
+use super::directory::{self, ContactKey, CustomerRef, IdentityLookup};
 use super::enums::{BreakerState, PaymentStatus, ReturnStatus, TrackingStatus, Vendor};
 use super::errors::{invalid_argument, permitted, report_partial, reported, ScopeGuard};
 use super::ids::{base64url_decode, base64url_encode, GlobalId, NodeKind};
@@ -419,9 +419,9 @@ impl Query {
             }
             NodeKind::Order | NodeKind::Shipment => None,
             NodeKind::Customer => {
-                let key = ContactKey::parse(&global.native)
+                let customer = CustomerRef::parse(&global.native)
                     .ok_or_else(|| invalid_argument("id", "not an id"))?;
-                customer_of(ctx, key)
+                customer_by_ref(ctx, customer)
                     .await
                     .map(|c| Node::Customer(Box::new(c)))
             }
@@ -877,17 +877,47 @@ async fn find_order(ctx: &Context<'_>, id: &GlobalId) -> async_graphql::Result<O
     Ok(found.get(&id.native).cloned().map(OrderNode))
 }
 
+/// The person with `key` among their e-mails and phones, with everything the vendors know about
+/// them; `None` when no vendor record names them.
 async fn customer_of(ctx: &Context<'_>, key: ContactKey) -> Option<CustomerNode> {
-    let activity = Arc::new(directory::customer_activity(upstreams(ctx), &key).await);
-    for e in &activity.failures {
+    let lookup = match loaders(ctx).identities.load_one(key.clone()).await {
+        Ok(found) => found?,
+        Err(never) => match never {},
+    };
+    found_customer(ctx, key, lookup)
+}
+
+/// The person a customer id names (see [`CustomerRef`]).
+async fn customer_by_ref(ctx: &Context<'_>, customer: CustomerRef) -> Option<CustomerNode> {
+    match customer {
+        CustomerRef::Key(key) => customer_of(ctx, key).await,
+        CustomerRef::Digest(digest) => {
+            let cache = &loaders(ctx).identities.loader().cache;
+            let (identity, records) = cache.find_by_digest(upstreams(ctx), &digest).await;
+            let Some(identity) = identity else {
+                for e in &records.failures {
+                    report_partial(ctx, e);
+                }
+                return None;
+            };
+            let key = identity.canonical().clone();
+            found_customer(ctx, key, IdentityLookup { identity, records })
+        }
+    }
+}
+
+/// The customer `lookup` found, with the vendors' failures reported; `None` when no record is
+/// theirs.
+fn found_customer(
+    ctx: &Context<'_>,
+    key: ContactKey,
+    lookup: IdentityLookup,
+) -> Option<CustomerNode> {
+    for e in &lookup.records.failures {
         report_partial(ctx, e);
     }
-    if activity.is_empty() {
-        return None;
-    }
-    let node = CustomerNode::with_activity(key, activity);
-    node.mark_failures_reported();
-    Some(node)
+    let activity = Arc::new(lookup.activity());
+    (!activity.is_empty()).then(|| CustomerNode::found(key, lookup, activity))
 }
 
 /// Great-circle distance in kilometres.

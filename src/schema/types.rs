@@ -3,13 +3,13 @@
 //! are never null, so one vendor's failure cannot null a whole list.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use async_graphql::{Context, Interface, Object, SimpleObject, ID};
 use chrono::{DateTime, FixedOffset, NaiveTime};
 use tokio::sync::OnceCell;
 
-use super::directory::{self, Activity, ContactKey};
+use super::directory::{self, Activity, ContactKey, IdentityLookup};
 use super::enums::{PaymentStatus, RefundStatus, ReturnStatus, TrackingStatus, Vendor, Weekday};
 use super::errors::{caller, permitted, report_partial, reported};
 use super::ids::{GlobalId, NodeKind};
@@ -575,12 +575,15 @@ impl DeliveryValue {
     }
 }
 
-/// One person across all five vendors, joined by normalised e-mail (lower-case) or phone
-/// (E.164).
+/// One person across all five vendors: the e-mails (lower-case) and phones (E.164) that vendor
+/// records link to each other, and every record naming one of them.
 pub struct CustomerNode {
+    /// The key it was reached by: the one asked, or the naming record's.
     key: ContactKey,
+    /// Name, e-mail and phone as shown: the naming record's, or the fullest of their activity.
     contact: model::Customer,
-    activity: OnceCell<Arc<Activity>>,
+    lookup: OnceCell<IdentityLookup>,
+    activity: OnceLock<Arc<Activity>>,
     failures_reported: AtomicBool,
 }
 
@@ -589,47 +592,58 @@ impl CustomerNode {
         Some(CustomerNode {
             key: ContactKey::of(&contact)?,
             contact,
-            activity: OnceCell::new(),
+            lookup: OnceCell::new(),
+            activity: OnceLock::new(),
             failures_reported: AtomicBool::new(false),
         })
     }
 
-    pub(crate) fn with_activity(key: ContactKey, activity: Arc<Activity>) -> CustomerNode {
-        let contact = activity.contact().unwrap_or_default();
+    /// A customer looked up and gathered already (by the caller, who reported the failures).
+    pub(crate) fn found(key: ContactKey, lookup: IdentityLookup, activity: Arc<Activity>) -> Self {
         CustomerNode {
             key,
-            contact,
-            activity: OnceCell::new_with(Some(activity)),
-            failures_reported: AtomicBool::new(false),
+            contact: activity.contact().unwrap_or_default(),
+            lookup: OnceCell::new_with(Some(lookup)),
+            activity: OnceLock::from(activity),
+            failures_reported: AtomicBool::new(true),
         }
     }
 
-    /// For a customer whose gathering failures the caller already reported.
-    pub(crate) fn mark_failures_reported(&self) {
-        self.failures_reported.store(true, Ordering::Relaxed);
-    }
-
-    async fn activity(&self, ctx: &Context<'_>) -> &Arc<Activity> {
-        let activity = self
-            .activity
+    async fn lookup(&self, ctx: &Context<'_>) -> &IdentityLookup {
+        let lookup = self
+            .lookup
             .get_or_init(|| async {
-                Arc::new(directory::customer_activity(upstreams(ctx), &self.key).await)
+                let found = match loaders(ctx).identities.load_one(self.key.clone()).await {
+                    Ok(found) => found,
+                    Err(never) => match never {},
+                };
+                found.expect("the identity loader answers every key it is asked")
             })
             .await;
         // Failures are reported once per customer, by the first field that reads them.
-        if !activity.failures.is_empty() && !self.failures_reported.swap(true, Ordering::Relaxed) {
-            for e in &activity.failures {
+        if !lookup.records.failures.is_empty()
+            && !self.failures_reported.swap(true, Ordering::Relaxed)
+        {
+            for e in &lookup.records.failures {
                 report_partial(ctx, e);
             }
         }
-        activity
+        lookup
+    }
+
+    async fn activity(&self, ctx: &Context<'_>) -> &Arc<Activity> {
+        let lookup = self.lookup(ctx).await;
+        self.activity.get_or_init(|| Arc::new(lookup.activity()))
     }
 }
 
 #[Object(name = "Customer")]
 impl CustomerNode {
-    async fn id(&self) -> ID {
-        GlobalId::new(NodeKind::Customer, None, self.key.as_str())
+    // The same whichever of their e-mails or phones found them: the digest of the identity's
+    // canonical key (`Identity::canonical`), never a key itself (ids are plain base64).
+    async fn id(&self, ctx: &Context<'_>) -> ID {
+        let identity = &self.lookup(ctx).await.identity;
+        GlobalId::new(NodeKind::Customer, None, identity.canonical().digest())
             .encode()
             .into()
     }

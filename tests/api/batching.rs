@@ -38,6 +38,8 @@ fn expected_calls(world: &World, answer: &Value) -> BTreeMap<String, u64> {
     let rrr = count(ReturnChannel::Rrr);
     let rrr_page = returns_gateway::sim::rrr::PAGE_SIZE as u64;
     let orders = returns_gateway::sim::merchantpro::seed_orders(world).len() as u64;
+    let trackings = world.parcels.len() as u64;
+    let trackru_page = u64::from(returns_gateway::vendors::trackru::client::MAX_PAGE_SIZE);
     let nodes: Vec<&Value> = answer["data"]["returns"]["edges"]
         .as_array()
         .expect("edges")
@@ -69,10 +71,11 @@ fn expected_calls(world: &World, answer: &Value) -> BTreeMap<String, u64> {
             "merchantpro GET /api/v2/orders".into(),
             orders.div_ceil(100) + u64::from(numeric_refs),
         ),
-        // `numbers=` in batches of 40.
+        // `numbers=` in batches of 40, plus the listing (pages of 2000) the customers' ids are
+        // resolved over: a customer's id names all their contact keys, linked across vendors.
         (
             "trackru GET /v1/trackings/get".into(),
-            (numbers.len() as u64).div_ceil(40),
+            (numbers.len() as u64).div_ceil(40) + trackings.div_ceil(trackru_page).max(1),
         ),
     ])
 }

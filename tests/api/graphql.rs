@@ -1,6 +1,10 @@
 //! The GraphQL schema end to end: representative answers (insta snapshots in `snapshots/`),
 //! the served SDL, and cross-vendor joins.
 
+use std::collections::BTreeSet;
+
+use returns_gateway::schema::ids::{base64url_decode, GlobalId, NodeKind};
+use returns_gateway::sim::world::ReturnChannel;
 use serde_json::{json, Value};
 
 use crate::helpers;
@@ -142,6 +146,162 @@ async fn customer_lookup_validates_its_arguments() {
         .query(r#"{ customer(email: "nobody@example.com") { id } }"#)
         .await;
     assert_eq!(nobody, json!({"data": {"customer": null}}));
+}
+
+/// Everything the customer view says about a person, compared across the keys that find them.
+const CUSTOMER_VIEW: &str = "id name email phone returnRate
+    returns { vendor vendorId refused }
+    refusals { vendorId }
+    orders { vendorId }
+    deliveries { trackingNumber }
+    refunds { vendor vendorId status }";
+
+/// The `(vendor, vendorId)` of a customer's `list` entries from `vendor`.
+fn vendor_ids(customer: &Value, list: &str, vendor: &str) -> BTreeSet<String> {
+    customer[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("{list} in {customer}"))
+        .iter()
+        .filter(|e| e["vendor"] == vendor)
+        .map(|e| e["vendorId"].as_str().expect("vendorId").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_customer_is_the_same_by_email_by_phone_by_id_and_from_their_returns() {
+    let t = helpers::start().await;
+    let g = helpers::gateway(&t).await;
+    let world = &t.sims.world;
+    // RRR knows people by phone only; the other vendors' records carry both keys and link them.
+    let mut people: Vec<usize> = Vec::new();
+    for r in world
+        .returns
+        .iter()
+        .filter(|r| r.channel == ReturnChannel::Rrr)
+    {
+        let person = world.orders[r.order].customer;
+        if !people.contains(&person) {
+            people.push(person);
+        }
+    }
+    people.truncate(12);
+    assert_eq!(
+        people.len(),
+        12,
+        "the test world has 12 people with RRR returns"
+    );
+    let rrr_returns = g
+        .query(
+            "{ returns(first: 100, filter: {vendors: [RRR]}) {
+                 edges { node { vendorId customer { id } } } } }",
+        )
+        .await;
+    assert!(rrr_returns.get("errors").is_none(), "{rrr_returns}");
+    let customer_id_of_rrr_return = |id: u64| {
+        rrr_returns["data"]["returns"]["edges"]
+            .as_array()
+            .expect("edges")
+            .iter()
+            .find(|e| e["node"]["vendorId"].as_str().and_then(|v| v.parse().ok()) == Some(id))
+            .map(|e| e["node"]["customer"]["id"].clone())
+            .unwrap_or_else(|| panic!("RRR return {id} listed"))
+    };
+    let view = |by: &'static str, value: String| {
+        let query =
+            format!("query($value: String) {{ customer({by}: $value) {{ {CUSTOMER_VIEW} }} }}");
+        let g = &g;
+        async move {
+            let answer = g.query_with(&query, json!({ "value": value })).await;
+            assert!(answer.get("errors").is_none(), "{answer}");
+            answer["data"]["customer"].clone()
+        }
+    };
+    let node_query =
+        format!("query($id: ID!) {{ node(id: $id) {{ ... on Customer {{ {CUSTOMER_VIEW} }} }} }}");
+    let mut wrong = Vec::new();
+    for &p in &people {
+        let person = &world.people[p];
+        let theirs = |r: &&returns_gateway::sim::world::Return| {
+            r.channel == ReturnChannel::Rrr && world.orders[r.order].customer == p
+        };
+        let rrr: BTreeSet<String> = world
+            .returns
+            .iter()
+            .filter(theirs)
+            .map(|r| r.id.to_string())
+            .collect();
+        let refunds: BTreeSet<String> = world
+            .returns
+            .iter()
+            .filter(theirs)
+            .flat_map(|r| r.refunds.iter().map(|f| f.id.to_string()))
+            .collect();
+        let by_email = view("email", person.email.clone()).await;
+        let by_phone = view("phone", person.phone.clone()).await;
+        let by_id = g
+            .query_with(&node_query, json!({ "id": by_email["id"] }))
+            .await;
+        let mut problems = Vec::new();
+        for (key, c) in [("e-mail", &by_email), ("phone", &by_phone)] {
+            if vendor_ids(c, "returns", "RRR") != rrr {
+                problems.push(format!(
+                    "by {key}: RRR returns {:?}, not {rrr:?}",
+                    vendor_ids(c, "returns", "RRR")
+                ));
+            }
+            if vendor_ids(c, "refunds", "RRR") != refunds {
+                problems.push(format!(
+                    "by {key}: RRR refunds {:?}, not {refunds:?}",
+                    vendor_ids(c, "refunds", "RRR")
+                ));
+            }
+        }
+        if by_email != by_phone {
+            problems.push(format!(
+                "by e-mail id {} returnRate {} {} returns, by phone id {} returnRate {} {} returns",
+                by_email["id"],
+                by_email["returnRate"],
+                by_email["returns"].as_array().map_or(0, Vec::len),
+                by_phone["id"],
+                by_phone["returnRate"],
+                by_phone["returns"].as_array().map_or(0, Vec::len),
+            ));
+        }
+        // Ids are plain base64: they must not carry what `pii:read` guards.
+        let id = by_email["id"].as_str().and_then(base64url_decode);
+        let id = String::from_utf8(id.unwrap_or_default()).unwrap_or_default();
+        if id.is_empty() || id.contains(&person.email) || id.contains(&person.phone[1..]) {
+            problems.push(format!("id {id:?} shows their contact"));
+        }
+        if by_id["data"]["node"] != by_email {
+            problems.push(format!("node(id) finds {}", by_id["data"]["node"]));
+        }
+        // Ids given out before carried a key itself, e.g. the phone; they still resolve.
+        let old_id = GlobalId::new(NodeKind::Customer, None, person.phone.as_str()).encode();
+        let by_old_id = g.query_with(&node_query, json!({ "id": old_id })).await;
+        if by_old_id["data"]["node"] != by_email {
+            problems.push(format!("node(old id) finds {}", by_old_id["data"]["node"]));
+        }
+        for r in world.returns.iter().filter(theirs) {
+            let from_return = customer_id_of_rrr_return(r.id);
+            if from_return != by_email["id"] {
+                problems.push(format!(
+                    "RRR return {}'s customer has id {from_return}",
+                    r.id
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            wrong.push(format!("{}: {}", person.email, problems.join("; ")));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {} people with RRR returns differ by key:\n{}",
+        wrong.len(),
+        people.len(),
+        wrong.join("\n")
+    );
 }
 
 #[tokio::test]
