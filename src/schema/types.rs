@@ -41,9 +41,11 @@ pub struct MoneyValue(pub model::Money);
 
 #[Object(name = "Money")]
 impl MoneyValue {
-    /// Decimal string, e.g. `"275.11"`.
+    /// Decimal string with the currency's ISO-4217 minor units, e.g. `"275.11"`, `"120.50"`
+    /// (EUR), `"240"` (JPY), `"1.500"` (KWD); more digits only when the vendor sent them
+    /// (`"0.125"`), never rounded.
     async fn amount(&self) -> String {
-        self.0.amount.to_string()
+        self.0.amount_text()
     }
     /// ISO-4217, upper-case.
     async fn currency(&self) -> &str {
