@@ -208,7 +208,12 @@ pub struct Return {
     /// The vendor's own id (ProCarrier `Id`, RRR `id`, V-Track voucher).
     pub id: String,
     pub display_id: Option<String>,
+    /// The shop order's channel reference (MerchantPro `channel_ref_id`), which links the
+    /// return to its shop order.
     pub order_reference: Option<String>,
+    /// The marketplace's own order number (RRR `order_id`): neither a shop order id nor a
+    /// channel reference, so it links to no shop order.
+    pub marketplace_order_id: Option<String>,
     pub tracking_number: Option<String>,
     pub status: ReturnStatus,
     pub status_raw: String,
@@ -248,6 +253,7 @@ impl Return {
             id: id.into(),
             display_id: None,
             order_reference: None,
+            marketplace_order_id: None,
             tracking_number: None,
             status,
             status_raw: raw.into(),

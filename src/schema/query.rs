@@ -33,7 +33,10 @@ pub struct ReturnFilter {
     created_from: Option<DateTime<FixedOffset>>,
     /// Created before.
     created_to: Option<DateTime<FixedOffset>>,
+    /// The shop order's channel reference.
     order_reference: Option<String>,
+    /// The marketplace's own order number (RRR).
+    marketplace_order_id: Option<String>,
     tracking_number: Option<String>,
     /// Matched after normalisation (trimmed, lower-case).
     customer_email: Option<String>,
@@ -332,6 +335,9 @@ fn return_matches(f: &ReturnFilter, terms: &ReturnTerms, r: &model::Return) -> b
         && f.order_reference
             .as_ref()
             .is_none_or(|o| r.order_reference.as_ref() == Some(o))
+        && f.marketplace_order_id
+            .as_ref()
+            .is_none_or(|o| r.marketplace_order_id.as_ref() == Some(o))
         && f.tracking_number
             .as_ref()
             .is_none_or(|t| r.tracking_number.as_ref() == Some(t))
@@ -838,7 +844,7 @@ async fn find_order(ctx: &Context<'_>, id: &GlobalId) -> async_graphql::Result<O
     let Some(found) = reported(ctx, found) else {
         return Ok(None);
     };
-    Ok(found.get(&id.native).cloned().map(OrderNode))
+    Ok(found.by_id(&id.native).cloned().map(OrderNode))
 }
 
 async fn customer_of(ctx: &Context<'_>, key: ContactKey) -> Option<CustomerNode> {

@@ -128,7 +128,7 @@ pub fn order_return(r: &wire::OrderReturn) -> Return {
         ReturnStatus::Unknown
     });
     let mut out = Return::new(Vendor::Rrr, r.id.to_string(), status, r.status.clone());
-    out.order_reference = r.order_id.map(|id| id.to_string());
+    out.marketplace_order_id = r.order_id.map(|id| id.to_string());
     out.created_at = r.created_at.as_deref().and_then(parse_time);
     let (buyer, seller) = (r.currency.as_str(), r.seller_currency.as_str());
     out.items = r
@@ -325,7 +325,8 @@ mod tests {
         let first = &returns[0];
         assert_eq!(first.vendor, Vendor::Rrr);
         assert_eq!(first.id, "345");
-        assert_eq!(first.order_reference.as_deref(), Some("12345"));
+        assert_eq!(first.marketplace_order_id.as_deref(), Some("12345"));
+        assert_eq!(first.order_reference, None, "no shop order reference");
         assert_eq!(first.status, ReturnStatus::Requested);
         assert_eq!(first.status_raw, "New");
         assert_eq!(
