@@ -862,6 +862,16 @@ pub struct SimSettings {
     pub credentials: SimCredentials,
     pub faults: SimFaults,
     pub webhooks: SimWebhooks,
+    pub merchantpro: SimMerchantPro,
+}
+
+/// How the MerchantPro simulator answers beyond its data.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimMerchantPro {
+    /// `flat` (`{"message", "errors"}`) or `nested` (`{"error": {"code", "message"}}`): the two
+    /// shapes MerchantPro servers answer errors in.
+    pub error_shape: crate::sim::merchantpro::ErrorShape,
 }
 
 /// The ProCarrier simulator's moving world: every `interval_ms` it advances `per_tick` returns
@@ -896,6 +906,7 @@ impl Default for SimSettings {
             credentials: SimCredentials::default(),
             faults: SimFaults::default(),
             webhooks: SimWebhooks::default(),
+            merchantpro: SimMerchantPro::default(),
         }
     }
 }

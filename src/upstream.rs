@@ -68,29 +68,41 @@ pub struct VTrackReport {
     pub skipped: usize,
 }
 
-/// MerchantPro orders indexed by id and by channel reference.
+/// MerchantPro orders indexed by id and, apart, by channel reference: the two are different
+/// numberings, so one is never looked up as the other.
 #[derive(Debug, Default)]
 pub struct OrderIndex {
     pub orders: Vec<Arc<Order>>,
-    by_key: HashMap<String, usize>,
+    by_id: HashMap<String, usize>,
+    by_reference: HashMap<String, usize>,
 }
 
 impl OrderIndex {
     pub fn new(orders: Vec<Order>) -> Self {
         let orders: Vec<Arc<Order>> = orders.into_iter().map(Arc::new).collect();
-        let mut by_key = HashMap::with_capacity(orders.len() * 2);
+        let mut by_id = HashMap::with_capacity(orders.len());
+        let mut by_reference = HashMap::with_capacity(orders.len());
         for (i, o) in orders.iter().enumerate() {
-            by_key.insert(o.id.clone(), i);
+            by_id.insert(o.id.clone(), i);
             if let Some(r) = &o.reference {
-                by_key.entry(r.clone()).or_insert(i);
+                by_reference.entry(r.clone()).or_insert(i);
             }
         }
-        OrderIndex { orders, by_key }
+        OrderIndex {
+            orders,
+            by_id,
+            by_reference,
+        }
     }
 
-    /// By MerchantPro id or by channel reference.
-    pub fn get(&self, key: &str) -> Option<&Arc<Order>> {
-        self.by_key.get(key).map(|&i| &self.orders[i])
+    /// By MerchantPro id.
+    pub fn by_id(&self, id: &str) -> Option<&Arc<Order>> {
+        self.by_id.get(id).map(|&i| &self.orders[i])
+    }
+
+    /// By channel reference (`channel_ref_id`).
+    pub fn by_reference(&self, reference: &str) -> Option<&Arc<Order>> {
+        self.by_reference.get(reference).map(|&i| &self.orders[i])
     }
 }
 

@@ -17,6 +17,29 @@ LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN 
 PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND \
 TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG";
 
+/// ISO-4217 currencies without minor units (fund codes included: vendors may send them).
+const NO_DECIMALS: &str = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF";
+/// ISO-4217 currencies with three decimals.
+const THREE_DECIMALS: &str = "BHD IQD JOD KWD LYD OMR TND";
+/// ISO-4217 currencies with four decimals (units of account).
+const FOUR_DECIMALS: &str = "CLF UYW";
+
+/// How many decimals the currency's amounts are written with (its ISO-4217 minor units); 2 for
+/// every other currency, known or not.
+pub fn minor_units(currency: &str) -> u32 {
+    let code = currency.trim().to_ascii_uppercase();
+    let listed = |list: &str| list.split(' ').any(|c| c == code);
+    if listed(NO_DECIMALS) {
+        0
+    } else if listed(THREE_DECIMALS) {
+        3
+    } else if listed(FOUR_DECIMALS) {
+        4
+    } else {
+        2
+    }
+}
+
 /// The upper-cased code when `raw` is an assigned ISO-3166 alpha-2 country code.
 pub fn country_code(raw: &str) -> Option<String> {
     let code = raw.trim().to_ascii_uppercase();
@@ -44,5 +67,38 @@ mod tests {
         assert!(COUNTRIES.split(' ').all(|c| c.len() == 2));
         assert!(CURRENCIES.split(' ').all(|c| c.len() == 3));
         assert_eq!(COUNTRIES.split(' ').count(), 249);
+    }
+
+    #[test]
+    fn minor_units_follow_iso_4217() {
+        for (currency, units) in [
+            ("EUR", 2),
+            ("usd", 2),
+            ("JPY", 0),
+            ("KRW", 0),
+            ("XOF", 0),
+            ("BHD", 3),
+            ("IQD", 3),
+            ("JOD", 3),
+            ("KWD", 3),
+            ("LYD", 3),
+            ("OMR", 3),
+            ("TND", 3),
+            ("CLF", 4),
+            ("XYZ", 2),
+            ("", 2),
+        ] {
+            assert_eq!(minor_units(currency), units, "{currency}");
+        }
+        // Every code listed with other minor units is a currency (or a fund code).
+        for code in [NO_DECIMALS, THREE_DECIMALS, FOUR_DECIMALS]
+            .iter()
+            .flat_map(|l| l.split(' '))
+        {
+            assert!(
+                currency_code(code).is_some() || ["UYI", "CLF", "UYW"].contains(&code),
+                "{code}"
+            );
+        }
     }
 }

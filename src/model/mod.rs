@@ -52,11 +52,21 @@ impl std::fmt::Display for Vendor {
 }
 
 /// An exact decimal amount in an ISO-4217 currency. Never f64 arithmetic on money.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Money {
-    #[serde(with = "rust_decimal::serde::str")]
     pub amount: Decimal,
     pub currency: String,
+}
+
+/// Written as `{"amount": "120.50", "currency": "EUR"}`, the amount as [`Money::amount_text`].
+impl Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut money = serializer.serialize_struct("Money", 2)?;
+        money.serialize_field("amount", &self.amount_text())?;
+        money.serialize_field("currency", &self.currency)?;
+        money.end()
+    }
 }
 
 impl Money {
@@ -72,6 +82,18 @@ impl Money {
     pub fn from_f64(amount: f64, currency: impl Into<String>) -> Option<Self> {
         use rust_decimal::prelude::FromPrimitive;
         Decimal::from_f64(amount).map(|d| Money::new(d.normalize(), currency))
+    }
+
+    /// The amount as written out: with the currency's ISO-4217 minor units (`120.50` EUR,
+    /// `240` JPY, `1.500` KWD; 2 for a currency we don't know). Digits beyond those that carry
+    /// a value are kept (`0.125` EUR stays `0.125`): zeros are added, nothing is rounded away.
+    pub fn amount_text(&self) -> String {
+        let mut amount = self.amount.normalize();
+        let units = codes::minor_units(&self.currency);
+        if amount.scale() < units {
+            amount.rescale(units);
+        }
+        amount.to_string()
     }
 }
 
@@ -186,7 +208,12 @@ pub struct Return {
     /// The vendor's own id (ProCarrier `Id`, RRR `id`, V-Track voucher).
     pub id: String,
     pub display_id: Option<String>,
+    /// The shop order's channel reference (MerchantPro `channel_ref_id`), which links the
+    /// return to its shop order.
     pub order_reference: Option<String>,
+    /// The marketplace's own order number (RRR `order_id`): neither a shop order id nor a
+    /// channel reference, so it links to no shop order.
+    pub marketplace_order_id: Option<String>,
     pub tracking_number: Option<String>,
     pub status: ReturnStatus,
     pub status_raw: String,
@@ -226,6 +253,7 @@ impl Return {
             id: id.into(),
             display_id: None,
             order_reference: None,
+            marketplace_order_id: None,
             tracking_number: None,
             status,
             status_raw: raw.into(),
@@ -375,4 +403,51 @@ pub struct ReturnService {
     pub kind: Option<String>,
     pub carrier: Option<String>,
     pub logo_url: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn text(amount: &str, currency: &str) -> String {
+        Money::new(Decimal::from_str(amount).expect("decimal"), currency).amount_text()
+    }
+
+    #[test]
+    fn amounts_are_written_with_their_currencys_minor_units() {
+        for (amount, currency, written) in [
+            ("120.5", "EUR", "120.50"),
+            ("240", "EUR", "240.00"),
+            ("7.5", "eur", "7.50"),
+            ("275.11", "EUR", "275.11"),
+            ("0", "EUR", "0.00"),
+            ("-7.5", "EUR", "-7.50"),
+            ("240", "JPY", "240"),
+            ("240.00", "JPY", "240"),
+            ("1.5", "KWD", "1.500"),
+            ("12", "BHD", "12.000"),
+            ("3.25", "TND", "3.250"),
+            ("3", "XYZ", "3.00"),
+        ] {
+            assert_eq!(text(amount, currency), written, "{amount} {currency}");
+        }
+    }
+
+    #[test]
+    fn digits_beyond_the_minor_units_are_kept_never_rounded() {
+        assert_eq!(text("0.125", "EUR"), "0.125");
+        assert_eq!(text("120.500", "EUR"), "120.50");
+        assert_eq!(text("240.5", "JPY"), "240.5");
+        assert_eq!(text("1.23456", "KWD"), "1.23456");
+    }
+
+    #[test]
+    fn money_serialises_with_the_same_text() {
+        let money = Money::from_f64(120.5, "EUR").expect("finite");
+        assert_eq!(
+            serde_json::to_value(&money).expect("serialise"),
+            serde_json::json!({"amount": "120.50", "currency": "EUR"})
+        );
+    }
 }

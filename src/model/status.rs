@@ -36,6 +36,8 @@ pub enum ReturnStatus {
     Cancelled,
     /// Something went wrong on the way (lost, delayed, under investigation).
     Exception,
+    /// A code the vendor sent that our table does not know yet; the raw code says what it is.
+    Unknown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

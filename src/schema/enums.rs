@@ -53,6 +53,8 @@ pub enum ReturnStatus {
     Rejected,
     Cancelled,
     Exception,
+    /// A status the vendor sent that the gateway does not know yet: `statusRaw` says which.
+    Unknown,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]

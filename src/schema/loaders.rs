@@ -14,8 +14,9 @@ use crate::model::{Order, Shipment, TrackingStatus, Vendor};
 use crate::upstream::Upstreams;
 use crate::vendors::VendorError;
 
-/// Orders by reference: a MerchantPro id (RRR's `order_id`) or a channel reference
-/// (ProCarrier `OrderReference`, V-Track `web_order_id`, TrackRU `order_id`).
+/// Orders by channel reference (ProCarrier `OrderReference`, V-Track `web_order_id`, TrackRU
+/// `order_id`), as MerchantPro's `channel_ref_id`. A reference is never taken for a MerchantPro
+/// id, even when it is all digits: that link would be false whenever the numbers collide.
 pub struct OrderLoader(pub Arc<Upstreams>);
 
 /// An order lookup's outcome: the vendor's failure is a value, cached for the request like an
@@ -35,32 +36,17 @@ impl Loader<String> for OrderLoader {
 }
 
 impl OrderLoader {
+    /// MerchantPro cannot filter by channel reference: the references are found in its
+    /// listing (read once, cached).
     async fn lookup(
         &self,
         keys: &[String],
     ) -> Result<HashMap<String, Arc<Order>>, Arc<VendorError>> {
-        let ids: Vec<u64> = keys.iter().filter_map(|k| k.parse().ok()).collect();
-        let mut found = HashMap::with_capacity(keys.len());
-        if !ids.is_empty() {
-            let by_id = self.0.merchantpro_orders_by_id(ids).await?;
-            for key in keys {
-                if let Some(o) = by_id.get(key) {
-                    found.insert(key.clone(), o.clone());
-                }
-            }
-        }
-        // MerchantPro cannot filter by channel reference: those come from its listing.
-        if keys.iter().any(|k| !found.contains_key(k)) {
-            let index = self.0.merchantpro_orders().await?;
-            for key in keys {
-                if !found.contains_key(key) {
-                    if let Some(o) = index.get(key) {
-                        found.insert(key.clone(), o.clone());
-                    }
-                }
-            }
-        }
-        Ok(found)
+        let index = self.0.merchantpro_orders().await?;
+        Ok(keys
+            .iter()
+            .filter_map(|key| Some((key.clone(), index.by_reference(key)?.clone())))
+            .collect())
     }
 }
 

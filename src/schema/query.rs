@@ -34,7 +34,10 @@ pub struct ReturnFilter {
     created_from: Option<DateTime<FixedOffset>>,
     /// Created before.
     created_to: Option<DateTime<FixedOffset>>,
+    /// The shop order's channel reference.
     order_reference: Option<String>,
+    /// The marketplace's own order number (RRR).
+    marketplace_order_id: Option<String>,
     tracking_number: Option<String>,
     /// Matched after normalisation (trimmed, lower-case).
     customer_email: Option<String>,
@@ -361,6 +364,9 @@ fn return_matches(f: &ReturnFilter, terms: &ReturnTerms, r: &model::Return) -> b
         && f.order_reference
             .as_ref()
             .is_none_or(|o| r.order_reference.as_ref() == Some(o))
+        && f.marketplace_order_id
+            .as_ref()
+            .is_none_or(|o| r.marketplace_order_id.as_ref() == Some(o))
         && f.tracking_number
             .as_ref()
             .is_none_or(|t| r.tracking_number.as_ref() == Some(t))
@@ -874,7 +880,7 @@ async fn find_order(ctx: &Context<'_>, id: &GlobalId) -> async_graphql::Result<O
     let Some(found) = reported(ctx, found) else {
         return Ok(None);
     };
-    Ok(found.get(&id.native).cloned().map(OrderNode))
+    Ok(found.by_id(&id.native).cloned().map(OrderNode))
 }
 
 /// The person with `key` among their e-mails and phones, with everything the vendors know about

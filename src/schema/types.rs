@@ -41,9 +41,11 @@ pub struct MoneyValue(pub model::Money);
 
 #[Object(name = "Money")]
 impl MoneyValue {
-    /// Decimal string, e.g. `"275.11"`.
+    /// Decimal string with the currency's ISO-4217 minor units, e.g. `"275.11"`, `"120.50"`
+    /// (EUR), `"240"` (JPY), `"1.500"` (KWD); more digits only when the vendor sent them
+    /// (`"0.125"`), never rounded.
     async fn amount(&self) -> String {
-        self.0.amount.to_string()
+        self.0.amount_text()
     }
     /// ISO-4217, upper-case.
     async fn currency(&self) -> &str {
@@ -203,8 +205,15 @@ impl ReturnNode {
     async fn display_id(&self) -> Option<&str> {
         self.0.display_id.as_deref()
     }
+    /// The shop order's channel reference (MerchantPro `channel_ref_id`), which `order`
+    /// resolves.
     async fn order_reference(&self) -> Option<&str> {
         self.0.order_reference.as_deref()
+    }
+    /// The marketplace's own order number (RRR `order_id`): not a shop order id nor a channel
+    /// reference, so it links to no shop order.
+    async fn marketplace_order_id(&self) -> Option<&str> {
+        self.0.marketplace_order_id.as_deref()
     }
     async fn tracking_number(&self) -> Option<&str> {
         self.0.tracking_number.as_deref()
@@ -290,8 +299,9 @@ impl ReturnNode {
         let contact = self.0.customer.clone()?;
         CustomerNode::from_contact(contact)
     }
-    /// The shop order (MerchantPro) this return belongs to. Null when MerchantPro does not
-    /// know it or cannot be reached (then with an error).
+    /// The shop order (MerchantPro) this return belongs to, by its `orderReference`. Null
+    /// without one (an RRR return has only its marketplace's order number), when MerchantPro
+    /// does not know it, or when it cannot be reached (then with an error).
     async fn order(&self, ctx: &Context<'_>) -> Option<OrderNode> {
         let reference = self.0.order_reference.clone()?;
         if !permitted(ctx, Scope::OrdersRead) {
@@ -412,16 +422,18 @@ impl OrderNode {
     async fn tags(&self) -> &[String] {
         &self.0.tags
     }
-    /// Returns of this order at any vendor (by MerchantPro id or channel reference).
+    /// Returns of this order at any vendor, by its channel reference.
     async fn returns(&self, ctx: &Context<'_>) -> Vec<ReturnNode> {
+        let Some(reference) = self.0.reference.as_deref() else {
+            return Vec::new();
+        };
         let all = directory::all_returns(upstreams(ctx), &directory::RETURN_VENDORS).await;
         for e in &all.failures {
             report_partial(ctx, e);
         }
-        let keys = [Some(self.0.id.as_str()), self.0.reference.as_deref()];
         all.items
             .into_iter()
-            .filter(|r| r.order_reference.is_some() && keys.contains(&r.order_reference.as_deref()))
+            .filter(|r| r.order_reference.as_deref() == Some(reference))
             .map(ReturnNode)
             .collect()
     }

@@ -1,15 +1,20 @@
 //! Simulator of the MerchantPro Orders API v2, under `/api/v2`.
 //!
-//! HTTP Basic auth on every documented route (401 in the vendor's `{"message", "errors"}`
-//! shape otherwise); lists with the documented filters, `fields=`, `include=line_items`,
-//! `sort=`, and `start`/`limit` pages (a `limit` above 100 is served as 100: the doc says only
-//! that a page cannot exceed 100 records); writes that change the shop's state; delivery-status
-//! transitions that refuse what a shop would (shipping a cancelled order, invoicing twice).
+//! HTTP Basic auth on every documented route (401 otherwise); lists with the documented
+//! filters, `fields=`, `include=line_items`, `sort=`, and `start`/`limit` pages (a `limit` above
+//! 100 is served as 100: the doc says only that a page cannot exceed 100 records); writes that
+//! change the shop's state; delivery-status transitions that refuse what a shop would (shipping
+//! a cancelled order, invoicing twice).
 //!
 //! The shop's orders come from the [`World`]: each world order as MerchantPro writes it (e-mail as
 //! given, phones spaced, `customer_ip_country` sometimes lower-case, `customer_notification`
 //! `""` or `null`), plus a return (RMA) order for every customer return that reached the shop,
 //! linked both ways (`return_source_id`, `rma_orders`).
+//!
+//! Errors come in one of the two shapes MerchantPro servers answer with (the doc shows none),
+//! chosen at start-up by [`ErrorShape`] (`[sim.merchantpro] error_shape`): one setting rather
+//! than a per-route mix, since nothing tells which server answers which way, and a client must
+//! read both on every route.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,6 +27,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch};
 use axum::{Json, Router};
 use chrono::{DateTime, FixedOffset, NaiveDate};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::config::SimCredentials;
@@ -29,8 +35,21 @@ use crate::sim::world::{Clock, Milestone, ReturnChannel, Stage, World};
 use crate::vendors::merchantpro::client::PAGE_LIMIT;
 use crate::vendors::merchantpro::wire::{
     Ack, Amount, ErrorBody, Id, Invoice, LineItem, ListCount, ListLinks, ListMeta, ListQuery,
-    NewOrder, Order, OrderUpdate, PaymentStatus, RmaOrder, ShippingStatus, Sort, Tag, Transition,
+    NestedError, NestedErrorBody, NewOrder, Order, OrderUpdate, PaymentStatus, RmaOrder,
+    ShippingStatus, Sort, Tag, Transition,
 };
+
+/// How the simulator writes its error answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ErrorShape {
+    /// `{"message": ..., "errors": {field: [messages]}}`.
+    #[default]
+    Flat,
+    /// `{"error": {"code": ..., "message": ...}}`, with a code of the shop's own per status and
+    /// no per-field details.
+    Nested,
+}
 
 const PREFIX: &str = "/api/v2";
 const SHOP: &str = "https://shop.example.com";
@@ -98,7 +117,7 @@ impl Sim {
     }
 }
 
-pub fn router(world: &World, credentials: &SimCredentials) -> Router {
+pub fn router(world: &World, credentials: &SimCredentials, errors: ErrorShape) -> Router {
     let orders = seed_orders(world);
     let mut tags = BTreeMap::new();
     for (id, name) in [TAG_VIP, TAG_RETURN, TAG_RMA] {
@@ -146,17 +165,55 @@ pub fn router(world: &World, credentials: &SimCredentials) -> Router {
         })
         .fallback(|| async { error(StatusCode::NOT_FOUND, "Resource not found", None) })
         .with_state(sim)
+        .layer(axum::middleware::map_response(move |response: Response| {
+            std::future::ready(match errors {
+                ErrorShape::Flat => response,
+                ErrorShape::Nested => nested(response),
+            })
+        }))
 }
 
+/// An error answer in the flat shape. The body also travels as a response extension, so the
+/// nested shape can be written from it without parsing the body again.
 fn error(status: StatusCode, message: impl Into<String>, errors: Option<Value>) -> Response {
-    (
-        status,
-        Json(ErrorBody {
-            message: message.into(),
-            errors,
-        }),
-    )
-        .into_response()
+    let body = ErrorBody {
+        message: message.into(),
+        errors,
+    };
+    let mut response = (status, Json(body.clone())).into_response();
+    response.extensions_mut().insert(body);
+    response
+}
+
+/// The shop's own code for an error status, in the nested shape.
+fn nested_code(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "invalid_parameter",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::CONFLICT => "conflict",
+        StatusCode::UNPROCESSABLE_ENTITY => "validation_failed",
+        _ => "error",
+    }
+}
+
+/// Rewrites an error answer of [`error`] into the nested shape, status and headers kept (the
+/// 401's challenge); any other response passes unchanged.
+fn nested(mut response: Response) -> Response {
+    let Some(ErrorBody { message, .. }) = response.extensions_mut().remove::<ErrorBody>() else {
+        return response;
+    };
+    let body = NestedErrorBody {
+        error: NestedError {
+            code: Some(nested_code(response.status()).to_owned()),
+            message,
+        },
+    };
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let rewritten = Json(body).into_response();
+    Response::from_parts(parts, rewritten.into_body())
 }
 
 fn invalid(field: &str, problem: impl Into<String>) -> Response {

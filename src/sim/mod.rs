@@ -299,7 +299,7 @@ fn router_for(vendor: Vendor, world: &World, sim: &SimSettings) -> (Router, Rout
         Vendor::VTrack => vtrack::router(world, credentials),
         Vendor::ProCarrier => return procarrier::router(world, credentials, &sim.webhooks),
         Vendor::Rrr => rrr::router(world, credentials),
-        Vendor::MerchantPro => merchantpro::router(world, credentials),
+        Vendor::MerchantPro => merchantpro::router(world, credentials, sim.merchantpro.error_shape),
         Vendor::TrackRu => trackru::router(world, credentials),
     };
     (api, Router::new())

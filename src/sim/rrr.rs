@@ -211,6 +211,9 @@ fn status(r: &world::Return) -> &'static str {
     match r.stage {
         // Half the fresh requests already accepted by the seller.
         Stage::Requested if r.id % 2 == 1 => "Accepted",
+        // A quarter come as `Approved`, a status outside our table that the marketplace's
+        // servers send: the gateway must show it as unknown, raw code kept, not guess.
+        Stage::Requested if r.id % 4 == 0 => "Approved",
         Stage::Requested => "New",
         Stage::InTransit => "Shipped",
         Stage::Received => "Returned",
@@ -240,8 +243,9 @@ fn iso_utc(at: DateTime<FixedOffset>) -> String {
         .to_string()
 }
 
-/// A World return in RRR's shape: one item per part (RRR has no quantity), each order line
-/// being a part (`part_id` = the line's id); shipping is returnable only when everything is.
+/// A World return in RRR's shape: `order_id` the marketplace's order number, one item per part
+/// (RRR has no quantity), each order line being a part (`part_id` = the line's id); shipping is
+/// returnable only when everything is.
 fn order_return(world: &World, r: &world::Return) -> OrderReturn {
     let order = world.order_of(r);
     let person = world.person_of(order);
@@ -278,11 +282,19 @@ fn order_return(world: &World, r: &world::Return) -> OrderReturn {
     let refunds = r
         .refunds
         .iter()
-        .map(|f| refund(f, order.id, &currency, &parts, returnable_shipping))
+        .map(|f| {
+            refund(
+                f,
+                r.marketplace_order,
+                &currency,
+                &parts,
+                returnable_shipping,
+            )
+        })
         .collect();
     OrderReturn {
         id: r.id,
-        order_id: Some(order.id),
+        order_id: r.marketplace_order,
         order_return_items: items,
         status: status(r).to_owned(),
         shipping_price: Some(amount(shipping)),
@@ -316,7 +328,7 @@ fn order_return(world: &World, r: &world::Return) -> OrderReturn {
 /// A World refund: one line per returned part, plus `Delivery` when shipping is refunded.
 fn refund(
     f: &world::Refund,
-    order_id: u64,
+    order_id: Option<u64>,
     currency: &str,
     parts: &[(u64, &'static str, i64)],
     shipping_cents: i64,
@@ -333,7 +345,7 @@ fn refund(
         .zip(1..)
         .map(|((part_id, name, cents), n)| RefundItem {
             id: f.id * 100 + n,
-            order_id: Some(order_id),
+            order_id,
             part_id: *part_id,
             name: Some((*name).to_owned()),
             currency: Some(currency.to_owned()),

@@ -5,7 +5,8 @@
 //! order reference ProCarrier, V-Track (`web_order_id`) and TrackRU (`order_id`) carry; outbound
 //! parcels' tracking numbers are MerchantPro `shipping_awb`s, V-Track vouchers and TrackRU
 //! trackings; return parcels are ProCarrier `TrackingNumber`s tracked in TrackRU too; and the same
-//! person's e-mail and phone recur everywhere, each vendor writing them its own way.
+//! person's e-mail and phone recur everywhere, each vendor writing them its own way. RRR's
+//! `order_id` is the marketplace's own order number, no key of any other vendor.
 
 use chrono::{DateTime, Duration, DurationRound, FixedOffset};
 
@@ -137,6 +138,9 @@ pub struct Return {
     pub refused: bool,
     pub service_id: u32,
     pub refunds: Vec<Refund>,
+    /// RRR: the marketplace's own number of the order returned (its `order_id`), from the
+    /// marketplace's numbering, not the shop's.
+    pub marketplace_order: Option<u64>,
 }
 
 /// Parcel milestones, vendor-neutral; ProCarrier writes them as its numeric codes and TrackRU
@@ -536,6 +540,7 @@ impl World {
             .filter(|&i| matches!(orders[i].shipping_status, "delivered" | "shipped"))
             .collect();
         let mut refund_id = 600u64;
+        let mut first_rrr = true;
         for n in 0..returns.capacity() {
             if eligible.is_empty() {
                 break;
@@ -695,6 +700,16 @@ impl World {
                 .iter()
                 .find(|s| s.countries.contains(&person.country))
                 .map_or(101, |s| s.id);
+            let marketplace_order = (channel == ReturnChannel::Rrr).then(|| {
+                // Two numberings kept apart collide now and then: the first RRR return's
+                // marketplace number is also a shop order id (another order's), so a gateway
+                // taking one for the other shows a false link.
+                if std::mem::take(&mut first_rrr) {
+                    orders[(order_idx + 1) % orders.len()].id
+                } else {
+                    4_206_000 + n as u64 * 7
+                }
+            });
             returns.push(Return {
                 channel,
                 id,
@@ -706,6 +721,7 @@ impl World {
                 refused,
                 service_id,
                 refunds,
+                marketplace_order,
             });
         }
 
@@ -949,5 +965,41 @@ mod tests {
         refs.sort();
         refs.dedup();
         assert_eq!(refs.len(), w.orders.len(), "order references are unique");
+    }
+
+    #[test]
+    fn marketplace_order_numbers_are_rrrs_own_with_one_collision() {
+        let w = World::generate(42, 120, test_clock());
+        let shop_ids: std::collections::BTreeSet<u64> = w.orders.iter().map(|o| o.id).collect();
+        let mut numbers = Vec::new();
+        for r in &w.returns {
+            assert_eq!(
+                r.marketplace_order.is_some(),
+                r.channel == ReturnChannel::Rrr
+            );
+            numbers.extend(r.marketplace_order);
+        }
+        let colliding: Vec<u64> = numbers
+            .iter()
+            .copied()
+            .filter(|n| shop_ids.contains(n))
+            .collect();
+        assert_eq!(colliding.len(), 1, "{colliding:?}");
+        let collided = w
+            .returns
+            .iter()
+            .find(|r| r.marketplace_order == Some(colliding[0]))
+            .expect("the colliding return");
+        assert_ne!(w.order_of(collided).id, colliding[0], "another order's id");
+        numbers.sort_unstable();
+        numbers.dedup();
+        assert_eq!(
+            numbers.len(),
+            w.returns
+                .iter()
+                .filter(|r| r.channel == ReturnChannel::Rrr)
+                .count(),
+            "one number per return"
+        );
     }
 }

@@ -56,6 +56,70 @@ async fn dashboard_returns_with_order_tracking_and_customer() {
     assert_snapshot("dashboard_first_4", &answer);
 }
 
+/// Every `{amount, currency}` object in `v`.
+fn money_values<'a>(v: &'a Value, out: &mut Vec<(&'a str, &'a str)>) {
+    match v {
+        Value::Object(map) => {
+            if let (Some(Value::String(a)), Some(Value::String(c))) =
+                (map.get("amount"), map.get("currency"))
+            {
+                out.push((a, c));
+            }
+            map.values().for_each(|v| money_values(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| money_values(v, out)),
+        _ => {}
+    }
+}
+
+/// The world's amounts are whole cents of EUR (and PLN on RRR's seller side): every amount is
+/// written with exactly two decimals, `49.40` and `240.00` included, as `275.11` is.
+#[tokio::test]
+async fn money_is_written_with_its_currencys_minor_units() {
+    let t = helpers::start().await;
+    let g = helpers::gateway(&t).await;
+    let answer = g
+        .query(
+            "{ returns(first: 100) { edges { node {
+                 total { amount currency } totalSeller { amount currency }
+                 shipping { amount currency } shippingSeller { amount currency }
+                 items { unitPrice { amount currency } unitPriceSeller { amount currency } }
+                 refunds { amount { amount currency } amountSeller { amount currency } } } } }
+               orders(first: 100) { edges { node { vendorId
+                 total { amount currency } shippingTotal { amount currency }
+                 lines { unitPrice { amount currency } total { amount currency } } } } } }",
+        )
+        .await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let mut amounts = Vec::new();
+    money_values(&answer["data"], &mut amounts);
+    assert!(amounts.len() > 500, "{}", amounts.len());
+    for (amount, currency) in &amounts {
+        assert!(["EUR", "PLN"].contains(currency), "{currency}");
+        let decimals = amount.split_once('.').map(|(_, d)| d.len());
+        assert_eq!(decimals, Some(2), "{amount} {currency}");
+    }
+    assert!(
+        amounts.iter().any(|(a, _)| a.ends_with('0')),
+        "some amount has a trailing zero to keep"
+    );
+    // Each shop order's total is the world's, cent for cent.
+    let world = &t.sims.world;
+    for order in answer["data"]["orders"]["edges"].as_array().unwrap() {
+        let node = &order["node"];
+        let id: Option<u64> = node["vendorId"].as_str().and_then(|s| s.parse().ok());
+        let Some(w) = world.orders.iter().find(|o| Some(o.id) == id) else {
+            continue; // a return (RMA) order
+        };
+        let cents = w.total_cents();
+        assert_eq!(
+            node["total"]["amount"],
+            format!("{}.{:02}", cents / 100, cents % 100),
+            "{node}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_multi_page_walk_reads_every_return_once_in_a_stable_order() {
     let t = helpers::start().await;

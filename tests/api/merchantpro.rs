@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use returns_gateway::error::ErrorCode;
 use returns_gateway::model::{self, PaymentStatus as ModelPayment, TrackingStatus};
-use returns_gateway::sim::merchantpro::seed_orders;
+use returns_gateway::sim::merchantpro::{seed_orders, ErrorShape};
 use returns_gateway::sim::world::World;
 use returns_gateway::vendors::merchantpro::client::{api_error, PAGE_LIMIT};
 use returns_gateway::vendors::merchantpro::wire::{
@@ -714,6 +714,74 @@ async fn wrong_or_missing_credentials_are_auth_failed() {
     assert!(resp.headers().contains_key("www-authenticate"));
     let body: serde_json::Value = resp.json().await.unwrap();
     assert!(body["message"].is_string(), "{body}");
+}
+
+/// Some MerchantPro servers answer errors as `{"error": {"code", "message"}}`: the client keeps
+/// the shop's code and message, and the kind still follows the HTTP status.
+#[tokio::test]
+async fn errors_in_the_nested_shape_keep_the_shops_code_and_message() {
+    let t = helpers::start_with(|s| {
+        s.sim.returns = 120;
+        s.sim.merchantpro.error_shape = ErrorShape::Nested;
+    })
+    .await;
+    let c = client(&t);
+    let w = world(&t);
+
+    let missing = c.get(1, &[]).await.unwrap_err();
+    let api = missing.api_error().expect("the shop's error answer");
+    assert_eq!(
+        (api.kind, api.vendor_code.as_str(), api.message.as_str()),
+        (ApiErrorKind::NotFound, "not_found", "Order 1 not found")
+    );
+    assert_eq!(missing.code(), ErrorCode::VendorNotFound);
+
+    let cancelled = w
+        .orders
+        .iter()
+        .find(|o| o.shipping_status == "cancelled")
+        .unwrap()
+        .id;
+    let ship = c.mark_shipped(cancelled).await.unwrap_err();
+    let api = ship.api_error().expect("the shop's error answer");
+    assert_eq!(
+        (api.kind, api.vendor_code.as_str()),
+        (ApiErrorKind::BadRequest, "validation_failed")
+    );
+
+    // The simulator really answers in that shape, the 401's challenge kept.
+    let mp = &t.settings.vendors.merchantpro;
+    let resp = reqwest::Client::new()
+        .get(format!("{}/api/v2/orders", mp.base_url))
+        .basic_auth(&mp.username, Some("not-the-password"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert!(resp.headers().contains_key("www-authenticate"));
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"error": {"code": "unauthorized", "message": "Invalid API credentials"}})
+    );
+
+    // Through the gateway, the shop's message reaches the caller.
+    let g = helpers::gateway_with(&t, |s| {
+        s.vendors.merchantpro.password = returns_gateway::config::Secret::new("not-the-password")
+    })
+    .await;
+    let answer = g.query("{ orders(first: 1) { totalCount } }").await;
+    let error = &answer["errors"][0];
+    assert_eq!(
+        error["extensions"]["code"], "VENDOR_AUTH_FAILED",
+        "{answer}"
+    );
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("unauthorized: Invalid API credentials")),
+        "{answer}"
+    );
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! rrr: wire samples, client against its simulator, typed errors, pagination.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use returns_gateway::error::ErrorCode;
@@ -106,8 +106,8 @@ async fn every_return_is_listed_and_maps() {
         let m = mapping::order_return(r);
         assert_eq!(m.status_raw, r.status);
         assert!(
-            mapping::return_status(&r.status).is_some(),
-            "the simulator serves only tabled statuses: {}",
+            mapping::return_status(&r.status).is_some() || r.status == "Approved",
+            "the simulator serves only tabled statuses, and `Approved` outside the table: {}",
             r.status
         );
         assert_eq!(m.total.as_ref().map(|m| m.currency.as_str()), Some("EUR"));
@@ -136,6 +136,137 @@ async fn every_return_is_listed_and_maps() {
     assert!(returns
         .iter()
         .any(|r| mapping::order_return(r).status == ReturnStatus::Refunded));
+}
+
+/// A status outside our table (the simulator serves `Approved` for some fresh requests) is
+/// `UNKNOWN` with the vendor's code in `statusRaw`, never passed off as a state it is not.
+#[tokio::test]
+async fn a_status_outside_the_table_is_unknown_with_its_raw_code() {
+    let t = helpers::start().await;
+    let approved: BTreeSet<String> = client(&t)
+        .order_returns(&ReturnsFilter::default())
+        .await
+        .expect("listing")
+        .iter()
+        .filter(|r| r.status == "Approved")
+        .map(|r| r.id.to_string())
+        .collect();
+    assert!(!approved.is_empty(), "the simulator serves `Approved`");
+
+    let g = helpers::gateway(&t).await;
+    let answer = g
+        .query(
+            "{ returns(first: 100, filter: {vendors: [RRR]}) {
+                 edges { node { vendorId status statusRaw } } } }",
+        )
+        .await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let nodes = answer["data"]["returns"]["edges"]
+        .as_array()
+        .expect("edges");
+    let mut shown_approved = BTreeSet::new();
+    for node in nodes.iter().map(|e| &e["node"]) {
+        let id = node["vendorId"].as_str().expect("vendorId").to_owned();
+        if approved.contains(&id) {
+            assert_eq!(node["status"], "UNKNOWN", "{node}");
+            assert_eq!(node["statusRaw"], "Approved", "{node}");
+            shown_approved.insert(id);
+        } else {
+            assert_ne!(node["status"], "UNKNOWN", "{node}");
+        }
+    }
+    assert_eq!(shown_approved, approved);
+
+    let filtered = g
+        .query("{ returns(filter: {vendors: [RRR], statuses: [UNKNOWN]}) { totalCount } }")
+        .await;
+    assert_eq!(
+        filtered["data"]["returns"]["totalCount"],
+        approved.len(),
+        "{filtered}"
+    );
+}
+
+/// RRR's `order_id` is the marketplace's own order number: shown as `marketplaceOrderId`,
+/// never sent to MerchantPro, and no link to a shop order, not even where the number is also a
+/// shop order's id (the world has one such collision).
+#[tokio::test]
+async fn marketplace_order_numbers_link_to_no_shop_order() {
+    let t = helpers::start().await;
+    let g = helpers::gateway(&t).await;
+    let world = &t.sims.world;
+    let collided = world
+        .returns
+        .iter()
+        .find(|r| {
+            r.marketplace_order
+                .is_some_and(|n| world.orders.iter().any(|o| o.id == n))
+        })
+        .expect("a marketplace order number that is also a shop order id");
+    let shop_id = collided
+        .marketplace_order
+        .expect("an RRR return")
+        .to_string();
+    t.reset_calls();
+
+    let answer = g
+        .query(
+            "{ returns(first: 100, filter: {vendors: [RRR]}) {
+                 edges { node { vendorId orderReference order { vendorId } } } } }",
+        )
+        .await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let merchantpro: BTreeMap<String, u64> = t
+        .calls()
+        .into_iter()
+        .filter(|(endpoint, _)| endpoint.starts_with("merchantpro "))
+        .collect();
+    assert_eq!(merchantpro, BTreeMap::new(), "no MerchantPro call");
+    let nodes = answer["data"]["returns"]["edges"]
+        .as_array()
+        .expect("edges");
+    assert_eq!(nodes.len(), rrr_ids(world).len());
+    for node in nodes.iter().map(|e| &e["node"]) {
+        assert!(node["orderReference"].is_null(), "{node}");
+        assert!(node["order"].is_null(), "{node}");
+    }
+
+    // The number is kept as what it is, and can be filtered by.
+    let by_number = g
+        .query_with(
+            "query($n: String) { returns(filter: {marketplaceOrderId: $n}) {
+                 edges { node { vendor vendorId marketplaceOrderId order { vendorId } } } } }",
+            serde_json::json!({"n": shop_id}),
+        )
+        .await;
+    assert_eq!(
+        by_number["data"]["returns"]["edges"],
+        serde_json::json!([{"node": {"vendor": "RRR", "vendorId": collided.id.to_string(),
+            "marketplaceOrderId": shop_id, "order": null}}]),
+        "{by_number}"
+    );
+
+    // Nor does the shop order whose id it is list the return.
+    let shop_order = g
+        .query_with(
+            "query($id: String) { orders(filter: {reference: $id}) {
+                 edges { node { vendorId returns { vendor vendorId } } } } }",
+            serde_json::json!({"id": shop_id}),
+        )
+        .await;
+    let edges = shop_order["data"]["orders"]["edges"]
+        .as_array()
+        .expect("edges");
+    assert_eq!(edges.len(), 1, "{shop_order}");
+    assert_eq!(edges[0]["node"]["vendorId"], shop_id);
+    assert!(
+        edges[0]["node"]["returns"]
+            .as_array()
+            .expect("returns")
+            .iter()
+            .all(|r| r["vendor"] != "RRR"),
+        "{shop_order}"
+    );
 }
 
 #[tokio::test]

@@ -9,8 +9,8 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::Deserialize;
 
 use super::wire::{
-    Ack, ErrorBody, ListCount, ListQuery, NewOrder, Order, OrderList, OrderUpdate, PaymentStatus,
-    ShippingStatus, Sort, Transition,
+    Ack, ErrorAnswer, ErrorBody, ListCount, ListQuery, NestedErrorBody, NewOrder, Order, OrderList,
+    OrderUpdate, PaymentStatus, ShippingStatus, Sort, Transition,
 };
 use crate::config::{MerchantProSettings, Secret};
 use crate::vendors::{collect_pages, ApiError, ApiErrorKind, Page, Transport, Vendor, VendorError};
@@ -39,8 +39,9 @@ fn transition_endpoint(t: Transition) -> &'static str {
     }
 }
 
-/// What each HTTP status of an error answer means. MerchantPro reports errors by status with a
-/// `{"message", "errors"}` body and no codes of its own, so the status is the vendor code.
+/// What each HTTP status of an error answer means. The status decides the kind for both error
+/// shapes: a nested answer's own `code` is kept as the vendor code, but it is not a documented
+/// list we could table.
 pub fn error_kind(status: StatusCode) -> ApiErrorKind {
     match status.as_u16() {
         400 => ApiErrorKind::BadRequest,
@@ -56,20 +57,27 @@ pub fn error_kind(status: StatusCode) -> ApiErrorKind {
     }
 }
 
-/// Reads MerchantPro's error answer. Only a non-2xx answer with the `{"message": …}` body is
-/// the vendor speaking; any other failing body (a proxy's HTML page) is left to the HTTP status.
+/// Reads MerchantPro's error answer, in either shape: `{"message": …, "errors": …}` or
+/// `{"error": {"code": …, "message": …}}`. The vendor code is the nested answer's `code` when it
+/// has one, else the HTTP status. Only a non-2xx answer in one of those shapes is the vendor
+/// speaking; any other failing body (a proxy's HTML page) is left to the HTTP status.
 pub fn api_error(status: StatusCode, body: &[u8]) -> Option<ApiError> {
     if status.is_success() {
         return None;
     }
-    let error: ErrorBody = serde_json::from_slice(body).ok()?;
-    let message = match &error.errors {
-        Some(errors) if !is_empty_json(errors) => format!("{} ({errors})", error.message),
-        _ => error.message,
+    let (code, message) = match serde_json::from_slice(body).ok()? {
+        ErrorAnswer::Nested(NestedErrorBody { error }) => {
+            (error.code.filter(|c| !c.trim().is_empty()), error.message)
+        }
+        ErrorAnswer::Flat(ErrorBody {
+            message,
+            errors: Some(errors),
+        }) if !is_empty_json(&errors) => (None, format!("{message} ({errors})")),
+        ErrorAnswer::Flat(ErrorBody { message, .. }) => (None, message),
     };
     Some(ApiError {
         kind: error_kind(status),
-        vendor_code: status.as_u16().to_string(),
+        vendor_code: code.unwrap_or_else(|| status.as_u16().to_string()),
         message,
     })
 }
@@ -380,6 +388,35 @@ mod tests {
         assert!(e.message.contains("Invalid data") && e.message.contains("limit"));
         assert!(api_error(StatusCode::OK, br#"{"message":"hi"}"#).is_none());
         assert!(api_error(StatusCode::BAD_GATEWAY, b"<html>bad gateway</html>").is_none());
+    }
+
+    #[test]
+    fn the_nested_error_shape_keeps_the_vendors_code_and_message() {
+        let body = br#"{"error":{"code":"order_not_found","message":"Order 7 not found"}}"#;
+        let e = api_error(StatusCode::NOT_FOUND, body).unwrap();
+        assert_eq!(e.kind, ApiErrorKind::NotFound);
+        assert_eq!(e.vendor_code, "order_not_found");
+        assert_eq!(e.message, "Order 7 not found");
+
+        // A numeric code is kept as its text; without a code the status stands in.
+        let numeric = api_error(
+            StatusCode::UNAUTHORIZED,
+            br#"{"error":{"code":1001,"message":"Bad key"}}"#,
+        )
+        .unwrap();
+        assert_eq!(numeric.kind, ApiErrorKind::AuthFailed);
+        assert_eq!(numeric.vendor_code, "1001");
+        for body in [
+            &br#"{"error":{"message":"Slow down"}}"#[..],
+            &br#"{"error":{"code":"","message":"Slow down"}}"#[..],
+            &br#"{"error":{"code":null,"message":"Slow down"}}"#[..],
+        ] {
+            let e = api_error(StatusCode::TOO_MANY_REQUESTS, body).unwrap();
+            assert_eq!(e.kind, ApiErrorKind::RateLimited);
+            assert_eq!(e.vendor_code, "429");
+            assert_eq!(e.message, "Slow down");
+        }
+        assert!(api_error(StatusCode::NOT_FOUND, br#"{"error":"nope"}"#).is_none());
     }
 
     #[test]

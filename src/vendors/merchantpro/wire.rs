@@ -821,6 +821,32 @@ pub struct ErrorBody {
     pub errors: Option<serde_json::Value>,
 }
 
+/// The other error answer MerchantPro servers send: `{"error": {"code": ..., "message": ...}}`,
+/// the code being the vendor's own (a string or a number, read as text).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NestedErrorBody {
+    pub error: NestedError,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NestedError {
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub code: Option<String>,
+    pub message: String,
+}
+
+/// Either error answer, as read by the client.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum ErrorAnswer {
+    Nested(NestedErrorBody),
+    Flat(ErrorBody),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

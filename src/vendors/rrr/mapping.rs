@@ -3,6 +3,9 @@
 //! Every amount exists twice, in the buyer's `currency` and in `seller_currency`; both are kept
 //! (`*_seller` fields of the model), never converted into each other.
 
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
 use chrono::{DateTime, FixedOffset};
 use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::Decimal;
@@ -51,6 +54,43 @@ pub fn refund_status(raw: &str) -> Option<RefundStatus> {
     lookup(REFUND_STATUSES, raw)
 }
 
+/// Codes outside our tables met so far, so each is logged once per process rather than on
+/// every row of every read. At most `limit` are remembered (a vendor sending garbage cannot
+/// grow it without end); codes beyond those are not logged, their raw value still shows.
+struct UnknownCodes {
+    seen: Mutex<BTreeSet<(&'static str, String)>>,
+    limit: usize,
+}
+
+impl UnknownCodes {
+    const fn new(limit: usize) -> Self {
+        UnknownCodes {
+            seen: Mutex::new(BTreeSet::new()),
+            limit,
+        }
+    }
+
+    /// True the first time `code` is met in `field`: then it is worth a warning.
+    fn first_sighting(&self, field: &'static str, code: &str) -> bool {
+        let mut seen = crate::lock(&self.seen);
+        seen.len() < self.limit && seen.insert((field, code.to_owned()))
+    }
+}
+
+/// The process's RRR codes outside [`RETURN_STATUSES`] and [`REFUND_STATUSES`].
+static UNKNOWN_CODES: UnknownCodes = UnknownCodes::new(256);
+
+fn warn_unknown(field: &'static str, code: &str) {
+    if UNKNOWN_CODES.first_sighting(field, code) {
+        tracing::warn!(
+            vendor = "rrr",
+            field,
+            code,
+            "status not in our table (logged once)"
+        );
+    }
+}
+
 fn lookup<T: Copy>(table: &[(&str, T)], raw: &str) -> Option<T> {
     let raw = raw.trim();
     table
@@ -78,16 +118,17 @@ fn text(s: &Option<String>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// One RRR order return in the unified model. An unknown status code maps to the nearest
-/// neutral state (`Requested` / `Pending`) with the raw code kept beside it, so one new
-/// code never hides a whole listing.
+/// One RRR order return in the unified model. A return status outside our table is `Unknown`,
+/// its raw code kept beside it, so one new code never hides a whole listing nor passes for a
+/// state it is not (a refund status outside ours is still `Pending`, raw code kept: the refund
+/// statuses have no unknown state).
 pub fn order_return(r: &wire::OrderReturn) -> Return {
     let status = return_status(&r.status).unwrap_or_else(|| {
-        tracing::warn!(vendor = "rrr", status = %r.status, "unknown return status");
-        ReturnStatus::Requested
+        warn_unknown("return status", &r.status);
+        ReturnStatus::Unknown
     });
     let mut out = Return::new(Vendor::Rrr, r.id.to_string(), status, r.status.clone());
-    out.order_reference = r.order_id.map(|id| id.to_string());
+    out.marketplace_order_id = r.order_id.map(|id| id.to_string());
     out.created_at = r.created_at.as_deref().and_then(parse_time);
     let (buyer, seller) = (r.currency.as_str(), r.seller_currency.as_str());
     out.items = r
@@ -165,7 +206,7 @@ fn customer(c: &wire::ReturnCustomer) -> (Customer, Address) {
 
 fn refund(f: &wire::Refund, r: &wire::OrderReturn) -> Refund {
     let status = refund_status(&f.status).unwrap_or_else(|| {
-        tracing::warn!(vendor = "rrr", status = %f.status, "unknown refund status");
+        warn_unknown("refund status", &f.status);
         RefundStatus::Pending
     });
     let currency = if f.currency.trim().is_empty() {
@@ -257,8 +298,21 @@ mod tests {
         let r: wire::OrderReturn =
             serde_json::from_str(r#"{"id": 1, "status": "Frozen"}"#).expect("minimal return");
         let m = order_return(&r);
-        assert_eq!(m.status, ReturnStatus::Requested);
+        assert_eq!(m.status, ReturnStatus::Unknown);
         assert_eq!(m.status_raw, "Frozen");
+    }
+
+    #[test]
+    fn an_unknown_code_is_worth_a_warning_once() {
+        let seen = UnknownCodes::new(3);
+        assert!(seen.first_sighting("return status", "Approved"));
+        assert!(!seen.first_sighting("return status", "Approved"));
+        assert!(seen.first_sighting("refund status", "Approved"));
+        assert!(seen.first_sighting("return status", "Frozen"));
+        assert!(!seen.first_sighting("return status", "Frozen"));
+        // Full: a further code is neither remembered nor warned about.
+        assert!(!seen.first_sighting("return status", "Thawed"));
+        assert!(!seen.first_sighting("return status", "Approved"));
     }
 
     #[test]
@@ -271,7 +325,8 @@ mod tests {
         let first = &returns[0];
         assert_eq!(first.vendor, Vendor::Rrr);
         assert_eq!(first.id, "345");
-        assert_eq!(first.order_reference.as_deref(), Some("12345"));
+        assert_eq!(first.marketplace_order_id.as_deref(), Some("12345"));
+        assert_eq!(first.order_reference, None, "no shop order reference");
         assert_eq!(first.status, ReturnStatus::Requested);
         assert_eq!(first.status_raw, "New");
         assert_eq!(

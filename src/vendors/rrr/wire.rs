@@ -96,6 +96,8 @@ impl OneOrMany {
 pub struct OrderReturn {
     #[serde(deserialize_with = "lenient::u64")]
     pub id: u64,
+    /// The marketplace's own number of the order returned: no shop (MerchantPro) id and no
+    /// channel reference.
     #[serde(default, deserialize_with = "lenient::opt_u64")]
     pub order_id: Option<u64>,
     #[serde(default)]
