@@ -22,15 +22,15 @@ async fn sim_command_prints_five_live_base_urls() {
     let stdout = child.stdout.take().expect("piped stdout");
     let _guard = Kill(child);
     // Reading the printed lines is the readiness signal: the listeners are bound before printing.
-    let lines = tokio::task::spawn_blocking(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .take(6)
-            .collect::<Vec<_>>()
-    })
-    .await
-    .unwrap();
+    let (first, lines) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut printed = BufReader::new(stdout).lines().map_while(Result::ok);
+        let _ = first.send(printed.by_ref().take(6).collect::<Vec<_>>());
+        // Keep draining: the command prints more after these lines, and a pipe closed under it
+        // made its `println!` panic and take the simulators down (the test was flaky).
+        printed.for_each(drop);
+    });
+    let lines = lines.await.expect("the command printed");
     assert_eq!(lines[0], "simulators (seed 7):");
     let http = reqwest::Client::new();
     for (line, vendor) in
