@@ -5,14 +5,22 @@
 
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
-# Dependencies first, so source edits don't rebuild them.
+# The product is built without the `demo` feature: the image holds no simulator code.
+ARG FEATURES="--no-default-features"
+# Dependencies first, so source edits don't rebuild them (stub crates stand in for ours).
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
-    && cargo build --release --locked \
-    && rm -rf src
+COPY crates/vendors/Cargo.toml crates/vendors/
+COPY crates/simulators/Cargo.toml crates/simulators/
+RUN mkdir -p src crates/vendors/src crates/simulators/src \
+    && echo 'fn main() {}' > src/main.rs \
+    && touch src/lib.rs crates/vendors/src/lib.rs crates/simulators/src/lib.rs \
+    && cargo build --release --locked $FEATURES -p returns-gateway \
+    && rm -rf src crates/vendors/src crates/simulators/src
+COPY crates ./crates
 COPY src ./src
 COPY config ./config
-RUN touch src/main.rs src/lib.rs && cargo build --release --locked
+RUN touch src/main.rs src/lib.rs crates/vendors/src/lib.rs \
+    && cargo build --release --locked $FEATURES -p returns-gateway
 
 FROM debian:bookworm-slim AS runtime
 # rustls with bundled roots: no OpenSSL or CA package needed at run time.

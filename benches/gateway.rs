@@ -30,12 +30,12 @@ use std::time::{Duration, Instant};
 
 use returns_gateway::cache::VendorCache;
 use returns_gateway::config::{CacheSettings, Settings, VendorTtls};
-use returns_gateway::model::Vendor;
-use returns_gateway::sim::{start_all, Faults, Simulators};
 use serde_json::{json, Value};
+use simulators::{start_all, Faults, Simulators};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
+use vendors::model::Vendor;
 
 /// The dashboard query of `tests/api/graphql.rs` (returns with order, tracking and customer).
 const DASHBOARD: &str = r#"query Dashboard($first: Int!, $after: String) {
@@ -527,12 +527,12 @@ struct Sims {
 async fn start_sims() -> Sims {
     let mut settings = Settings::demo();
     let (stop, stopped) = oneshot::channel::<()>();
-    let sims = start_all(&settings, true, async move {
+    let sims = start_all(&settings.sim, true, async move {
         let _ = stopped.await;
     })
     .await
     .expect("simulators start");
-    sims.wire_into(&mut settings);
+    sims.wire_into(&mut settings.vendors);
     Sims {
         sims,
         settings,
@@ -979,7 +979,7 @@ async fn five_vendor_requests(sims: &Sims, http: &Http) -> Arc<Vec<Vec<u8>>> {
     };
     let (vt, rrr) = (pick("VTRACK").await, pick("RRR").await);
     let world = &sims.sims.world;
-    let orders = returns_gateway::sim::merchantpro::seed_orders(world);
+    let orders = simulators::merchantpro::seed_orders(world);
     let numbers: Vec<&str> = world
         .parcels
         .iter()
@@ -1111,7 +1111,7 @@ async fn floor_probe(sims: &Sims, reps: usize) -> Vec<LoadStats> {
     };
     let c = &sims.settings.sim.credentials;
     let basic = base64_basic(&c.merchantpro_username, c.merchantpro_password.expose());
-    let orders = returns_gateway::sim::merchantpro::seed_orders(&sims.sims.world);
+    let orders = simulators::merchantpro::seed_orders(&sims.sims.world);
     let numbers: Vec<&str> = sims
         .sims
         .world

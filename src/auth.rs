@@ -6,8 +6,8 @@
 //! URL), and be within its `exp`/`nbf` (leeway at most 60 s). Its `scope` (space-separated) or
 //! `scopes` (list) claim grants scopes; its `tenant` claim names the tenant.
 
+use parking_lot::{Mutex, MutexGuard};
 use std::collections::BTreeSet;
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::jwk::JwkSet;
@@ -200,7 +200,7 @@ impl RemoteJwks {
     }
 
     fn state(&self) -> MutexGuard<'_, RemoteState> {
-        crate::lock(&self.state)
+        self.state.lock()
     }
 
     /// The key named `kid`, fetching the set first when it is missing, expired, or lacks `kid`
@@ -696,7 +696,7 @@ mod tests {
                 "/jwks.json",
                 axum::routing::get(move || async move {
                     h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let (status, body) = crate::lock(&a).clone();
+                    let (status, body) = a.lock().clone();
                     (axum::http::StatusCode::from_u16(status).unwrap(), body)
                 }),
             );
@@ -740,7 +740,7 @@ mod tests {
         age(&auth);
         auth.authenticate(Some(&k1)).await.unwrap();
         assert_eq!(idp.hits(), 2, "expired keys are fetched again");
-        *crate::lock(&idp.answer) = (503, "down".into());
+        *idp.answer.lock() = (503, "down".into());
         age(&auth);
         auth.authenticate(Some(&k1))
             .await

@@ -14,14 +14,16 @@ use std::any::{type_name, Any};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use moka::future::Cache;
 
 use crate::config::CacheSettings;
-use crate::model::Vendor;
-use crate::vendors::VendorError;
+use vendors::model::Vendor;
+use vendors::VendorError;
 
 #[derive(Clone)]
 struct Entry {
@@ -129,7 +131,7 @@ impl VendorCache {
     }
 
     fn serve<T: Send + Sync + 'static>(&self, vendor: Vendor, entry: Entry) -> Arc<T> {
-        let mut served = crate::lock(&self.served);
+        let mut served = self.served.lock();
         served.insert(vendor, entry.fetched_at);
         drop(served);
         entry
@@ -144,7 +146,7 @@ impl VendorCache {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<T, VendorError>> + Send + 'static,
     {
-        if !crate::lock(&self.refreshing).insert(key.clone()) {
+        if !self.refreshing.lock().insert(key.clone()) {
             return; // one refresh per key at a time
         }
         let cache = self.slot(vendor).cache.clone();
@@ -160,13 +162,13 @@ impl VendorCache {
                 }
                 Err(error) => tracing::warn!(%vendor, %error, "background refresh failed"),
             }
-            crate::lock(&refreshing).remove(&key);
+            refreshing.lock().remove(&key);
         });
     }
 
     /// How old the data last served for `vendor` is; `None` before the first read.
     pub fn data_age(&self, vendor: Vendor) -> Option<Duration> {
-        crate::lock(&self.served).get(&vendor).map(Instant::elapsed)
+        self.served.lock().get(&vendor).map(Instant::elapsed)
     }
 
     /// Forgets everything cached for `vendor` (after a write, say).

@@ -10,7 +10,7 @@ use moka::future::Cache;
 use tokio::sync::broadcast;
 
 use crate::config::WebhookSettings;
-use crate::model::Return;
+use vendors::model::Return;
 
 /// One vendor-reported change to a return, as subscribers receive it.
 #[derive(Debug)]

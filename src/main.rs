@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use returns_gateway::auth::Scope;
 use returns_gateway::config::Settings;
-use returns_gateway::model::Vendor;
 use returns_gateway::App;
 use tokio::net::TcpListener;
 
@@ -48,12 +47,14 @@ enum Command {
         url: String,
     },
     /// Run the five simulators and the gateway wired to them, and print where to look.
+    #[cfg(feature = "demo")]
     Demo {
         /// TOML settings; the embedded demo configuration when absent.
         #[arg(long)]
         config: Option<PathBuf>,
     },
     /// Run the five vendor simulators and print their base URLs.
+    #[cfg(feature = "demo")]
     Sim {
         /// TOML settings; the embedded demo configuration when absent.
         #[arg(long)]
@@ -83,11 +84,17 @@ enum Command {
     },
 }
 
+/// The settings in `config`, else the embedded demo configuration (built with `demo` only).
 fn load(config: Option<PathBuf>) -> Result<Settings, Box<dyn std::error::Error>> {
-    Ok(match config {
-        Some(path) => Settings::load(&path)?,
-        None => Settings::demo(),
-    })
+    match config {
+        Some(path) => Ok(Settings::load(&path)?),
+        #[cfg(feature = "demo")]
+        None => Ok(Settings::demo()),
+        #[cfg(not(feature = "demo"))]
+        None => {
+            Err("--config FILE is needed (this build has no embedded demo configuration)".into())
+        }
+    }
 }
 
 async fn ctrl_c() {
@@ -96,35 +103,6 @@ async fn ctrl_c() {
         std::future::pending::<()>().await;
     }
 }
-
-const EXAMPLE_DASHBOARD: &str = r#"{
-  returns(first: 5) {
-    totalCount
-    edges { node { vendor vendorId status createdAt reasons
-      customer { name email phone }
-      order { reference total { amount currency } }
-      tracking { status events { at status description } } } }
-  }
-}"#;
-
-/// The summary of the last 30 days before `now` (the demo's world lies in the 120 days before
-/// it).
-fn example_summary(now: chrono::DateTime<chrono::Utc>) -> String {
-    let from = (now - chrono::Duration::days(30)).format("%Y-%m-%dT00:00:00Z");
-    let to = (now + chrono::Duration::days(1)).format("%Y-%m-%dT00:00:00Z");
-    format!(
-        r#"{{
-  returnsSummary(from: "{from}", to: "{to}") {{
-    total byVendor {{ vendor count }} refusalRate refundedTotals {{ amount currency }}
-  }}
-  vendors {{ vendor healthy dataAgeSeconds }}
-}}"#
-    )
-}
-
-const EXAMPLE_SUBSCRIPTION: &str = r#"subscription {
-  returnUpdated { receivedAt return { vendorId status trackingStatus order { reference } } }
-}"#;
 
 #[tokio::main]
 async fn main() {
@@ -170,42 +148,13 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             tracing::info!(address = %listener.local_addr()?, "gateway listening");
             App::new(&settings)?.run(listener, ctrl_c()).await?;
         }
+        #[cfg(feature = "demo")]
         Command::Demo { config } => {
-            let mut settings = load(config)?;
+            let settings = load(config)?;
             let listener = TcpListener::bind(&settings.server.listen).await?;
-            let address = listener.local_addr()?;
-            // The moving world reports to this gateway, as the default tenant's ProCarrier.
-            if settings.sim.webhooks.url.is_empty() {
-                settings.sim.webhooks.url = format!("http://{address}/webhooks/procarrier/default");
-            }
-            let sims = returns_gateway::sim::start_all(&settings, false, ctrl_c()).await?;
-            sims.wire_into(&mut settings);
-            let url = format!("http://{address}/graphql");
-            println!(
-                "returns-gateway demo: five simulated vendors (seed {}):",
-                settings.sim.seed
-            );
-            for vendor in Vendor::ALL {
-                println!("  {:<12} {}", vendor.as_str(), sims.base_url(vendor));
-            }
-            let token =
-                returns_gateway::auth::mint(&settings.auth, "default", &Scope::ALL, 86_400)?;
-            let summary = example_summary(sims.world.clock.now());
-            println!("\nGraphiQL: {url}\n\nTry:\n{EXAMPLE_DASHBOARD}\n\n{summary}\n");
-            if settings.sim.webhooks.interval_ms > 0 {
-                println!(
-                    "The ProCarrier simulator moves a return every {} ms and sends its webhook to \
-                     {}; watch them arrive with:\n{EXAMPLE_SUBSCRIPTION}\n",
-                    settings.sim.webhooks.interval_ms, settings.sim.webhooks.url
-                );
-            }
-            println!("The demo accepts requests without a token; a token with every scope (24 h):");
-            println!("  Authorization: Bearer {token}\n");
-            // The gateway reads the simulated world's clock (`sim.now` fixes it).
-            App::with_clock(&settings, sims.world.clock)?
-                .run(listener, ctrl_c())
-                .await?;
+            returns_gateway::demo::run(settings, listener, ctrl_c).await?;
         }
+        #[cfg(feature = "demo")]
         Command::Sim {
             config,
             seed,
@@ -215,18 +164,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             if let Some(seed) = seed {
                 settings.sim.seed = seed;
             }
-            let sims = returns_gateway::sim::start_all(&settings, any_port, ctrl_c()).await?;
-            println!("simulators (seed {}):", settings.sim.seed);
-            for vendor in Vendor::ALL {
-                println!("  {:<12} {}", vendor.as_str(), sims.base_url(vendor));
-            }
-            println!("request counts: GET <origin>/__sim/stats; faults: PUT <origin>/__sim/faults");
-            println!(
-                "ProCarrier's moving world: PUT {}/__sim/webhooks {{\"url\": ..., \"interval_ms\": ...}}, \
-                 POST {}/__sim/webhooks/advance?count=N",
-                sims.procarrier.origin, sims.procarrier.origin
-            );
-            ctrl_c().await;
+            returns_gateway::demo::run_simulators(&settings.sim, any_port, ctrl_c).await?;
         }
         Command::Schema => print!("{}", returns_gateway::schema::sdl()),
         Command::Token {

@@ -3,7 +3,6 @@
 //! request (a tracing span) and sent on to the vendor calls the request makes, so one id follows
 //! a request through our logs and the vendors'.
 
-use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -14,35 +13,7 @@ use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
-
-pub const HEADER: &str = "x-request-id";
-
-tokio::task_local! {
-    static CURRENT: Arc<str>;
-}
-
-/// The id of the request this task works for, if any.
-pub fn current() -> Option<Arc<str>> {
-    CURRENT.try_with(Arc::clone).ok()
-}
-
-/// Runs `work` as part of request `id`.
-pub async fn scope<F: Future>(id: Arc<str>, work: F) -> F::Output {
-    CURRENT.scope(id, work).await
-}
-
-/// `tokio::spawn` that keeps the spawning task's request id (DataLoader batches run in their
-/// own tasks).
-pub fn spawn<F>(work: F) -> tokio::task::JoinHandle<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    match current() {
-        Some(id) => tokio::spawn(CURRENT.scope(id, work)),
-        None => tokio::spawn(work),
-    }
-}
+pub use vendors::request_id::{current, scope, spawn, HEADER};
 
 /// A caller's id is kept when it is 1 to 64 of `A-Z a-z 0-9 - _ .`; anything else could forge
 /// log lines or bloat them.

@@ -6,12 +6,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::clock::Clock;
 use crate::config::{Secret, Settings, VendorsSettings, DEFAULT_TENANT};
 use crate::idempotency::IdempotencyStore;
 use crate::schema::directory::IdentityCache;
 use crate::upstream::Upstreams;
-use crate::vendors::VendorError;
+use vendors::clock::Clock;
+use vendors::VendorError;
 
 /// Everything that belongs to one tenant.
 #[derive(Debug)]

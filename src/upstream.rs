@@ -10,18 +10,20 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, SystemTime};
 
 use chrono::{NaiveDate, NaiveTime};
 use futures_util::future::try_join_all;
 
 use crate::cache::{Cached, VendorCache};
-use crate::clock::Clock;
 use crate::config::{CacheSettings, VendorsSettings};
 use crate::error::ErrorCode;
-use crate::model::{Delivery, DropOffPoint, Order, Return, ReturnService, Shipment, Vendor};
-use crate::vendors::{
+use vendors::clock::Clock;
+use vendors::model::{Delivery, DropOffPoint, Order, Return, ReturnService, Shipment, Vendor};
+use vendors::{
     merchantpro, procarrier, rrr, trackru, vtrack, ApiErrorKind, BreakerState, Refusal, Transport,
     VendorError,
 };
@@ -44,7 +46,7 @@ struct HealthBoard(Mutex<HashMap<Vendor, Health>>);
 
 impl HealthBoard {
     fn record(&self, vendor: Vendor, error: Option<&VendorError>) {
-        let mut board = crate::lock(&self.0);
+        let mut board = self.0.lock();
         let health = board.entry(vendor).or_default();
         match error {
             None => {
@@ -137,7 +139,9 @@ impl Upstreams {
     }
 
     pub fn health(&self, vendor: Vendor) -> Health {
-        crate::lock(&self.health.0)
+        self.health
+            .0
+            .lock()
             .get(&vendor)
             .cloned()
             .unwrap_or_default()

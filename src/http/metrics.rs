@@ -2,16 +2,16 @@
 //! endpoint the calls by outcome and a latency histogram, the cache's hits, misses and size,
 //! each breaker's state and refusal latch, and GraphQL operations by name and outcome.
 
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Mutex;
 
 use crate::events::ReturnEvents;
-use crate::model::Vendor;
 use crate::tenants::Tenants;
 use crate::upstream::Upstreams;
-use crate::vendors::metrics::BUCKETS;
-use crate::vendors::BreakerState;
+use vendors::metrics::BUCKETS;
+use vendors::model::Vendor;
+use vendors::BreakerState;
 
 /// GraphQL operations served, by operation name and outcome (`ok`, `partial`, `error`).
 #[derive(Debug, Default)]
@@ -31,7 +31,7 @@ impl OperationCounters {
             (false, async_graphql::Value::Null) => "error",
             (false, _) => "partial",
         };
-        *crate::lock(&self.0).entry((name, outcome)).or_default() += 1;
+        *self.0.lock().entry((name, outcome)).or_default() += 1;
     }
 }
 
@@ -157,7 +157,7 @@ pub fn render(tenants: &Tenants, operations: &OperationCounters, events: &Return
         "# HELP gateway_graphql_operations_total GraphQL operations by name and outcome.\n",
     );
     out.push_str("# TYPE gateway_graphql_operations_total counter\n");
-    for ((name, outcome), n) in crate::lock(&operations.0).iter() {
+    for ((name, outcome), n) in operations.0.lock().iter() {
         let _ = writeln!(
             out,
             "gateway_graphql_operations_total{{operation=\"{name}\",outcome=\"{outcome}\"}} {n}"

@@ -22,15 +22,15 @@ use base64::Engine;
 use tokio::net::TcpListener;
 
 use crate::auth::{AuthError, Authenticator, Caller, Scope};
-use crate::clock::Clock;
 use crate::config::{ConfigError, ServerSettings, Settings, WebhookSettings};
 use crate::events::ReturnEvents;
 use crate::schema::loaders::Loaders;
 use crate::schema::mutation::IdempotencyKeyHeader;
 use crate::schema::GatewaySchema;
 use crate::tenants::{Tenant, Tenants};
-use crate::vendors::procarrier::wire::ReturnLookup;
-use crate::vendors::ApiErrorKind;
+use vendors::clock::Clock;
+use vendors::procarrier::wire::ReturnLookup;
+use vendors::ApiErrorKind;
 
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +38,7 @@ pub enum StartError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
-    Vendor(#[from] crate::vendors::VendorError),
+    Vendor(#[from] vendors::VendorError),
 }
 
 /// The caller of a request, from its `Authorization` header.
@@ -347,7 +347,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let checks = futures_util::future::join_all(state.tenants.iter().map(|tenant| async move {
         let up = &tenant.upstreams;
         let procarrier = up.procarrier.check_available().await;
-        let vendors: Vec<serde_json::Value> = crate::model::Vendor::ALL
+        let vendors: Vec<serde_json::Value> = vendors::model::Vendor::ALL
             .into_iter()
             .map(|v| {
                 let health = up.health(v);
@@ -367,9 +367,9 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
                 })
             })
             .collect();
-        let vendors_callable = crate::model::Vendor::ALL.into_iter().all(|v| {
-            up.breaker_state(v) != crate::vendors::BreakerState::Open && up.refusal(v).is_none()
-        });
+        let vendors_callable = vendors::model::Vendor::ALL
+            .into_iter()
+            .all(|v| up.breaker_state(v) != vendors::BreakerState::Open && up.refusal(v).is_none());
         let ready = procarrier.is_ok() && vendors_callable;
         serde_json::json!({
             "tenant": tenant.id,

@@ -19,8 +19,8 @@ use axum::Json;
 
 use super::AppState;
 use crate::events::ReturnUpdate;
-use crate::model::Vendor;
-use crate::vendors::procarrier::{mapping, signature, wire};
+use vendors::model::Vendor;
+use vendors::procarrier::{mapping, signature, wire};
 
 /// The webhook's refusal: `{"error": {"code", "message"}}`.
 fn refuse(status: StatusCode, code: &'static str, message: impl Into<String>) -> Response {

@@ -8,15 +8,17 @@
 
 use std::cmp::Reverse;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use sha2::{Digest, Sha256};
 
 use super::ids::base64url_encode;
 use crate::cache::Cached;
-use crate::model::{Customer, Delivery, Order, Return, Shipment, Vendor};
 use crate::upstream::{OrderIndex, Upstreams, VTrackReport};
-use crate::vendors::VendorError;
+use vendors::model::{Customer, Delivery, Order, Return, Shipment, Vendor};
+use vendors::VendorError;
 
 /// Vendors that hold returns.
 pub const RETURN_VENDORS: [Vendor; 3] = [Vendor::ProCarrier, Vendor::Rrr, Vendor::VTrack];
@@ -113,9 +115,9 @@ impl ContactKey {
     /// carried a digest).
     pub fn parse(raw: &str) -> Option<ContactKey> {
         if raw.contains('@') {
-            crate::model::normalize_email(raw).map(ContactKey::Email)
+            vendors::model::normalize_email(raw).map(ContactKey::Email)
         } else {
-            crate::model::normalize_phone(raw, None).map(ContactKey::Phone)
+            vendors::model::normalize_phone(raw, None).map(ContactKey::Phone)
         }
     }
 
@@ -395,13 +397,13 @@ impl IdentityCache {
     /// The identities over `records`: those linked last when `records` holds the same reads,
     /// else linked now (and kept).
     pub fn identities(&self, records: &Arc<ContactRecords>) -> Arc<Identities> {
-        if let Some((linked, identities)) = &*crate::lock(&self.last) {
+        if let Some((linked, identities)) = &*self.last.lock() {
             if linked.same_reads(records) {
                 return identities.clone();
             }
         }
         let identities = Arc::new(Identities::link(records.customers()));
-        *crate::lock(&self.last) = Some((records.clone(), identities.clone()));
+        *self.last.lock() = Some((records.clone(), identities.clone()));
         identities
     }
 
@@ -575,7 +577,7 @@ mod tests {
             id: None,
             tracking_number: "TRC1".into(),
             carrier: None,
-            status: crate::model::TrackingStatus::InTransit,
+            status: vendors::model::TrackingStatus::InTransit,
             status_raw: "transit".into(),
             order_reference: None,
             customer: Some(customer),

@@ -2,7 +2,7 @@
 
 use async_graphql::Enum;
 
-use crate::model;
+use vendors::model;
 
 /// The five upstream systems.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -93,7 +93,7 @@ pub enum Weekday {
 
 /// A vendor's circuit breaker: `OPEN` fails calls at once without reaching the vendor.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(remote = "crate::vendors::BreakerState")]
+#[graphql(remote = "vendors::BreakerState")]
 pub enum BreakerState {
     Closed,
     Open,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_graphql::{Context, ErrorExtensions};
 
 use crate::auth::{Caller, Scope};
-use crate::vendors::VendorError;
+use vendors::VendorError;
 
 /// A vendor failure as a GraphQL error. The message names the vendor and endpoint, never a
 /// credential or a vendor's body.

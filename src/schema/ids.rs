@@ -6,7 +6,7 @@
 //! customer's carries a digest of their contact key (`directory::ContactKey::digest`), never the
 //! e-mail or phone itself.
 
-use crate::model::Vendor;
+use vendors::model::Vendor;
 
 /// What a global id points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -10,9 +10,9 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use futures_util::future::join_all;
 
 use super::directory::{ContactKey, ContactRecords, IdentityCache, IdentityLookup};
-use crate::model::{Order, Shipment, TrackingStatus, Vendor};
 use crate::upstream::Upstreams;
-use crate::vendors::VendorError;
+use vendors::model::{Order, Shipment, TrackingStatus, Vendor};
+use vendors::VendorError;
 
 /// Orders by channel reference (ProCarrier `OrderReference`, V-Track `web_order_id`, TrackRU
 /// `order_id`), as MerchantPro's `channel_ref_id`. A reference is never taken for a MerchantPro

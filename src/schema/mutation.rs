@@ -20,14 +20,14 @@ use super::ids::{GlobalId, NodeKind};
 use super::types::{upstreams, AddressValue, OrderNode, ReturnNode};
 use crate::auth::Scope;
 use crate::idempotency::IdempotencyStore;
-use crate::model::codes::{country_code, currency_code};
-use crate::model::{self, normalize_email, normalize_phone, Vendor};
 use crate::upstream::Upstreams;
-use crate::vendors::merchantpro::wire as mp;
-use crate::vendors::procarrier::{mapping as pc_map, wire as pc};
-use crate::vendors::trackru::client::BatchOutcome;
-use crate::vendors::trackru::{mapping as tr_map, wire as tr};
-use crate::vendors::VendorError;
+use vendors::merchantpro::wire as mp;
+use vendors::model::codes::{country_code, currency_code};
+use vendors::model::{self, normalize_email, normalize_phone, Vendor};
+use vendors::procarrier::{mapping as pc_map, wire as pc};
+use vendors::trackru::client::BatchOutcome;
+use vendors::trackru::{mapping as tr_map, wire as tr};
+use vendors::VendorError;
 
 /// The `Idempotency-Key` header of the request, put in the request data by the HTTP layer.
 #[derive(Debug, Clone)]
@@ -626,9 +626,7 @@ async fn transition(
         |up| async move {
             up.merchantpro.transition(id, t).await.map_err(Arc::new)?;
             let order = up.merchantpro.get(id, &[]).await.map_err(Arc::new)?;
-            Ok(Arc::new(crate::vendors::merchantpro::mapping::order(
-                &order,
-            )))
+            Ok(Arc::new(vendors::merchantpro::mapping::order(&order)))
         },
     )
     .await?;
@@ -841,9 +839,7 @@ impl Mutation {
             Vendor::MerchantPro,
             |up| async move {
                 let order = up.merchantpro.update(id, &change).await.map_err(Arc::new)?;
-                Ok(Arc::new(crate::vendors::merchantpro::mapping::order(
-                    &order,
-                )))
+                Ok(Arc::new(vendors::merchantpro::mapping::order(&order)))
             },
         )
         .await?;

@@ -19,8 +19,8 @@ use super::types::{
 };
 use crate::auth::Scope;
 use crate::config::ServerSettings;
-use crate::model::{self, normalize_email, normalize_phone, RefundStatus};
-use crate::vendors::procarrier::wire as pc;
+use vendors::model::{self, normalize_email, normalize_phone, RefundStatus};
+use vendors::procarrier::wire as pc;
 
 pub struct Query;
 
@@ -210,8 +210,8 @@ pub struct VendorRefusal {
     until: DateTime<FixedOffset>,
 }
 
-impl From<crate::vendors::Refusal> for VendorRefusal {
-    fn from(refusal: crate::vendors::Refusal) -> Self {
+impl From<vendors::Refusal> for VendorRefusal {
+    fn from(refusal: vendors::Refusal) -> Self {
         VendorRefusal {
             code: refusal.code.as_str().to_owned(),
             until: at(std::time::SystemTime::now() + refusal.remaining()),

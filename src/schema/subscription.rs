@@ -15,7 +15,7 @@ use super::types::ReturnNode;
 use crate::auth::{Caller, Scope};
 use crate::config::ServerSettings;
 use crate::events::{ReturnEvents, ReturnUpdate};
-use crate::model;
+use vendors::model;
 
 /// Which updates to receive. Every condition given must hold; no filter receives all of the
 /// tenant's updates.

@@ -15,8 +15,8 @@ use super::errors::{caller, permitted, report_partial, reported};
 use super::ids::{GlobalId, NodeKind};
 use super::loaders::{Loaders, MergedShipment, ParcelKey};
 use crate::auth::Scope;
-use crate::model;
 use crate::upstream::Upstreams;
+use vendors::model;
 
 pub(crate) fn upstreams<'a>(ctx: &Context<'a>) -> &'a Arc<Upstreams> {
     ctx.data_unchecked::<Arc<Upstreams>>()

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, FixedOffset, NaiveTime};
 use returns_gateway::config::Settings;
-use returns_gateway::sim::world::{ReturnChannel, World};
 use serde_json::{json, Value};
+use simulators::world::{ReturnChannel, World};
 
 use crate::graphql::DASHBOARD;
 use crate::helpers::{self, TestSims};
@@ -36,10 +36,10 @@ fn tracking_windows(nodes: &[&Value], now: DateTime<FixedOffset>) -> u64 {
 fn expected_calls(world: &World, answer: &Value) -> BTreeMap<String, u64> {
     let count = |ch| world.returns.iter().filter(|r| r.channel == ch).count() as u64;
     let rrr = count(ReturnChannel::Rrr);
-    let rrr_page = returns_gateway::sim::rrr::PAGE_SIZE as u64;
-    let orders = returns_gateway::sim::merchantpro::seed_orders(world).len() as u64;
+    let rrr_page = simulators::rrr::PAGE_SIZE as u64;
+    let orders = simulators::merchantpro::seed_orders(world).len() as u64;
     let trackings = world.parcels.len() as u64;
-    let trackru_page = u64::from(returns_gateway::vendors::trackru::client::MAX_PAGE_SIZE);
+    let trackru_page = u64::from(vendors::trackru::client::MAX_PAGE_SIZE);
     let nodes: Vec<&Value> = answer["data"]["returns"]["edges"]
         .as_array()
         .expect("edges")

@@ -3,8 +3,8 @@
 //! injected clock, so no answer depends on the day the suite runs.
 
 use chrono::{DateTime, Duration, FixedOffset};
-use returns_gateway::sim::world::ReturnChannel;
 use serde_json::{json, Value};
+use simulators::world::ReturnChannel;
 
 use crate::helpers::{self, TestSims};
 use crate::{merchantpro, mutations, procarrier};
@@ -80,7 +80,7 @@ async fn dashboard_shows_the_recent_past_and_a_new_return_first(t: &TestSims) {
         )
         .await;
     // V-Track dates a return by its parcel's first event (`finalization_dates`).
-    let listed_at = |r: &returns_gateway::sim::world::Return| match r.channel {
+    let listed_at = |r: &simulators::world::Return| match r.channel {
         ReturnChannel::VTrack => world.parcels[r.parcel].events[0].at,
         _ => r.created_at,
     };

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use returns_gateway::schema::ids::{base64url_decode, GlobalId, NodeKind};
-use returns_gateway::sim::world::ReturnChannel;
 use serde_json::{json, Value};
+use simulators::world::ReturnChannel;
 
 use crate::helpers;
 
@@ -167,7 +167,7 @@ async fn customer_view_joins_all_vendors() {
     let person = world
         .returns
         .iter()
-        .filter(|r| r.channel == returns_gateway::sim::world::ReturnChannel::ProCarrier)
+        .filter(|r| r.channel == simulators::world::ReturnChannel::ProCarrier)
         .map(|r| world.orders[r.order].customer)
         .find(|&p| world.orders.iter().filter(|o| o.customer == p).count() >= 2)
         .expect("such a person");
@@ -285,7 +285,7 @@ async fn a_customer_is_the_same_by_email_by_phone_by_id_and_from_their_returns()
     let mut wrong = Vec::new();
     for &p in &people {
         let person = &world.people[p];
-        let theirs = |r: &&returns_gateway::sim::world::Return| {
+        let theirs = |r: &&simulators::world::Return| {
             r.channel == ReturnChannel::Rrr && world.orders[r.order].customer == p
         };
         let rrr: BTreeSet<String> = world
@@ -377,7 +377,7 @@ async fn tracking_timeline_merges_procarrier_and_trackru() {
         .returns
         .iter()
         .find(|r| {
-            r.channel == returns_gateway::sim::world::ReturnChannel::ProCarrier
+            r.channel == simulators::world::ReturnChannel::ProCarrier
                 && world.parcels[r.parcel].events.len() >= 3
         })
         .expect("a return parcel with events");
@@ -580,7 +580,7 @@ async fn filters_and_page_size_limits() {
     let rrr = world
         .returns
         .iter()
-        .filter(|r| r.channel == returns_gateway::sim::world::ReturnChannel::Rrr)
+        .filter(|r| r.channel == simulators::world::ReturnChannel::Rrr)
         .count();
     let only_rrr = g
         .query("{ returns(filter: {vendors: [RRR]}) { totalCount } }")

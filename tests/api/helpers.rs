@@ -1,7 +1,7 @@
 //! Spawns the simulators in-process on free ports and gives tests what they need to talk to them.
 
 use returns_gateway::config::Settings;
-use returns_gateway::sim::{start_all, Faults, SimHandle, Simulators};
+use simulators::{start_all, Faults, SimHandle, Simulators};
 use tokio::sync::oneshot;
 
 /// The five simulators, running until this is dropped, and demo settings pointed at them.
@@ -21,12 +21,12 @@ pub async fn start_with(customize: impl FnOnce(&mut Settings)) -> TestSims {
     settings.sim.now = NOW.into();
     customize(&mut settings);
     let (stop, stopped) = oneshot::channel::<()>();
-    let sims = start_all(&settings, true, async move {
+    let sims = start_all(&settings.sim, true, async move {
         let _ = stopped.await;
     })
     .await
     .expect("simulators start");
-    sims.wire_into(&mut settings);
+    sims.wire_into(&mut settings.vendors);
     TestSims {
         sims,
         settings,
@@ -60,9 +60,12 @@ impl TestSims {
     }
 }
 
-/// A sample body from the vendor docs, as copied into `tests/fixtures/<vendor>/`.
+/// A sample body from the vendor docs, as copied into `crates/vendors/fixtures/<vendor>/`.
 pub fn fixture(path: &str) -> String {
-    let full = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+    let full = format!(
+        "{}/crates/vendors/fixtures/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
 }
 

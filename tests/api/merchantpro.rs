@@ -4,18 +4,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use returns_gateway::error::ErrorCode;
-use returns_gateway::model::{self, PaymentStatus as ModelPayment, TrackingStatus};
-use returns_gateway::sim::merchantpro::{seed_orders, ErrorShape};
-use returns_gateway::sim::world::World;
-use returns_gateway::vendors::merchantpro::client::{api_error, PAGE_LIMIT};
-use returns_gateway::vendors::merchantpro::wire::{
-    Ack, NewOrder, Order, OrderList, OrderUpdate, PaymentStatus, ShippingStatus, Sort, Transition,
-};
-use returns_gateway::vendors::merchantpro::{mapping, Client, OrderFilter};
-use returns_gateway::vendors::{ApiErrorKind, VendorError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use simulators::merchantpro::{seed_orders, ErrorShape};
+use simulators::world::World;
+use vendors::merchantpro::client::{api_error, PAGE_LIMIT};
+use vendors::merchantpro::wire::{
+    Ack, NewOrder, Order, OrderList, OrderUpdate, PaymentStatus, ShippingStatus, Sort, Transition,
+};
+use vendors::merchantpro::{mapping, Client, OrderFilter};
+use vendors::model::{self, PaymentStatus as ModelPayment, TrackingStatus};
+use vendors::ErrorCode;
+use vendors::{ApiErrorKind, VendorError};
 
 use crate::helpers::{self, TestSims};
 
@@ -126,7 +126,10 @@ fn every_sample_body_deserialises_into_the_wire_types() {
             assert_eq!(o.tags.unwrap()[0].id.map(|i| i.0), Some(1));
         }),
     ];
-    let dir = format!("{}/tests/fixtures/merchantpro", env!("CARGO_MANIFEST_DIR"));
+    let dir = format!(
+        "{}/crates/vendors/fixtures/merchantpro",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let on_disk: BTreeSet<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -837,7 +840,7 @@ async fn a_plain_500_is_an_http_error_not_a_vendor_answer() {
     let t = helpers::start().await;
     t.set_faults(
         &t.sims.merchantpro,
-        returns_gateway::sim::Faults {
+        simulators::Faults {
             error_rate: 1.0,
             ..Default::default()
         },

@@ -255,7 +255,7 @@ fn order_id_with(t: &TestSims, status: &str) -> String {
         .expect("such an order");
     returns_gateway::schema::ids::GlobalId::new(
         returns_gateway::schema::ids::NodeKind::Order,
-        Some(returns_gateway::model::Vendor::MerchantPro),
+        Some(vendors::model::Vendor::MerchantPro),
         o.id.to_string(),
     )
     .encode()
@@ -395,8 +395,8 @@ async fn tracking_overrides_and_events_show_in_the_timeline() {
         .returns
         .iter()
         .find(|r| {
-            r.channel == returns_gateway::sim::world::ReturnChannel::ProCarrier
-                && r.stage == returns_gateway::sim::world::Stage::InTransit
+            r.channel == simulators::world::ReturnChannel::ProCarrier
+                && r.stage == simulators::world::Stage::InTransit
         })
         .map(|r| &world.parcels[r.parcel])
         .expect("a ProCarrier return in transit");

@@ -2,8 +2,8 @@
 //! says what failed in `errors[].extensions { code, vendor, retryable }`, with HTTP 200 and
 //! nothing waiting past the vendor's timeout. Each vendor × down, hanging, malformed, 429.
 
-use returns_gateway::model::Vendor;
 use serde_json::Value;
+use vendors::model::Vendor;
 
 use crate::helpers;
 

@@ -3,15 +3,15 @@
 use std::collections::BTreeSet;
 
 use returns_gateway::config::Secret;
-use returns_gateway::error::ErrorCode;
-use returns_gateway::model::{ReturnStatus, TrackingStatus};
-use returns_gateway::sim::procarrier::{INTERNAL_ERROR_TRIGGER, WRONG_KEYS_BEFORE_BLOCK};
-use returns_gateway::sim::world::{ReturnChannel, World};
-use returns_gateway::vendors::procarrier::wire::{self, ApiRequest, Envelope};
-use returns_gateway::vendors::procarrier::{mapping, Client};
-use returns_gateway::vendors::{ApiErrorKind, VendorError};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
+use simulators::procarrier::{INTERNAL_ERROR_TRIGGER, WRONG_KEYS_BEFORE_BLOCK};
+use simulators::world::{ReturnChannel, World};
+use vendors::model::{ReturnStatus, TrackingStatus};
+use vendors::procarrier::wire::{self, ApiRequest, Envelope};
+use vendors::procarrier::{mapping, Client};
+use vendors::ErrorCode;
+use vendors::{ApiErrorKind, VendorError};
 
 use crate::helpers::{self, TestSims};
 
@@ -249,7 +249,10 @@ fn every_sample_body_deserialises_into_the_wire_types() {
             assert_eq!(r.status, ReturnStatus::InTransit);
         }),
     ];
-    let dir = format!("{}/tests/fixtures/procarrier", env!("CARGO_MANIFEST_DIR"));
+    let dir = format!(
+        "{}/crates/vendors/fixtures/procarrier",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let on_disk: BTreeSet<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -751,7 +754,7 @@ async fn dropoff_points_are_filtered_by_service_and_radius_nearest_first() {
         .iter()
         .all(|p| p.service_id.as_deref() == Some("201")));
     // Great-circle distance from the centre, in km.
-    let distance = |p: &returns_gateway::model::DropOffPoint| {
+    let distance = |p: &vendors::model::DropOffPoint| {
         let (lat1, lat2) = (52.372987f64.to_radians(), p.lat.to_radians());
         let dlat = lat2 - lat1;
         let dlng = (p.lng - 4.894087f64).to_radians();
@@ -1117,7 +1120,7 @@ async fn a_success_body_without_the_envelope_is_malformed() {
     // HTTP 200 with neither `Success` nor `Error`: not the documented answer.
     let t = helpers::start().await;
     let c = client(&t);
-    let raw = returns_gateway::vendors::RawResponse {
+    let raw = vendors::RawResponse {
         status: reqwest::StatusCode::OK,
         headers: Default::default(),
         body: bytes::Bytes::from_static(br#"{"Date": 1}"#),
@@ -1127,12 +1130,12 @@ async fn a_success_body_without_the_envelope_is_malformed() {
         .decode::<Envelope<wire::Availability>>(
             "check/available",
             &raw,
-            returns_gateway::vendors::procarrier::client::api_error,
+            vendors::procarrier::client::api_error,
         )
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::VendorMalformedResponse);
     // The documented error envelope on HTTP 200, decoded the same way.
-    let raw = returns_gateway::vendors::RawResponse {
+    let raw = vendors::RawResponse {
         body: bytes::Bytes::from_static(
             br#"{"Error":{"Code":"internal","Message":["Internal server error."]}}"#,
         ),
@@ -1143,7 +1146,7 @@ async fn a_success_body_without_the_envelope_is_malformed() {
         .decode::<Envelope<wire::Availability>>(
             "check/available",
             &raw,
-            returns_gateway::vendors::procarrier::client::api_error,
+            vendors::procarrier::client::api_error,
         )
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::VendorInternalError);

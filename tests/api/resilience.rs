@@ -4,9 +4,9 @@
 //! rate limit paces calls; a `Retry-After` that fits the deadline is honoured; a refused
 //! credential is sent once, then every call is held.
 
-use returns_gateway::error::ErrorCode;
-use returns_gateway::sim::Faults;
-use returns_gateway::vendors::{merchantpro, procarrier, trackru, BreakerState, VendorError};
+use simulators::Faults;
+use vendors::ErrorCode;
+use vendors::{merchantpro, procarrier, trackru, BreakerState, VendorError};
 
 use crate::helpers;
 
@@ -17,7 +17,7 @@ fn failing() -> Faults {
     }
 }
 
-fn count(sim: &returns_gateway::sim::SimHandle, route: &str) -> u64 {
+fn count(sim: &simulators::SimHandle, route: &str) -> u64 {
     sim.control.stats().get(route).copied().unwrap_or(0)
 }
 
@@ -142,7 +142,7 @@ async fn a_retry_after_within_the_deadline_is_honoured() {
     t.set_faults(&t.sims.rrr, helpers::rate_limited(1));
     let mut settings = t.settings.vendors.rrr.clone();
     settings.timeout_ms = 1_500;
-    let client = returns_gateway::vendors::rrr::Client::new(&settings).unwrap();
+    let client = vendors::rrr::Client::new(&settings).unwrap();
     // RRR sends multipart bodies, which cannot be replayed: one attempt only.
     let err = client
         .order_returns_page(&Default::default(), 1)

@@ -3,13 +3,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
-use returns_gateway::error::ErrorCode;
-use returns_gateway::model::{RefundStatus, ReturnStatus};
-use returns_gateway::sim::rrr::PAGE_SIZE;
-use returns_gateway::sim::world::{ReturnChannel, World};
-use returns_gateway::vendors::rrr::client::{api_error, ReturnsFilter};
-use returns_gateway::vendors::rrr::{mapping, wire, Client};
-use returns_gateway::vendors::{ApiErrorKind, VendorError};
+use simulators::rrr::PAGE_SIZE;
+use simulators::world::{ReturnChannel, World};
+use vendors::model::{RefundStatus, ReturnStatus};
+use vendors::rrr::client::{api_error, ReturnsFilter};
+use vendors::rrr::{mapping, wire, Client};
+use vendors::ErrorCode;
+use vendors::{ApiErrorKind, VendorError};
 
 use crate::helpers::{self, TestSims};
 
@@ -42,7 +42,7 @@ fn api_kind(err: &VendorError) -> (ApiErrorKind, String) {
 
 #[test]
 fn every_sample_deserialises() {
-    let dir = format!("{}/tests/fixtures/rrr", env!("CARGO_MANIFEST_DIR"));
+    let dir = format!("{}/crates/vendors/fixtures/rrr", env!("CARGO_MANIFEST_DIR"));
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .expect("fixtures")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())

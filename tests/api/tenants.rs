@@ -9,7 +9,7 @@ use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
 use returns_gateway::config::{Secret, Settings, TenantSettings};
-use returns_gateway::vendors::procarrier::signature;
+use vendors::procarrier::signature;
 
 use crate::helpers::{self, TestGateway, TestSims};
 use crate::ws;

@@ -3,9 +3,9 @@
 //! standing over the events until reverted.
 
 use chrono::Duration;
-use returns_gateway::sim::world::{ReturnChannel, Stage};
-use returns_gateway::vendors::procarrier::wire;
 use serde_json::{json, Value};
+use simulators::world::{ReturnChannel, Stage};
+use vendors::procarrier::wire;
 
 use crate::helpers::{self, TestSims};
 use crate::procarrier;

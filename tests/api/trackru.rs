@@ -3,17 +3,17 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use returns_gateway::error::ErrorCode;
-use returns_gateway::model::TrackingStatus;
-use returns_gateway::sim::trackru::tracking_id;
-use returns_gateway::sim::world::{Milestone, World};
-use returns_gateway::sim::Faults;
-use returns_gateway::vendors::trackru::client::{api_error, BatchOutcome, BATCH_LIMIT};
-use returns_gateway::vendors::trackru::wire::{
+use simulators::trackru::tracking_id;
+use simulators::world::{Milestone, World};
+use simulators::Faults;
+use vendors::model::TrackingStatus;
+use vendors::trackru::client::{api_error, BatchOutcome, BATCH_LIMIT};
+use vendors::trackru::wire::{
     status_command, CreateTracking, Envelope, ListQuery, RealtimeRequest, Tracking, UpdateTracking,
 };
-use returns_gateway::vendors::trackru::{mapping, Client};
-use returns_gateway::vendors::{ApiErrorKind, VendorError};
+use vendors::trackru::{mapping, Client};
+use vendors::ErrorCode;
+use vendors::{ApiErrorKind, VendorError};
 
 use crate::helpers::{self, TestSims};
 
@@ -61,7 +61,10 @@ fn new_tracking(number: &str) -> CreateTracking {
 
 #[test]
 fn every_sample_body_deserialises() {
-    let dir = format!("{}/tests/fixtures/trackru", env!("CARGO_MANIFEST_DIR"));
+    let dir = format!(
+        "{}/crates/vendors/fixtures/trackru",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let mut seen = 0;
     for entry in std::fs::read_dir(&dir).expect("fixtures dir") {
         let name = entry

@@ -7,13 +7,13 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use returns_gateway::error::ErrorCode;
-use returns_gateway::model::{ReturnStatus, TrackingStatus};
-use returns_gateway::sim::world::{ReturnChannel, World};
-use returns_gateway::vendors::vtrack::mapping::map_report;
-use returns_gateway::vendors::vtrack::wire::{Lenient, ReturnsResponse};
-use returns_gateway::vendors::vtrack::Client;
-use returns_gateway::vendors::{ApiErrorKind, VendorError};
+use simulators::world::{ReturnChannel, World};
+use vendors::model::{ReturnStatus, TrackingStatus};
+use vendors::vtrack::mapping::map_report;
+use vendors::vtrack::wire::{Lenient, ReturnsResponse};
+use vendors::vtrack::Client;
+use vendors::ErrorCode;
+use vendors::{ApiErrorKind, VendorError};
 
 use crate::helpers;
 
@@ -21,7 +21,10 @@ const FIXTURES: &[&str] = &["vtrack/returns.response.json"];
 
 #[test]
 fn every_sample_deserialises_and_maps() {
-    let dir = format!("{}/tests/fixtures/vtrack", env!("CARGO_MANIFEST_DIR"));
+    let dir = format!(
+        "{}/crates/vendors/fixtures/vtrack",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let on_disk: BTreeSet<String> = std::fs::read_dir(&dir)
         .expect("fixtures")
         .filter_map(|e| e.ok())

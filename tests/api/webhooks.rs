@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use returns_gateway::vendors::procarrier::signature;
+use vendors::procarrier::signature;
 
 use crate::helpers::{self, TestGateway, TestSims};
 use crate::ws;

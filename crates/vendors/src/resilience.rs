@@ -1,0 +1,487 @@
+//! What protects each vendor and us from each other, applied to every call in one place (the
+//! shared [`super::Transport`]):
+//!
+//! - a deadline: a call, retries included, never outlasts the vendor's `timeout_ms`;
+//! - a bulkhead: at most `max_concurrency` calls in flight per vendor;
+//! - a client-side rate limit (`rate_limit_per_s`, a token bucket; 0 = none), so we pace
+//!   ourselves under the vendor's limits instead of collecting 429s;
+//! - a circuit breaker: `breaker_failures` consecutive failures (timeouts, refused connections,
+//!   5xx, cut-off bodies) open it; while open, calls fail at once without reaching the vendor;
+//!   after `breaker_cooldown_ms` one trial call is let through (half-open) and its outcome
+//!   closes or re-opens it. A trial whose caller goes away before it ends (its future dropped)
+//!   gives its place back ([`Admitted`]), so the breaker never waits for an outcome that never
+//!   comes;
+//! - a refusal latch: once the vendor refuses our credentials (auth failed, access denied, IP
+//!   blocked), every call is held for `auth_refusal_cooldown_s` and fails at once with the
+//!   refusal's code: sending a refused key again is refused again, and repeats get us blocked;
+//! - retries for reads only (writes are never repeated automatically): at most `read_retries`,
+//!   with full-jitter exponential backoff from `retry_base_ms`, a `Retry-After` honoured when it
+//!   fits the deadline, and a retry budget (one retry per ten calls, after a small reserve) so
+//!   retries cannot multiply an outage. Refusals (auth, `ipBlocked`, `accessDenied`, bad
+//!   requests) are never retried.
+
+use parking_lot::Mutex;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+
+use crate::settings::VendorHttp;
+use crate::ErrorCode;
+
+// Settings are read from `VendorHttp::resilience`.
+
+/// The breaker's state, as `vendors` and metrics show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerState {
+    Closed,
+    Open,
+    HalfOpen,
+}
+
+#[derive(Debug)]
+enum Breaker {
+    Closed { failures: u32 },
+    Open { until: Instant },
+    HalfOpen { trial_running: bool },
+}
+
+/// Whether the breaker lets a call through now.
+#[derive(Debug)]
+pub enum Admission<'a> {
+    /// Make the call, and report its outcome through the guard.
+    Go(Admitted<'a>),
+    /// Open: fail fast; it half-opens in this long.
+    Refused(Duration),
+}
+
+/// A call the breaker let through. [`Admitted::record`] reports its outcome. Dropped without
+/// one (the caller went away mid-call: a probe or a client that gave up), a half-open trial is
+/// released, so the next call becomes the trial instead of every call failing fast forever.
+#[derive(Debug)]
+#[must_use = "report the call's outcome with `record`"]
+pub struct Admitted<'a> {
+    resilience: &'a Resilience,
+    /// This call is the half-open breaker's one trial, its outcome not yet reported.
+    trial: bool,
+}
+
+impl Admitted<'_> {
+    /// Reports the call's outcome (`failed`: the vendor looked unhealthy).
+    pub fn record(mut self, failed: bool) {
+        self.trial = false; // reported: nothing to release on drop
+        self.resilience.record(failed);
+    }
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        if self.trial {
+            self.resilience.release_trial();
+        }
+    }
+}
+
+/// A refusal of our credentials that holds every call to the vendor until `until`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The refusal's stable code: `VENDOR_AUTH_FAILED`, `VENDOR_ACCESS_DENIED` or
+    /// `VENDOR_IP_BLOCKED`.
+    pub code: ErrorCode,
+    /// What the vendor answered (its own code and message, or the HTTP status).
+    pub message: String,
+    /// When calls go out again (on tokio's clock, which tests can pause and advance).
+    pub until: tokio::time::Instant,
+}
+
+impl Refusal {
+    /// How long calls stay held.
+    pub fn remaining(&self) -> Duration {
+        self.until
+            .saturating_duration_since(tokio::time::Instant::now())
+    }
+}
+
+#[derive(Debug)]
+struct TokenBucket {
+    per_second: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl TokenBucket {
+    /// A full bucket for `per_second` calls; `None` for 0 (no limit).
+    fn new(per_second: f64) -> Option<Mutex<TokenBucket>> {
+        (per_second > 0.0).then(|| {
+            Mutex::new(TokenBucket {
+                per_second,
+                tokens: per_second.max(1.0),
+                at: Instant::now(),
+            })
+        })
+    }
+}
+
+/// In tenths of a retry, so that ten calls earn exactly one.
+#[derive(Debug)]
+struct RetryBudget {
+    tenths: u32,
+}
+
+/// Ten retries in reserve; each call earns a tenth of one back.
+const BUDGET_RESERVE_TENTHS: u32 = 100;
+const RETRY_COST_TENTHS: u32 = 10;
+
+/// The resilience state of one vendor.
+#[derive(Debug)]
+pub struct Resilience {
+    pub(super) permits: Semaphore,
+    breaker: Mutex<Breaker>,
+    bucket: Option<Mutex<TokenBucket>>,
+    /// Endpoints paced by their own bucket instead of `bucket`.
+    endpoint_buckets: std::collections::HashMap<String, Mutex<TokenBucket>>,
+    budget: Mutex<RetryBudget>,
+    breaker_failures: u32,
+    cooldown: Duration,
+    /// The latched refusal of our credentials, if any (it may have expired).
+    refusal: Mutex<Option<Refusal>>,
+    refusal_cooldown: Duration,
+    pub(super) read_retries: u32,
+    pub(super) retry_base: Duration,
+    jitter: Mutex<crate::rng::Rng>,
+}
+
+impl Resilience {
+    pub fn new(http: &VendorHttp) -> Self {
+        let settings = &http.resilience;
+        Resilience {
+            permits: Semaphore::new(settings.max_concurrency.max(1)),
+            breaker: Mutex::new(Breaker::Closed { failures: 0 }),
+            bucket: TokenBucket::new(settings.rate_limit_per_s),
+            endpoint_buckets: settings
+                .endpoint_rate_limits_per_s
+                .iter()
+                .filter_map(|(endpoint, &rate)| Some((endpoint.clone(), TokenBucket::new(rate)?)))
+                .collect(),
+            budget: Mutex::new(RetryBudget {
+                tenths: BUDGET_RESERVE_TENTHS,
+            }),
+            breaker_failures: settings.breaker_failures.max(1),
+            cooldown: Duration::from_millis(settings.breaker_cooldown_ms),
+            refusal: Mutex::new(None),
+            refusal_cooldown: Duration::from_secs(settings.auth_refusal_cooldown_s),
+            read_retries: settings.read_retries,
+            retry_base: Duration::from_millis(settings.retry_base_ms),
+            // Jitter only has to differ between processes, not be unpredictable.
+            jitter: Mutex::new(crate::rng::Rng::new(u64::from(std::process::id()))),
+        }
+    }
+
+    pub fn breaker_state(&self) -> BreakerState {
+        match *self.breaker.lock() {
+            Breaker::Closed { .. } => BreakerState::Closed,
+            Breaker::Open { until } if Instant::now() < until => BreakerState::Open,
+            Breaker::Open { .. } | Breaker::HalfOpen { .. } => BreakerState::HalfOpen,
+        }
+    }
+
+    /// Asks the breaker for a call; a half-open breaker lets one trial through at a time.
+    pub fn admit(&self) -> Admission<'_> {
+        let mut b = self.breaker.lock();
+        let trial = match *b {
+            Breaker::Closed { .. } => false,
+            Breaker::Open { until } => {
+                let now = Instant::now();
+                if now < until {
+                    return Admission::Refused(until - now);
+                }
+                true
+            }
+            Breaker::HalfOpen {
+                trial_running: false,
+            } => true,
+            Breaker::HalfOpen {
+                trial_running: true,
+            } => return Admission::Refused(Duration::ZERO),
+        };
+        if trial {
+            *b = Breaker::HalfOpen {
+                trial_running: true,
+            };
+        }
+        Admission::Go(Admitted {
+            resilience: self,
+            trial,
+        })
+    }
+
+    /// Records an admitted call's outcome (`failed`: the vendor looked unhealthy).
+    fn record(&self, failed: bool) {
+        let mut b = self.breaker.lock();
+        *b = match (&*b, failed) {
+            (_, false) => Breaker::Closed { failures: 0 },
+            (Breaker::Closed { failures }, true) if failures + 1 < self.breaker_failures => {
+                Breaker::Closed {
+                    failures: failures + 1,
+                }
+            }
+            _ => Breaker::Open {
+                until: Instant::now() + self.cooldown,
+            },
+        };
+    }
+
+    /// A trial ended without an outcome: the next call may be the trial. (If another call's
+    /// outcome already closed or re-opened the breaker, that stands.)
+    fn release_trial(&self) {
+        if let Breaker::HalfOpen { trial_running } = &mut *self.breaker.lock() {
+            *trial_running = false;
+        }
+    }
+
+    /// Holds every call for `auth_refusal_cooldown_s` (unless 0): the vendor refused our
+    /// credentials with `code`, saying `message`.
+    pub fn latch_refusal(&self, code: ErrorCode, message: String) {
+        if self.refusal_cooldown.is_zero() {
+            return;
+        }
+        *self.refusal.lock() = Some(Refusal {
+            code,
+            message,
+            until: tokio::time::Instant::now() + self.refusal_cooldown,
+        });
+    }
+
+    /// The refusal holding calls now, if any.
+    pub fn refusal(&self) -> Option<Refusal> {
+        let mut latched = self.refusal.lock();
+        if latched
+            .as_ref()
+            .is_some_and(|r| r.until <= tokio::time::Instant::now())
+        {
+            *latched = None;
+        }
+        latched.clone()
+    }
+
+    /// The bucket that paces `endpoint`: its own, else the vendor's.
+    fn bucket_of(&self, endpoint: &str) -> Option<&Mutex<TokenBucket>> {
+        self.endpoint_buckets.get(endpoint).or(self.bucket.as_ref())
+    }
+
+    /// How long to wait for a rate-limit token for a call to `endpoint` (taking it); `None`
+    /// without a limit.
+    pub fn rate_wait(&self, endpoint: &str) -> Option<Duration> {
+        let bucket = self.bucket_of(endpoint)?;
+        let mut b = bucket.lock();
+        let now = Instant::now();
+        let capacity = b.per_second.max(1.0);
+        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * b.per_second).min(capacity);
+        b.at = now;
+        b.tokens -= 1.0;
+        Some(if b.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-b.tokens / b.per_second)
+        })
+    }
+
+    /// Gives back a token taken for a call that was not made.
+    pub fn rate_refund(&self, endpoint: &str) {
+        if let Some(bucket) = self.bucket_of(endpoint) {
+            bucket.lock().tokens += 1.0;
+        }
+    }
+
+    /// Every call earns a little retry budget.
+    pub fn earn_budget(&self) {
+        let mut b = self.budget.lock();
+        b.tenths = (b.tenths + 1).min(BUDGET_RESERVE_TENTHS);
+    }
+
+    /// Takes one retry from the budget, if there is one.
+    pub fn spend_budget(&self) -> bool {
+        let mut b = self.budget.lock();
+        if b.tenths >= RETRY_COST_TENTHS {
+            b.tenths -= RETRY_COST_TENTHS;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Full-jitter exponential backoff before retry number `retry` (1-based).
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let cap = self.retry_base.saturating_mul(1 << retry.min(10));
+        let millis = cap.as_millis() as u64;
+        Duration::from_millis(self.jitter.lock().below(millis + 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::VendorResilience;
+
+    fn with(resilience: VendorResilience) -> VendorHttp {
+        VendorHttp {
+            base_url: "http://localhost".into(),
+            connect_timeout_ms: 100,
+            timeout_ms: 100,
+            resilience,
+        }
+    }
+
+    fn settings() -> VendorResilience {
+        VendorResilience {
+            max_concurrency: 4,
+            rate_limit_per_s: 0.0,
+            read_retries: 2,
+            retry_base_ms: 10,
+            breaker_failures: 3,
+            breaker_cooldown_ms: 0,
+            auth_refusal_cooldown_s: 300,
+            endpoint_rate_limits_per_s: Default::default(),
+        }
+    }
+
+    fn go(admission: Admission<'_>) -> Admitted<'_> {
+        match admission {
+            Admission::Go(admitted) => admitted,
+            Admission::Refused(in_) => panic!("refused (half-opens in {in_:?})"),
+        }
+    }
+
+    #[test]
+    fn the_breaker_opens_after_consecutive_failures_and_half_opens_for_one_trial() {
+        let r = Resilience::new(&with(VendorResilience {
+            breaker_cooldown_ms: 60_000,
+            ..settings()
+        }));
+        r.record(true);
+        r.record(true);
+        r.record(false); // a success resets the count
+        r.record(true);
+        r.record(true);
+        assert_eq!(r.breaker_state(), BreakerState::Closed);
+        r.record(true);
+        assert_eq!(r.breaker_state(), BreakerState::Open);
+        assert!(matches!(r.admit(), Admission::Refused(_)));
+
+        let r = Resilience::new(&with(settings())); // no cool-down: half-opens at once
+        for _ in 0..3 {
+            r.record(true);
+        }
+        let trial = go(r.admit());
+        assert!(
+            matches!(r.admit(), Admission::Refused(_)),
+            "one trial at a time"
+        );
+        trial.record(false);
+        assert_eq!(r.breaker_state(), BreakerState::Closed);
+        go(r.admit()).record(false);
+    }
+
+    #[test]
+    fn a_trial_dropped_without_an_outcome_lets_the_next_call_be_the_trial() {
+        let r = Resilience::new(&with(settings())); // no cool-down: half-opens at once
+        let before_the_outage = go(r.admit());
+        for _ in 0..3 {
+            r.record(true);
+        }
+        let trial = go(r.admit());
+        drop(before_the_outage);
+        assert!(
+            matches!(r.admit(), Admission::Refused(_)),
+            "an older call going away does not release the trial"
+        );
+        drop(trial); // its caller went away
+        assert_eq!(r.breaker_state(), BreakerState::HalfOpen);
+        let next = go(r.admit());
+        assert!(
+            matches!(r.admit(), Admission::Refused(_)),
+            "the next call is the one trial"
+        );
+        next.record(false);
+        assert_eq!(r.breaker_state(), BreakerState::Closed);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_holds_calls_until_its_cooldown_ends() {
+        let r = Resilience::new(&with(settings()));
+        assert_eq!(r.refusal(), None);
+        r.latch_refusal(
+            ErrorCode::VendorAccessDenied,
+            "accessDenied: wrong key".into(),
+        );
+        let held = r.refusal().expect("latched");
+        assert_eq!(held.code, ErrorCode::VendorAccessDenied);
+        assert_eq!(held.remaining(), Duration::from_secs(300));
+        tokio::time::advance(Duration::from_secs(299)).await;
+        assert_eq!(
+            r.refusal(),
+            Some(held),
+            "still held a second before the end"
+        );
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(r.refusal(), None, "calls go out again");
+
+        let off = Resilience::new(&with(VendorResilience {
+            auth_refusal_cooldown_s: 0,
+            ..settings()
+        }));
+        off.latch_refusal(ErrorCode::VendorAuthFailed, "4001: Invalid API key.".into());
+        assert_eq!(off.refusal(), None, "0 disables the latch");
+    }
+
+    #[test]
+    fn the_rate_limit_spaces_calls() {
+        let r = Resilience::new(&with(VendorResilience {
+            rate_limit_per_s: 2.0,
+            ..settings()
+        }));
+        assert_eq!(r.rate_wait("x"), Some(Duration::ZERO));
+        assert_eq!(r.rate_wait("x"), Some(Duration::ZERO));
+        let third = r.rate_wait("x").expect("limited");
+        assert!(
+            third > Duration::from_millis(400) && third <= Duration::from_millis(500),
+            "{third:?}"
+        );
+        assert_eq!(Resilience::new(&with(settings())).rate_wait("x"), None);
+    }
+
+    #[test]
+    fn an_endpoint_with_its_own_limit_is_paced_apart() {
+        // TrackRU: about 1 call/s, realtime lookups 3/s.
+        let r = Resilience::new(&with(VendorResilience {
+            rate_limit_per_s: 1.0,
+            endpoint_rate_limits_per_s: [("trackings/realtime".to_owned(), 3.0)].into(),
+            ..settings()
+        }));
+        let free = |endpoint: &str| r.rate_wait(endpoint) == Some(Duration::ZERO);
+        let immediate_realtime = (0..5).take_while(|_| free("trackings/realtime")).count();
+        assert_eq!(
+            immediate_realtime, 3,
+            "three realtime calls at once, then waits"
+        );
+        assert!(
+            free("trackings/get"),
+            "realtime calls did not use the vendor's token"
+        );
+        assert!(
+            !free("trackings/get"),
+            "the vendor's 1/s applies to the rest"
+        );
+    }
+
+    #[test]
+    fn the_retry_budget_runs_out_and_refills_with_calls() {
+        let r = Resilience::new(&with(settings()));
+        let spent = (0..20).filter(|_| r.spend_budget()).count();
+        assert_eq!(spent, 10, "the reserve");
+        for _ in 0..10 {
+            r.earn_budget();
+        }
+        assert!(r.spend_budget(), "ten calls earn one retry");
+        assert!(!r.spend_budget());
+    }
+}

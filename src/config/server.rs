@@ -1,0 +1,69 @@
+//! `[server]`: where the gateway listens and what it lets a request do.
+
+use serde::{Deserialize, Serialize};
+
+/// Where the gateway listens and what it exposes.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// `host:port`; port 0 picks a free one.
+    pub listen: String,
+    /// Serve GraphiQL on `GET /` and `GET /graphql`.
+    pub graphiql: bool,
+    /// Largest `first` a connection accepts.
+    pub max_page_size: usize,
+    /// Benchmarks only: resolve cross-links row by row (no batching, no prefetch), the
+    /// baseline the N+1 benchmark compares against.
+    pub naive_resolution: bool,
+    /// Schema introspection (GraphiQL needs it). Off in production; the demo turns it on.
+    pub introspection: bool,
+    /// "Did you mean …" suggestions in validation errors. Off in production.
+    pub suggestions: bool,
+    pub max_depth: usize,
+    /// Every selected field counts one, aliases included.
+    pub max_complexity: usize,
+    pub max_aliases: usize,
+    /// Directives on one field.
+    pub max_directives: usize,
+    /// Nesting of lists, objects and fragments the parser accepts.
+    pub max_recursive_depth: usize,
+    /// Requests in one batch (mutations are never batched).
+    pub max_batch: usize,
+    /// Request bodies above this are refused with 413.
+    pub max_body_bytes: usize,
+    /// Automatic persisted queries: documents remembered by their SHA-256.
+    pub apq_cache_size: u64,
+    /// Safelist mode: a JSON object `{"<sha256 hex>": "<document>"}`; only these documents run.
+    pub safelist_file: Option<String>,
+    /// Open graphql-ws connections at most; more upgrades get 503.
+    pub max_websockets: usize,
+    /// A WebSocket must send `connection_init` within this long, or it is closed (4408).
+    pub websocket_init_timeout_ms: u64,
+    /// Running `returnUpdated` subscriptions at most (all connections together).
+    pub max_subscriptions: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            listen: "127.0.0.1:4000".into(),
+            graphiql: true,
+            max_page_size: 100,
+            naive_resolution: false,
+            introspection: false,
+            suggestions: false,
+            max_depth: 15,
+            max_complexity: 500,
+            max_aliases: 100,
+            max_directives: 5,
+            max_recursive_depth: 32,
+            max_batch: 10,
+            max_body_bytes: 2 * 1024 * 1024,
+            apq_cache_size: 10_000,
+            safelist_file: None,
+            max_websockets: 10_000,
+            websocket_init_timeout_ms: 10_000,
+            max_subscriptions: 10_000,
+        }
+    }
+}
