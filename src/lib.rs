@@ -20,5 +20,6 @@ pub mod http;
 pub mod idempotency;
 pub mod request_id;
 pub mod schema;
+pub mod service;
 pub mod tenants;
 pub mod upstream;

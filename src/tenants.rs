@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::config::{Secret, Settings, VendorsSettings, DEFAULT_TENANT};
 use crate::idempotency::IdempotencyStore;
-use crate::schema::directory::IdentityCache;
+use crate::service::Service;
 use crate::upstream::Upstreams;
 use vendors::clock::Clock;
 use vendors::VendorError;
@@ -17,10 +17,9 @@ use vendors::VendorError;
 #[derive(Debug)]
 pub struct Tenant {
     pub id: String,
-    pub upstreams: Arc<Upstreams>,
-    pub idempotency: Arc<IdempotencyStore>,
-    /// Who is who among its vendors' customers, kept across requests.
-    pub identities: Arc<IdentityCache>,
+    /// The tenant's domain operations over its own vendor accounts, cache, idempotency keys
+    /// and customer identities.
+    pub service: Arc<Service>,
     /// ProCarrier signs this tenant's webhooks with the tenant's API key.
     pub procarrier_webhook_key: Secret,
 }
@@ -32,11 +31,11 @@ impl Tenants {
     /// `default` (the `[vendors]` accounts) and every `[tenants.<id>]`.
     pub fn new(settings: &Settings, clock: Clock) -> Result<Tenants, VendorError> {
         let tenant = |id: &str, vendors: &VendorsSettings| -> Result<Arc<Tenant>, VendorError> {
+            let upstreams = Arc::new(Upstreams::new(vendors, &settings.cache, clock)?);
+            let idempotency = Arc::new(IdempotencyStore::new(&settings.idempotency));
             Ok(Arc::new(Tenant {
                 id: id.to_owned(),
-                upstreams: Arc::new(Upstreams::new(vendors, &settings.cache, clock)?),
-                idempotency: Arc::new(IdempotencyStore::new(&settings.idempotency)),
-                identities: Arc::default(),
+                service: Arc::new(Service::new(upstreams, idempotency, &settings.server)),
                 procarrier_webhook_key: vendors.procarrier.api_key.clone(),
             }))
         };

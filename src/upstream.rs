@@ -108,13 +108,16 @@ impl OrderIndex {
     }
 }
 
+/// One tenant's vendor clients behind the read cache. The clients are private: reads come out
+/// mapped into the model (and cached), writes go through the methods at the end, so every call
+/// passes here.
 #[derive(Debug)]
 pub struct Upstreams {
-    pub vtrack: vtrack::Client,
-    pub procarrier: procarrier::Client,
-    pub rrr: rrr::Client,
-    pub merchantpro: merchantpro::Client,
-    pub trackru: trackru::Client,
+    vtrack: vtrack::Client,
+    procarrier: procarrier::Client,
+    rrr: rrr::Client,
+    merchantpro: merchantpro::Client,
+    trackru: trackru::Client,
     pub cache: VendorCache,
     health: Arc<HealthBoard>,
     clock: Clock,
@@ -386,6 +389,86 @@ impl Upstreams {
             Ok(procarrier::mapping::map_dropoff_points(&answer))
         })
         .await
+    }
+
+    // ---- Writes and uncached reads: never cached, never retried (the caller drops the
+    // vendor's cached reads after a write) ------------------------------------------------
+
+    pub async fn procarrier_create_return(
+        &self,
+        request: &procarrier::wire::NewReturn,
+    ) -> Result<procarrier::wire::ReturnCreated, VendorError> {
+        self.procarrier.create_return(request).await
+    }
+
+    /// One return fresh from ProCarrier (`returns/get`), with its label when `lookup` asks.
+    pub async fn procarrier_return(
+        &self,
+        lookup: &procarrier::wire::ReturnLookup,
+    ) -> Result<procarrier::wire::ReturnRecord, VendorError> {
+        self.procarrier.get_return(lookup).await
+    }
+
+    pub async fn procarrier_cancel_return(
+        &self,
+        request: &procarrier::wire::ReturnCancel,
+    ) -> Result<procarrier::wire::ReturnCancelled, VendorError> {
+        self.procarrier.cancel_return(request).await
+    }
+
+    pub async fn procarrier_add_tracking(
+        &self,
+        event: &procarrier::wire::NewTrackingStatus,
+    ) -> Result<procarrier::wire::Acknowledgement, VendorError> {
+        self.procarrier.add_tracking(event).await
+    }
+
+    /// ProCarrier's unauthenticated `check/available` (readiness).
+    pub async fn procarrier_available(
+        &self,
+    ) -> Result<procarrier::wire::Availability, VendorError> {
+        self.procarrier.check_available().await
+    }
+
+    /// One MerchantPro order fresh from the vendor (checks before a write).
+    pub async fn merchantpro_order(
+        &self,
+        id: u64,
+    ) -> Result<merchantpro::wire::Order, VendorError> {
+        self.merchantpro.get(id, &[]).await
+    }
+
+    pub async fn merchantpro_transition(
+        &self,
+        id: u64,
+        transition: merchantpro::wire::Transition,
+    ) -> Result<(), VendorError> {
+        self.merchantpro.transition(id, transition).await.map(drop)
+    }
+
+    pub async fn merchantpro_update(
+        &self,
+        id: u64,
+        change: &merchantpro::wire::OrderUpdate,
+    ) -> Result<merchantpro::wire::Order, VendorError> {
+        self.merchantpro.update(id, change).await
+    }
+
+    /// Registers trackings with TrackRU in batches of 40, an outcome per parcel.
+    pub async fn trackru_create_many(
+        &self,
+        trackings: &[trackru::wire::CreateTracking],
+    ) -> Vec<trackru::client::BatchItemResult> {
+        self.trackru.create_many(trackings).await
+    }
+
+    pub async fn trackru_update(
+        &self,
+        carrier: &str,
+        number: &str,
+        update: &trackru::wire::UpdateTracking,
+    ) -> Result<trackru::wire::Tracking, VendorError> {
+        self.trackru.update(carrier, number, update).await
     }
 }
 

@@ -50,7 +50,7 @@ pub fn render(tenants: &Tenants, operations: &OperationCounters, events: &Return
         .flat_map(|t| {
             Vendor::ALL
                 .into_iter()
-                .map(|v| (t.id.as_str(), v, t.upstreams.transport(v)))
+                .map(|v| (t.id.as_str(), v, t.service.upstreams().transport(v)))
         })
         .collect();
     out.push_str(
@@ -109,7 +109,7 @@ pub fn render(tenants: &Tenants, operations: &OperationCounters, events: &Return
                     out,
                     "{name}{{tenant=\"{}\",vendor=\"{vendor}\"}} {}",
                     tenant.id,
-                    value(&tenant.upstreams, vendor)
+                    value(tenant.service.upstreams(), vendor)
                 );
             }
         }

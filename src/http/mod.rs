@@ -18,19 +18,17 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use base64::Engine;
 use tokio::net::TcpListener;
 
 use crate::auth::{AuthError, Authenticator, Caller, Scope};
 use crate::config::{ConfigError, ServerSettings, Settings, WebhookSettings};
 use crate::events::ReturnEvents;
-use crate::schema::loaders::Loaders;
 use crate::schema::mutation::IdempotencyKeyHeader;
 use crate::schema::GatewaySchema;
+use crate::service::labels::LabelError;
 use crate::tenants::{Tenant, Tenants};
 use vendors::clock::Clock;
-use vendors::procarrier::wire::ReturnLookup;
-use vendors::ApiErrorKind;
+use vendors::ErrorCode;
 
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -174,25 +172,18 @@ impl App {
     }
 }
 
-/// Per-request data: the caller, its tenant's upstreams and idempotency store, the loaders,
-/// and the idempotency key header.
+/// Per-request data: the caller, its tenant's service, the request's loaders, and the
+/// idempotency key header.
 fn prepare(
-    state: &AppState,
     headers: &HeaderMap,
     caller: &Caller,
     tenant: &Tenant,
     request: async_graphql::Request,
 ) -> async_graphql::Request {
-    let loaders = Loaders::new(
-        &tenant.upstreams,
-        &tenant.identities,
-        state.settings.naive_resolution,
-    );
     let mut request = request
-        .data(loaders)
+        .data(tenant.service.loaders(false))
         .data(caller.clone())
-        .data(tenant.upstreams.clone())
-        .data(tenant.idempotency.clone());
+        .data(tenant.service.clone());
     if let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
         request = request.data(IdempotencyKeyHeader(key.to_owned()));
     }
@@ -229,12 +220,10 @@ async fn graphql_post(
         Err(refusal) => return refusal.into_response(),
     };
     let batch = match batch {
-        BatchRequest::Single(r) => {
-            BatchRequest::Single(prepare(&state, &headers, &caller, &tenant, r))
-        }
+        BatchRequest::Single(r) => BatchRequest::Single(prepare(&headers, &caller, &tenant, r)),
         BatchRequest::Batch(rs) => BatchRequest::Batch(
             rs.into_iter()
-                .map(|r| prepare(&state, &headers, &caller, &tenant, r))
+                .map(|r| prepare(&headers, &caller, &tenant, r))
                 .collect(),
         ),
     };
@@ -250,7 +239,7 @@ async fn graphql_post(
 }
 
 /// `GET /labels/procarrier/{trackingNumber}`: the return's label document, as the vendor
-/// produced it (fetched with `returns/get`, not cached: labels are read once).
+/// produced it (see `service::labels`).
 async fn procarrier_label(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -261,32 +250,13 @@ async fn procarrier_label(
         Ok(_) => return (StatusCode::FORBIDDEN, "returns:read needed").into_response(),
         Err(denial) => return denial.into_response(),
     };
-    let lookup = ReturnLookup {
-        value: tracking_number,
-        field: "tracking".into(),
-        label_format: Some("pdf".into()),
-    };
-    let record = match tenant.upstreams.procarrier.get_return(&lookup).await {
-        Ok(record) => record,
+    match tenant.service.return_label(&tracking_number).await {
+        Ok(label) => ([(header::CONTENT_TYPE, label.content_type)], label.bytes).into_response(),
+        Err(LabelError::NotFound) => (StatusCode::NOT_FOUND, "no label").into_response(),
         Err(e) => {
-            let status = match e.api_error().map(|a| a.kind) {
-                Some(ApiErrorKind::BadRequest | ApiErrorKind::NotFound) => StatusCode::NOT_FOUND,
-                _ => StatusCode::BAD_GATEWAY,
-            };
-            return (status, e.code().as_str()).into_response();
+            let code = e.code().map_or("", ErrorCode::as_str);
+            (StatusCode::BAD_GATEWAY, code).into_response()
         }
-    };
-    let Some(image) = record.label_image.filter(|i| !i.is_empty()) else {
-        return (StatusCode::NOT_FOUND, "no label").into_response();
-    };
-    match base64::engine::general_purpose::STANDARD.decode(image.trim()) {
-        Ok(document) => {
-            let content_type = record
-                .label_content_type
-                .unwrap_or_else(|| "application/pdf".into());
-            ([(header::CONTENT_TYPE, content_type)], document).into_response()
-        }
-        Err(_) => (StatusCode::BAD_GATEWAY, "VENDOR_MALFORMED_RESPONSE").into_response(),
     }
 }
 
@@ -331,7 +301,7 @@ async fn graphql_get(
         Ok(name) => name,
         Err(refusal) => return refusal.into_response(),
     };
-    let request = prepare(&state, &headers, &caller, &tenant, request);
+    let request = prepare(&headers, &caller, &tenant, request);
     let response = state.schema.execute(request).await;
     state.operations.record(name.as_deref(), &response);
     GraphQLResponse::from(response).into_response()
@@ -345,13 +315,12 @@ async fn graphql_get(
 /// start-up. The `default` tenant's figures are also at the top level.
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let checks = futures_util::future::join_all(state.tenants.iter().map(|tenant| async move {
-        let up = &tenant.upstreams;
-        let procarrier = up.procarrier.check_available().await;
-        let vendors: Vec<serde_json::Value> = vendors::model::Vendor::ALL
-            .into_iter()
+        let readiness = tenant.service.readiness().await;
+        let vendors: Vec<serde_json::Value> = readiness
+            .vendors
+            .iter()
             .map(|v| {
-                let health = up.health(v);
-                let refusal = up.refusal(v).map(|r| {
+                let refusal = v.refusal.as_ref().map(|r| {
                     let until = std::time::SystemTime::now() + r.remaining();
                     serde_json::json!({
                         "code": r.code.as_str(),
@@ -360,22 +329,18 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
                     })
                 });
                 serde_json::json!({
-                    "vendor": v.as_str(),
-                    "breaker": format!("{:?}", up.breaker_state(v)).to_lowercase(),
-                    "consecutiveFailures": health.consecutive_failures,
+                    "vendor": v.vendor.as_str(),
+                    "breaker": format!("{:?}", v.breaker).to_lowercase(),
+                    "consecutiveFailures": v.consecutive_failures,
                     "refusal": refusal,
                 })
             })
             .collect();
-        let vendors_callable = vendors::model::Vendor::ALL
-            .into_iter()
-            .all(|v| up.breaker_state(v) != vendors::BreakerState::Open && up.refusal(v).is_none());
-        let ready = procarrier.is_ok() && vendors_callable;
         serde_json::json!({
             "tenant": tenant.id,
-            "ready": ready,
-            "procarrierAvailable": procarrier.is_ok(),
-            "procarrierError": procarrier.err().map(|e| e.code().as_str()),
+            "ready": readiness.ready,
+            "procarrierAvailable": readiness.procarrier_error.is_none(),
+            "procarrierError": readiness.procarrier_error.map(ErrorCode::as_str),
             "vendors": vendors,
         })
     }))

@@ -20,7 +20,7 @@ use axum::Json;
 use super::AppState;
 use crate::events::ReturnUpdate;
 use vendors::model::Vendor;
-use vendors::procarrier::{mapping, signature, wire};
+use vendors::procarrier::{signature, wire};
 
 /// The webhook's refusal: `{"error": {"code", "message"}}`.
 fn refuse(status: StatusCode, code: &'static str, message: impl Into<String>) -> Response {
@@ -115,9 +115,7 @@ pub async fn procarrier_return_updated(
         )
             .into_response();
     }
-    // The tenant's ProCarrier reads (listing, tracking) now describe an older state.
-    tenant.upstreams.cache.invalidate_vendor(Vendor::ProCarrier);
-    let record = Arc::new(mapping::map_webhook(&event));
+    let record = tenant.service.procarrier_return_updated(&event);
     tracing::info!(
         tenant = %tenant.id,
         return_id = event.id,

@@ -24,7 +24,6 @@ use futures_util::stream::{BoxStream, StreamExt};
 use futures_util::SinkExt;
 
 use super::AppState;
-use crate::schema::loaders::Loaders;
 
 /// The schema behind the HTTP intake checks, for operations arriving over the WebSocket.
 #[derive(Clone)]
@@ -152,18 +151,10 @@ pub async fn upgrade(state: Arc<AppState>, parts: &mut Parts) -> Response {
                     })?;
                     // The session lives long: its loaders keep nothing between operations, so
                     // every event's links are read fresh (through the vendor cache).
-                    let loaders = Loaders::new(
-                        &tenant.upstreams,
-                        &tenant.identities,
-                        state.settings.naive_resolution,
-                    );
-                    loaders.orders.enable_all_cache(false);
-                    loaders.shipments.enable_all_cache(false);
-                    loaders.identities.enable_all_cache(false);
+                    let loaders = tenant.service.loaders(true);
                     let mut data = Data::default();
                     data.insert(caller);
-                    data.insert(tenant.upstreams.clone());
-                    data.insert(tenant.idempotency.clone());
+                    data.insert(tenant.service.clone());
                     data.insert(loaders);
                     Ok(data)
                 })

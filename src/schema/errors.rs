@@ -7,7 +7,8 @@ use std::sync::Arc;
 use async_graphql::{Context, ErrorExtensions};
 
 use crate::auth::{Caller, Scope};
-use vendors::VendorError;
+use crate::service::ServiceError;
+use vendors::{ErrorCode, VendorError};
 
 /// A vendor failure as a GraphQL error. The message names the vendor and endpoint, never a
 /// credential or a vendor's body.
@@ -23,11 +24,59 @@ pub fn vendor_error(error: &VendorError) -> async_graphql::Error {
 pub fn invalid_argument(field: &str, reason: impl Display) -> async_graphql::Error {
     async_graphql::Error::new(format!("invalid argument `{field}`: {reason}")).extend_with(
         |_, ext| {
-            ext.set("code", "INVALID_ARGUMENT");
+            ext.set("code", ErrorCode::InvalidArgument.as_str());
             ext.set("field", field);
             ext.set("retryable", false);
         },
     )
+}
+
+/// A service error as GraphQL reports it. Use this, never `?` on a [`ServiceError`]:
+/// async-graphql's blanket conversion would keep the message and drop the code.
+pub fn service_error(error: ServiceError) -> async_graphql::Error {
+    match error {
+        ServiceError::InvalidArgument { field, reason } => invalid_argument(&field, reason),
+        ServiceError::Vendor(e) => vendor_error(&e),
+        other @ (ServiceError::InvalidTransition { .. } | ServiceError::KeyReused(_)) => {
+            let code = other.code();
+            let field = match &other {
+                ServiceError::InvalidTransition { field, .. } => Some(*field),
+                _ => None,
+            };
+            async_graphql::Error::new(other.to_string()).extend_with(|_, ext| {
+                ext.set("code", code.as_str());
+                if let Some(field) = field {
+                    ext.set("field", field);
+                }
+                ext.set("retryable", false);
+            })
+        }
+    }
+}
+
+/// A service answer for a field: its error with its code.
+pub trait Answered<T> {
+    fn answered(self) -> async_graphql::Result<T>;
+    /// A vendor's failure nulls the field (reported at its path, the rest of the response is
+    /// kept); other errors fail it.
+    fn partial(self, ctx: &Context<'_>) -> async_graphql::Result<Option<T>>;
+}
+
+impl<T> Answered<T> for Result<T, ServiceError> {
+    fn answered(self) -> async_graphql::Result<T> {
+        self.map_err(service_error)
+    }
+
+    fn partial(self, ctx: &Context<'_>) -> async_graphql::Result<Option<T>> {
+        match self {
+            Ok(value) => Ok(Some(value)),
+            Err(ServiceError::Vendor(e)) => {
+                report_partial(ctx, &e);
+                Ok(None)
+            }
+            Err(other) => Err(service_error(other)),
+        }
+    }
 }
 
 /// Adds a vendor failure to the response's `errors` at this field's path. Fields report vendor
@@ -45,11 +94,18 @@ pub fn reported<T>(ctx: &Context<'_>, outcome: Result<T, Arc<VendorError>>) -> O
     outcome.map_err(|e| report_partial(ctx, &e)).ok()
 }
 
+/// Reports every vendor failure at this field's path.
+pub fn report_all(ctx: &Context<'_>, failures: &[Arc<VendorError>]) {
+    for e in failures {
+        report_partial(ctx, e);
+    }
+}
+
 /// A missing scope: the caller's token does not grant it.
 pub fn forbidden(scope: Scope) -> async_graphql::Error {
     async_graphql::Error::new(format!("this needs the `{}` scope", scope.as_str())).extend_with(
         |_, ext| {
-            ext.set("code", "FORBIDDEN");
+            ext.set("code", ErrorCode::Forbidden.as_str());
             ext.set("scope", scope.as_str());
             ext.set("retryable", false);
         },

@@ -3,9 +3,11 @@
 //! An id is `base64url("<Type>:<vendor>:<native id>")` without padding, e.g. the ProCarrier
 //! return 123456789 is `UmV0dXJuOnByb2NhcnJpZXI6MTIzNDU2Nzg5`. Clients must not parse them; we
 //! may change the inside as long as old ids keep resolving. Ids are encoded, not secret: a
-//! customer's carries a digest of their contact key (`directory::ContactKey::digest`), never the
+//! customer's carries a digest of their contact key (`service::customers::ContactKey::digest`), never the
 //! e-mail or phone itself.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use vendors::model::Vendor;
 
 /// What a global id points at.
@@ -57,11 +59,11 @@ impl GlobalId {
 
     pub fn encode(&self) -> String {
         let vendor = self.vendor.map_or("", Vendor::as_str);
-        base64url_encode(format!("{}:{vendor}:{}", self.kind.as_str(), self.native).as_bytes())
+        URL_SAFE_NO_PAD.encode(format!("{}:{vendor}:{}", self.kind.as_str(), self.native))
     }
 
     pub fn decode(id: &str) -> Option<GlobalId> {
-        let raw = String::from_utf8(base64url_decode(id)?).ok()?;
+        let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(id).ok()?).ok()?;
         let mut parts = raw.splitn(3, ':');
         let kind = NodeKind::parse(parts.next()?)?;
         let vendor = match parts.next()? {
@@ -77,66 +79,9 @@ impl GlobalId {
     }
 }
 
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/// URL-safe base64 without padding (RFC 4648 §5).
-pub fn base64url_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
-pub fn base64url_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in text.bytes() {
-        let v = ALPHABET.iter().position(|&a| a == c)? as u32;
-        acc = acc << 6 | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits & 0xff) as u8);
-        }
-    }
-    // Leftover bits must be padding zeros, and a lone sextet cannot encode a byte.
-    (bits < 6 && acc & ((1 << bits) - 1) == 0).then_some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64url_round_trips() {
-        for s in [
-            "",
-            "f",
-            "fo",
-            "foo",
-            "foob",
-            "fooba",
-            "foobar",
-            "Return:procarrier:1",
-        ] {
-            let e = base64url_encode(s.as_bytes());
-            assert_eq!(
-                base64url_decode(&e).as_deref(),
-                Some(s.as_bytes()),
-                "{s} -> {e}"
-            );
-        }
-        assert_eq!(base64url_encode(b"foobar"), "Zm9vYmFy");
-        assert_eq!(base64url_encode(b"fo"), "Zm8");
-        assert_eq!(base64url_decode("Zm8+"), None);
-    }
 
     #[test]
     fn global_ids_round_trip_and_reject_garbage() {
@@ -147,9 +92,17 @@ mod tests {
         assert_eq!(GlobalId::decode(&customer.encode()), Some(customer));
         assert_eq!(GlobalId::decode("not an id"), None);
         assert_eq!(
-            GlobalId::decode(&base64url_encode(b"Return:nowhere:1")),
+            GlobalId::decode("Zm8+"),
+            None,
+            "standard base64 is not an id"
+        );
+        assert_eq!(
+            GlobalId::decode(&URL_SAFE_NO_PAD.encode(b"Return:nowhere:1")),
             None
         );
-        assert_eq!(GlobalId::decode(&base64url_encode(b"Return:rrr:")), None);
+        assert_eq!(
+            GlobalId::decode(&URL_SAFE_NO_PAD.encode(b"Return:rrr:")),
+            None
+        );
     }
 }

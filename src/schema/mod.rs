@@ -1,10 +1,8 @@
 //! The GraphQL schema over the unified model.
 
-pub mod directory;
 pub mod enums;
 pub mod errors;
 pub mod ids;
-pub mod loaders;
 pub mod mutation;
 pub mod query;
 pub mod subscription;
@@ -20,8 +18,8 @@ use crate::events::ReturnEvents;
 pub type GatewaySchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
 /// The schema with what every request shares (the server settings, the event hub).
-/// Per-request data is added by the HTTP layer: the caller, its tenant's upstreams
-/// (`Arc<Upstreams>`) and idempotency store (`Arc<IdempotencyStore>`), and the loaders.
+/// Per-request data is added by the HTTP layer: the caller, its tenant's service
+/// (`Arc<Service>`), the request's loaders and the idempotency key header.
 pub fn build(events: Arc<ReturnEvents>, server: &ServerSettings) -> GatewaySchema {
     let mut builder = Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .data(events)

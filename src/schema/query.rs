@@ -1,26 +1,25 @@
-//! The query root.
+//! The query root: thin resolvers over the service layer (`crate::service`), which owns the
+//! rules; here only GraphQL's shapes (arguments, lookahead, partial errors) are handled.
 
-use std::cmp::Reverse;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
+use async_graphql::{Context, InputObject, Object, OutputType, SimpleObject, ID};
 use chrono::{DateTime, FixedOffset};
-use rust_decimal::Decimal;
 
-use super::directory::{self, ContactKey, CustomerRef, IdentityLookup};
 use super::enums::{BreakerState, PaymentStatus, ReturnStatus, TrackingStatus, Vendor};
-use super::errors::{invalid_argument, permitted, report_partial, reported, ScopeGuard};
-use super::ids::{base64url_decode, base64url_encode, GlobalId, NodeKind};
-use super::loaders::ParcelKey;
+use super::errors::{invalid_argument, permitted, report_all, reported, Answered, ScopeGuard};
+use super::ids::{GlobalId, NodeKind};
 use super::types::{
-    loaders, upstreams, CustomerNode, DropOffPointValue, MoneyValue, Node, OrderNode, ReturnNode,
+    loaders, service, CustomerNode, DropOffPointValue, MoneyValue, Node, OrderNode, ReturnNode,
     ReturnServiceValue, ShipmentNode,
 };
 use crate::auth::Scope;
-use crate::config::ServerSettings;
-use vendors::model::{self, normalize_email, normalize_phone, RefundStatus};
-use vendors::procarrier::wire as pc;
+use crate::service::customers::{ContactKey, CustomerRef};
+use crate::service::listing::{Page, PageRequest};
+use crate::service::loaders::ParcelKey;
+use crate::service::places::{Around, Coordinates, Place};
+use crate::service::{orders, returns};
+use vendors::model;
 
 pub struct Query;
 
@@ -80,27 +79,6 @@ pub struct AddressInput {
     line2: Option<String>,
 }
 
-impl AddressInput {
-    fn to_wire(&self, field: &str) -> async_graphql::Result<pc::Address> {
-        let country = self.country.trim().to_ascii_uppercase();
-        if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(invalid_argument(
-                &format!("{field}.country"),
-                format!("{:?} is not an ISO-3166 alpha-2 code", self.country),
-            ));
-        }
-        Ok(pc::Address {
-            country: Some(country),
-            state: self.state.clone(),
-            zip: self.postal_code.clone(),
-            city: self.city.clone(),
-            address_line1: self.line1.clone(),
-            address_line2: self.line2.clone(),
-            ..Default::default()
-        })
-    }
-}
-
 #[derive(SimpleObject)]
 pub struct PageInfo {
     has_next_page: bool,
@@ -109,32 +87,52 @@ pub struct PageInfo {
 }
 
 #[derive(SimpleObject)]
-pub struct ReturnEdge {
+#[graphql(concrete(name = "ReturnEdge", params(ReturnNode)))]
+#[graphql(concrete(name = "OrderEdge", params(OrderNode)))]
+pub struct Edge<N: OutputType> {
     cursor: String,
-    node: ReturnNode,
+    node: N,
 }
 
-/// A page of returns, merged across vendors: newest first, then by vendor and id — a stable
-/// order, so cursors stay valid while data changes.
+/// A page of a listing (returns merged across vendors, or orders): newest first, then by vendor
+/// and id — a stable order, so cursors stay valid while data changes.
 #[derive(SimpleObject)]
-pub struct ReturnConnection {
-    edges: Vec<ReturnEdge>,
+#[graphql(concrete(name = "ReturnConnection", params(ReturnNode)))]
+#[graphql(concrete(name = "OrderConnection", params(OrderNode)))]
+pub struct Connection<N>
+where
+    N: OutputType,
+    Edge<N>: OutputType,
+{
+    edges: Vec<Edge<N>>,
     page_info: PageInfo,
-    /// All returns matching the filter, across pages (of the vendors that answered).
+    /// Everything matching the filter, across pages (of the vendors that answered).
     total_count: usize,
 }
 
-#[derive(SimpleObject)]
-pub struct OrderEdge {
-    cursor: String,
-    node: OrderNode,
-}
-
-#[derive(SimpleObject)]
-pub struct OrderConnection {
-    edges: Vec<OrderEdge>,
-    page_info: PageInfo,
-    total_count: usize,
+impl<N> Connection<N>
+where
+    N: OutputType,
+    Edge<N>: OutputType,
+{
+    /// `page`'s items as nodes.
+    fn of<T>(page: Page<T>, node: impl Fn(T) -> N) -> Self {
+        Connection {
+            edges: page
+                .items
+                .into_iter()
+                .map(|(cursor, item)| Edge {
+                    cursor,
+                    node: node(item),
+                })
+                .collect(),
+            page_info: PageInfo {
+                has_next_page: page.has_next_page,
+                end_cursor: page.end_cursor,
+            },
+            total_count: page.total_count,
+        }
+    }
 }
 
 #[derive(SimpleObject)]
@@ -220,191 +218,81 @@ impl From<vendors::Refusal> for VendorRefusal {
     }
 }
 
-/// Position of an item in a newest-first listing: `(created_at, vendor, id)`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct SortKey(Reverse<i64>, &'static str, String);
-
-impl SortKey {
-    fn of(created_at: Option<DateTime<FixedOffset>>, vendor: model::Vendor, id: &str) -> Self {
-        let millis = created_at.map_or(i64::MIN, |t| t.timestamp_millis());
-        SortKey(Reverse(millis), vendor.as_str(), id.to_owned())
-    }
-
-    fn cursor(&self) -> String {
-        base64url_encode(format!("{}|{}|{}", self.0 .0, self.1, self.2).as_bytes())
-    }
-
-    fn parse(cursor: &str) -> Option<SortKey> {
-        let raw = String::from_utf8(base64url_decode(cursor)?).ok()?;
-        let mut parts = raw.splitn(3, '|');
-        let millis = parts.next()?.parse().ok()?;
-        let vendor = parts.next()?;
-        let vendor = model::Vendor::ALL
-            .into_iter()
-            .find(|v| v.as_str() == vendor)?;
-        Some(SortKey(
-            Reverse(millis),
-            vendor.as_str(),
-            parts.next()?.to_owned(),
-        ))
-    }
+fn at(t: std::time::SystemTime) -> DateTime<FixedOffset> {
+    DateTime::<chrono::Utc>::from(t).fixed_offset()
 }
 
-/// A page of a listing: `(cursor, item)` pairs, where it stands, and the listing's length.
-type Paginated<T> = (Vec<(String, T)>, PageInfo, usize);
-
-/// The page of `items` (sorted by `key`) after `after`, `first` long.
-fn paginate<T>(
-    items: Vec<T>,
-    key: impl Fn(&T) -> SortKey,
-    first: i32,
-    after: Option<String>,
-    settings: &ServerSettings,
-) -> async_graphql::Result<Paginated<T>> {
-    let max = settings.max_page_size;
-    let first = usize::try_from(first)
-        .ok()
-        .filter(|&f| f <= max)
-        .ok_or_else(|| invalid_argument("first", format!("must be between 0 and {max}")))?;
-    let total = items.len();
-    let start = match after {
-        None => 0,
-        Some(cursor) => {
-            let after = SortKey::parse(&cursor)
-                .ok_or_else(|| invalid_argument("after", "not a cursor of this listing"))?;
-            items.partition_point(|item| key(item) <= after)
+impl From<ReturnFilter> for returns::ReturnFilter {
+    fn from(f: ReturnFilter) -> Self {
+        returns::ReturnFilter {
+            vendors: f.vendors.map(|v| v.into_iter().map(Into::into).collect()),
+            statuses: f.statuses.map(|s| s.into_iter().map(Into::into).collect()),
+            created_from: f.created_from,
+            created_to: f.created_to,
+            order_reference: f.order_reference,
+            marketplace_order_id: f.marketplace_order_id,
+            tracking_number: f.tracking_number,
+            customer_email: f.customer_email,
+            customer_phone: f.customer_phone,
+            country: f.country,
+            reason: f.reason,
         }
-    };
-    let page: Vec<(String, T)> = items
-        .into_iter()
-        .skip(start)
-        .take(first)
-        .map(|item| (key(&item).cursor(), item))
-        .collect();
-    let has_next_page = start + page.len() < total;
-    let end_cursor = page.last().map(|(c, _)| c.clone());
-    Ok((
-        page,
-        PageInfo {
-            has_next_page,
-            end_cursor,
-        },
-        total,
-    ))
+    }
 }
 
-fn contact_key(email: Option<&str>, phone: Option<&str>) -> async_graphql::Result<ContactKey> {
+impl From<OrderFilter> for orders::OrderFilter {
+    fn from(f: OrderFilter) -> Self {
+        orders::OrderFilter {
+            payment_status: f.payment_status.map(Into::into),
+            shipping_status: f.shipping_status.map(Into::into),
+            created_from: f.created_from,
+            created_to: f.created_to,
+            reference: f.reference,
+            tracking_number: f.tracking_number,
+            customer_email: f.customer_email,
+        }
+    }
+}
+
+impl From<AddressInput> for Place {
+    fn from(a: AddressInput) -> Self {
+        Place {
+            country: a.country,
+            state: a.state,
+            city: a.city,
+            postal_code: a.postal_code,
+            line1: a.line1,
+            line2: a.line2,
+        }
+    }
+}
+
+/// The customer key of `customer(email | phone)`: exactly one of them.
+fn contact_key(
+    email: Option<&str>,
+    phone: Option<&str>,
+) -> Result<ContactKey, crate::service::ServiceError> {
     match (email, phone) {
-        (Some(e), None) => normalize_email(e)
-            .map(ContactKey::Email)
-            .ok_or_else(|| invalid_argument("email", format!("{e:?} is not an e-mail address"))),
-        (None, Some(p)) => normalize_phone(p, None)
-            .map(ContactKey::Phone)
-            .ok_or_else(|| {
-                invalid_argument(
-                    "phone",
-                    format!("{p:?} is not a phone number with country code"),
-                )
-            }),
-        _ => Err(invalid_argument(
+        (Some(e), None) => ContactKey::from_email(e),
+        (None, Some(p)) => ContactKey::from_phone(p),
+        _ => Err(crate::service::ServiceError::invalid(
             "email",
             "give exactly one of `email` and `phone`",
         )),
     }
 }
 
-/// A return filter's contact and reason terms, normalised once per query (and checked even
-/// when no vendor answered).
-struct ReturnTerms {
-    email: Option<String>,
-    phone: Option<String>,
-    reason: Option<String>,
-}
-
-impl ReturnTerms {
-    fn of(f: &ReturnFilter) -> async_graphql::Result<ReturnTerms> {
-        let email = match &f.customer_email {
-            Some(e) => Some(normalize_email(e).ok_or_else(|| {
-                invalid_argument(
-                    "filter.customerEmail",
-                    format!("{e:?} is not an e-mail address"),
-                )
-            })?),
-            None => None,
-        };
-        let phone = match &f.customer_phone {
-            Some(p) => Some(normalize_phone(p, None).ok_or_else(|| {
-                invalid_argument(
-                    "filter.customerPhone",
-                    format!("{p:?} is not a phone number"),
-                )
-            })?),
-            None => None,
-        };
-        let reason = f.reason.as_ref().map(|s| s.to_lowercase());
-        Ok(ReturnTerms {
-            email,
-            phone,
-            reason,
-        })
+/// The parcels a page's rows link to, when the selection under `node` asks for `tracking`.
+fn tracking_keys<'a, T: 'a>(
+    node: &async_graphql::Lookahead<'_>,
+    rows: impl Iterator<Item = &'a T>,
+    parcel: impl Fn(&T) -> Option<ParcelKey>,
+) -> Vec<ParcelKey> {
+    if node.field("tracking").exists() {
+        rows.filter_map(parcel).collect()
+    } else {
+        Vec::new()
     }
-}
-
-fn return_matches(f: &ReturnFilter, terms: &ReturnTerms, r: &model::Return) -> bool {
-    let contains = |list: &Option<Vec<ReturnStatus>>| {
-        list.as_ref().is_none_or(|l| l.contains(&r.status.into()))
-    };
-    let (email, phone, reason) = (&terms.email, &terms.phone, &terms.reason);
-    let customer = r.customer.as_ref();
-    contains(&f.statuses)
-        && f.created_from
-            .is_none_or(|from| r.created_at.is_some_and(|t| t >= from))
-        && f.created_to
-            .is_none_or(|to| r.created_at.is_some_and(|t| t < to))
-        && f.order_reference
-            .as_ref()
-            .is_none_or(|o| r.order_reference.as_ref() == Some(o))
-        && f.marketplace_order_id
-            .as_ref()
-            .is_none_or(|o| r.marketplace_order_id.as_ref() == Some(o))
-        && f.tracking_number
-            .as_ref()
-            .is_none_or(|t| r.tracking_number.as_ref() == Some(t))
-        && email
-            .as_ref()
-            .is_none_or(|e| customer.and_then(|c| c.email.as_ref()) == Some(e))
-        && phone
-            .as_ref()
-            .is_none_or(|p| customer.and_then(|c| c.phone.as_ref()) == Some(p))
-        && f.country.as_ref().is_none_or(|c| {
-            r.address
-                .as_ref()
-                .and_then(|a| a.country.as_deref())
-                .is_some_and(|rc| rc.eq_ignore_ascii_case(c))
-        })
-        && reason.as_ref().is_none_or(|needle| {
-            r.items.iter().any(|i| {
-                i.reason
-                    .as_ref()
-                    .and_then(|x| x.reason.as_ref())
-                    .is_some_and(|text| text.to_lowercase().contains(needle))
-            })
-        })
-}
-
-fn at(t: std::time::SystemTime) -> DateTime<FixedOffset> {
-    DateTime::<chrono::Utc>::from(t).fixed_offset()
-}
-
-fn sum_by_currency<'a>(amounts: impl Iterator<Item = &'a model::Money>) -> Vec<MoneyValue> {
-    let mut totals: BTreeMap<String, Decimal> = BTreeMap::new();
-    for m in amounts {
-        *totals.entry(m.currency.clone()).or_default() += m.amount;
-    }
-    totals
-        .into_iter()
-        .map(|(currency, amount)| MoneyValue(model::Money::new(amount, currency)))
-        .collect()
 }
 
 #[Object]
@@ -414,9 +302,9 @@ impl Query {
     async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
         let global = GlobalId::decode(&id).ok_or_else(|| invalid_argument("id", "not an id"))?;
         Ok(match global.kind {
-            NodeKind::Return => find_return(ctx, &global).await?.map(Node::Return),
+            NodeKind::Return => find_return(ctx, &global).await.map(Node::Return),
             NodeKind::Order if permitted(ctx, Scope::OrdersRead) => {
-                find_order(ctx, &global).await?.map(Node::Order)
+                find_order(ctx, &global).await.map(Node::Order)
             }
             NodeKind::Shipment if permitted(ctx, Scope::TrackingRead) => {
                 ShipmentNode::load(ctx, ParcelKey::new(global.native, None))
@@ -427,9 +315,8 @@ impl Query {
             NodeKind::Customer => {
                 let customer = CustomerRef::parse(&global.native)
                     .ok_or_else(|| invalid_argument("id", "not an id"))?;
-                customer_by_ref(ctx, customer)
-                    .await
-                    .map(|c| Node::Customer(Box::new(c)))
+                let answer = service(ctx).customer_by_ref(loaders(ctx), customer).await;
+                CustomerNode::answered(ctx, answer).map(|c| Node::Customer(Box::new(c)))
             }
         })
     }
@@ -442,53 +329,25 @@ impl Query {
         filter: Option<ReturnFilter>,
         #[graphql(default = 20)] first: i32,
         after: Option<String>,
-    ) -> async_graphql::Result<ReturnConnection> {
-        let filter = filter.unwrap_or_default();
-        let vendors: Vec<model::Vendor> = match &filter.vendors {
-            Some(v) => v.iter().map(|&v| v.into()).collect(),
-            None => directory::RETURN_VENDORS.to_vec(),
+    ) -> async_graphql::Result<Connection<ReturnNode>> {
+        let filter = returns::ReturnFilter::from(filter.unwrap_or_default());
+        let page = service(ctx)
+            .list_returns(&filter, &PageRequest { first, after })
+            .await
+            .answered()?;
+        report_all(ctx, &page.failures);
+        let node = ctx.look_ahead().field("edges").field("node");
+        let rows = || page.items.iter().map(|(_, r)| r);
+        let order_keys = if node.field("order").exists() {
+            rows().filter_map(|r| r.order_reference.clone()).collect()
+        } else {
+            Vec::new()
         };
-        let terms = ReturnTerms::of(&filter)?;
-        let all = directory::all_returns(upstreams(ctx), &vendors).await;
-        for e in &all.failures {
-            report_partial(ctx, e);
-        }
-        let mut items = Vec::with_capacity(all.items.len());
-        for r in all.items {
-            if return_matches(&filter, &terms, &r) {
-                items.push(r);
-            }
-        }
-        let key = |r: &Arc<model::Return>| SortKey::of(r.created_at, r.vendor, &r.id);
-        items.sort_by_cached_key(key);
-        let (page, page_info, total_count) = paginate(
-            items,
-            key,
-            first,
-            after,
-            ctx.data_unchecked::<ServerSettings>(),
-        )?;
-        loaders(ctx)
-            .prefetch(
-                &ctx.look_ahead().field("edges").field("node"),
-                page.iter().filter_map(|(_, r)| r.order_reference.clone()),
-                page.iter().filter_map(|(_, r)| {
-                    let number = r.tracking_number.clone()?;
-                    Some(ParcelKey::new(number, r.created_at))
-                }),
-            )
-            .await;
-        Ok(ReturnConnection {
-            edges: page
-                .into_iter()
-                .map(|(cursor, r)| ReturnEdge {
-                    cursor,
-                    node: ReturnNode(r),
-                })
-                .collect(),
-            page_info,
-            total_count,
-        })
+        let parcels = tracking_keys(&node, rows(), |r: &Arc<model::Return>| {
+            Some(ParcelKey::new(r.tracking_number.clone()?, r.created_at))
+        });
+        loaders(ctx).prefetch(order_keys, parcels).await;
+        Ok(Connection::of(page, ReturnNode))
     }
 
     /// One return by global id.
@@ -501,7 +360,7 @@ impl Query {
         let global = GlobalId::decode(&id)
             .filter(|g| g.kind == NodeKind::Return)
             .ok_or_else(|| invalid_argument("id", "not the id of a return"))?;
-        find_return(ctx, &global).await
+        Ok(find_return(ctx, &global).await)
     }
 
     /// Shop orders (MerchantPro), newest first.
@@ -512,74 +371,23 @@ impl Query {
         filter: Option<OrderFilter>,
         #[graphql(default = 20)] first: i32,
         after: Option<String>,
-    ) -> async_graphql::Result<Option<OrderConnection>> {
-        let f = filter.unwrap_or_default();
-        let email = match &f.customer_email {
-            Some(e) => Some(normalize_email(e).ok_or_else(|| {
-                invalid_argument(
-                    "filter.customerEmail",
-                    format!("{e:?} is not an e-mail address"),
-                )
-            })?),
-            None => None,
-        };
-        let Some(index) = reported(ctx, upstreams(ctx).merchantpro_orders().await) else {
+    ) -> async_graphql::Result<Option<Connection<OrderNode>>> {
+        let filter = orders::OrderFilter::from(filter.unwrap_or_default());
+        let Some(page) = service(ctx)
+            .list_orders(&filter, &PageRequest { first, after })
+            .await
+            .partial(ctx)?
+        else {
             return Ok(None);
         };
-        let mut items: Vec<Arc<model::Order>> = index
-            .orders
-            .iter()
-            .filter(|o| {
-                f.payment_status
-                    .is_none_or(|s| o.payment_status == s.into())
-                    && f.shipping_status
-                        .is_none_or(|s| o.shipping_status == s.into())
-                    && f.created_from
-                        .is_none_or(|t| o.created_at.is_some_and(|c| c >= t))
-                    && f.created_to
-                        .is_none_or(|t| o.created_at.is_some_and(|c| c < t))
-                    && f.reference
-                        .as_ref()
-                        .is_none_or(|r| &o.id == r || o.reference.as_ref() == Some(r))
-                    && f.tracking_number
-                        .as_ref()
-                        .is_none_or(|t| o.tracking_number.as_ref() == Some(t))
-                    && email.as_ref().is_none_or(|e| {
-                        o.customer.as_ref().and_then(|c| c.email.as_ref()) == Some(e)
-                    })
-            })
-            .cloned()
-            .collect();
-        let key = |o: &Arc<model::Order>| SortKey::of(o.created_at, o.vendor, &o.id);
-        items.sort_by_cached_key(key);
-        let (page, page_info, total_count) = paginate(
-            items,
-            key,
-            first,
-            after,
-            ctx.data_unchecked::<ServerSettings>(),
-        )?;
-        loaders(ctx)
-            .prefetch(
-                &ctx.look_ahead().field("edges").field("node"),
-                std::iter::empty(),
-                page.iter().filter_map(|(_, o)| {
-                    let number = o.tracking_number.clone()?;
-                    Some(ParcelKey::new(number, o.created_at))
-                }),
-            )
-            .await;
-        Ok(Some(OrderConnection {
-            edges: page
-                .into_iter()
-                .map(|(cursor, o)| OrderEdge {
-                    cursor,
-                    node: OrderNode(o),
-                })
-                .collect(),
-            page_info,
-            total_count,
-        }))
+        let node = ctx.look_ahead().field("edges").field("node");
+        let parcels = tracking_keys(
+            &node,
+            page.items.iter().map(|(_, o)| o),
+            |o: &Arc<model::Order>| Some(ParcelKey::new(o.tracking_number.clone()?, o.created_at)),
+        );
+        loaders(ctx).prefetch(Vec::new(), parcels).await;
+        Ok(Some(Connection::of(page, OrderNode)))
     }
 
     /// One order by global id.
@@ -588,7 +396,7 @@ impl Query {
         let global = GlobalId::decode(&id)
             .filter(|g| g.kind == NodeKind::Order)
             .ok_or_else(|| invalid_argument("id", "not the id of an order"))?;
-        find_order(ctx, &global).await
+        Ok(find_order(ctx, &global).await)
     }
 
     /// One person across all five vendors, by e-mail or phone (exactly one). Null when no
@@ -600,8 +408,9 @@ impl Query {
         email: Option<String>,
         phone: Option<String>,
     ) -> async_graphql::Result<Option<CustomerNode>> {
-        let key = contact_key(email.as_deref(), phone.as_deref())?;
-        Ok(customer_of(ctx, key).await)
+        let key = contact_key(email.as_deref(), phone.as_deref()).answered()?;
+        let answer = service(ctx).customer(loaders(ctx), key).await;
+        Ok(CustomerNode::answered(ctx, answer))
     }
 
     /// A parcel's tracking: ProCarrier and TrackRU events merged in time order.
@@ -629,71 +438,29 @@ impl Query {
         #[graphql(default = 5.0)] radius_km: f64,
         service_ids: Option<Vec<ID>>,
     ) -> async_graphql::Result<Option<Vec<DropOffPointValue>>> {
-        if !(radius_km > 0.0 && radius_km <= 100.0) {
-            return Err(invalid_argument(
-                "radiusKm",
-                "must be above 0 and at most 100",
-            ));
-        }
-        let services = service_ids
-            .unwrap_or_default()
-            .iter()
-            .map(|id| {
-                id.parse::<i64>().map_err(|_| {
-                    invalid_argument(
-                        "serviceIds",
-                        format!("{:?} is not a service id", id.as_str()),
-                    )
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut filter = pc::DropOffFilter {
-            services,
-            radius: Some(radius_km),
-            ..Default::default()
-        };
-        match (&near, &address) {
-            (Some(c), None) => {
-                if !(-90.0..=90.0).contains(&c.lat) || !(-180.0..=180.0).contains(&c.lng) {
-                    return Err(invalid_argument(
-                        "near",
-                        "lat must be -90..90 and lng -180..180",
-                    ));
-                }
-                filter.coordinates = Some(pc::Coordinates {
-                    lat: c.lat.to_string(),
-                    lng: c.lng,
-                });
-            }
-            (None, Some(a)) => filter.address = Some(a.to_wire("address")?),
+        let around = match (near, address) {
+            (Some(c), None) => Around::Coordinates(Coordinates {
+                lat: c.lat,
+                lng: c.lng,
+            }),
+            (None, Some(a)) => Around::Address(a.into()),
             _ => {
                 return Err(invalid_argument(
                     "near",
                     "give exactly one of `near` and `address`",
                 ))
             }
-        }
-        let Some(points) = reported(ctx, upstreams(ctx).procarrier_dropoff_points(filter).await)
-        else {
-            return Ok(None);
         };
-        let mut out: Vec<DropOffPointValue> = points
-            .iter()
-            .map(|p| DropOffPointValue {
-                distance_km: near
-                    .as_ref()
-                    .map(|c| haversine_km(c.lat, c.lng, p.lat, p.lng)),
-                point: p.clone(),
-            })
-            .filter(|p| p.distance_km.is_none_or(|d| d <= radius_km))
+        let service_ids: Vec<String> = service_ids
+            .unwrap_or_default()
+            .into_iter()
+            .map(|id| id.0)
             .collect();
-        out.sort_by(|a, b| {
-            a.distance_km
-                .unwrap_or(0.0)
-                .total_cmp(&b.distance_km.unwrap_or(0.0))
-                .then_with(|| a.point.id.cmp(&b.point.id))
-        });
-        Ok(Some(out))
+        let points = service(ctx)
+            .drop_off_points(&around, radius_km, &service_ids)
+            .await
+            .partial(ctx)?;
+        Ok(points.map(|p| p.into_iter().map(DropOffPointValue).collect()))
     }
 
     /// The return services (ProCarrier) available for a parcel from an address.
@@ -704,20 +471,11 @@ impl Query {
         address: AddressInput,
         parcel_weight_kg: f64,
     ) -> async_graphql::Result<Option<Vec<ReturnServiceValue>>> {
-        if !(parcel_weight_kg > 0.0 && parcel_weight_kg <= 1000.0) {
-            return Err(invalid_argument(
-                "parcelWeightKg",
-                "must be above 0 and at most 1000",
-            ));
-        }
-        let request = pc::ServicesRequest {
-            service: Some(address.to_wire("address")?),
-            parcel: Some(pc::Parcel {
-                weight: Some(parcel_weight_kg),
-            }),
-        };
-        let services = reported(ctx, upstreams(ctx).procarrier_services(request).await);
-        Ok(services.map(|s| s.iter().cloned().map(ReturnServiceValue).collect()))
+        let services = service(ctx)
+            .return_services(&address.into(), parcel_weight_kg)
+            .await
+            .partial(ctx)?;
+        Ok(services.map(|s| s.into_iter().map(ReturnServiceValue).collect()))
     }
 
     /// Returns created in `[from, to)`, counted by vendor, status and reason, with the refusal
@@ -729,207 +487,75 @@ impl Query {
         from: DateTime<FixedOffset>,
         to: DateTime<FixedOffset>,
     ) -> async_graphql::Result<ReturnsSummary> {
-        if to <= from {
-            return Err(invalid_argument("to", "must be after `from`"));
-        }
-        let up = upstreams(ctx);
-        let (all, vtrack) = tokio::join!(
-            directory::all_returns(up, &directory::RETURN_VENDORS),
-            up.vtrack_report()
-        );
-        let mut incomplete: Vec<Vendor> = Vec::new();
-        for e in &all.failures {
-            report_partial(ctx, e);
-            let v: Vendor = e.vendor().into();
-            if !incomplete.contains(&v) {
-                incomplete.push(v);
-            }
-        }
-        let within = |t: Option<DateTime<FixedOffset>>| t.is_some_and(|t| t >= from && t < to);
-        let returns: Vec<&Arc<model::Return>> =
-            all.items.iter().filter(|r| within(r.created_at)).collect();
-        let mut by_vendor: BTreeMap<&str, (model::Vendor, usize)> = BTreeMap::new();
-        let mut by_status: BTreeMap<String, (model::ReturnStatus, usize)> = BTreeMap::new();
-        let mut by_reason: BTreeMap<String, usize> = BTreeMap::new();
-        for r in &returns {
-            by_vendor
-                .entry(r.vendor.as_str())
-                .or_insert((r.vendor, 0))
-                .1 += 1;
-            by_status
-                .entry(format!("{:?}", r.status))
-                .or_insert((r.status, 0))
-                .1 += 1;
-            let mut seen: Vec<&str> = Vec::new();
-            for reason in r
-                .items
-                .iter()
-                .filter_map(|i| i.reason.as_ref()?.reason.as_deref())
-            {
-                if !seen.contains(&reason) {
-                    seen.push(reason);
-                    *by_reason.entry(reason.to_owned()).or_default() += 1;
-                }
-            }
-        }
-        let mut by_reason: Vec<ReasonCount> = by_reason
-            .into_iter()
-            .map(|(reason, count)| ReasonCount { reason, count })
-            .collect();
-        by_reason.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.reason.cmp(&b.reason)));
-        let refusal_rate = vtrack.ok().and_then(|report| {
-            let returned: Vec<_> = report
-                .returns
-                .iter()
-                .filter(|r| within(r.created_at))
-                .collect();
-            let refused = returned.iter().filter(|r| r.refused).count();
-            let delivered = report
-                .deliveries
-                .iter()
-                .filter(|d| within(d.delivered_at))
-                .count();
-            let parcels = returned.len() + delivered;
-            (parcels > 0).then(|| refused as f64 / parcels as f64)
-        });
-        let paid: Vec<&model::Refund> = all
-            .items
-            .iter()
-            .flat_map(|r| &r.refunds)
-            .filter(|f| f.status == RefundStatus::PaidOut && within(f.paid_at))
-            .collect();
+        let s = service(ctx).returns_summary(from, to).await.answered()?;
+        report_all(ctx, &s.failures);
+        let money = |m: Vec<model::Money>| m.into_iter().map(MoneyValue).collect();
         Ok(ReturnsSummary {
-            from,
-            to,
-            total: returns.len(),
-            by_vendor: by_vendor
-                .into_values()
+            from: s.from,
+            to: s.to,
+            total: s.total,
+            by_vendor: s
+                .by_vendor
+                .into_iter()
                 .map(|(v, count)| VendorCount {
                     vendor: v.into(),
                     count,
                 })
                 .collect(),
-            by_status: by_status
-                .into_values()
-                .map(|(s, count)| StatusCount {
-                    status: s.into(),
+            by_status: s
+                .by_status
+                .into_iter()
+                .map(|(status, count)| StatusCount {
+                    status: status.into(),
                     count,
                 })
                 .collect(),
-            by_reason,
-            refusal_rate,
-            refunded_totals: sum_by_currency(paid.iter().filter_map(|f| f.amount.as_ref())),
-            refunded_totals_seller: sum_by_currency(
-                paid.iter().filter_map(|f| f.amount_seller.as_ref()),
-            ),
-            incomplete_vendors: incomplete,
+            by_reason: s
+                .by_reason
+                .into_iter()
+                .map(|(reason, count)| ReasonCount { reason, count })
+                .collect(),
+            refusal_rate: s.refusal_rate,
+            refunded_totals: money(s.refunded_totals),
+            refunded_totals_seller: money(s.refunded_totals_seller),
+            incomplete_vendors: s.incomplete_vendors.into_iter().map(Into::into).collect(),
         })
     }
 
     /// Each vendor's health and the age of the data being served.
     async fn vendors(&self, ctx: &Context<'_>) -> Vec<VendorStatus> {
-        let up = upstreams(ctx);
-        model::Vendor::ALL
+        service(ctx)
+            .vendor_health()
             .into_iter()
-            .map(|v| {
-                let h = up.health(v);
-                VendorStatus {
-                    vendor: v.into(),
-                    healthy: h.consecutive_failures == 0,
-                    consecutive_failures: h.consecutive_failures,
-                    last_success_at: h.last_success.map(at),
-                    last_failure_at: h.last_failure.map(|(t, _)| at(t)),
-                    last_error_code: h.last_failure.map(|(_, c)| c.as_str().to_owned()),
-                    data_age_seconds: up.data_age(v).map(|d| d.as_secs_f64()),
-                    cached_entries: up.cache.entry_count(v),
-                    breaker_state: up.breaker_state(v).into(),
-                    refusal: up.refusal(v).map(VendorRefusal::from),
-                }
+            .map(|h| VendorStatus {
+                vendor: h.vendor.into(),
+                healthy: h.consecutive_failures == 0,
+                consecutive_failures: h.consecutive_failures,
+                last_success_at: h.last_success.map(at),
+                last_failure_at: h.last_failure.map(|(t, _)| at(t)),
+                last_error_code: h.last_failure.map(|(_, c)| c.as_str().to_owned()),
+                data_age_seconds: h.data_age.map(|d| d.as_secs_f64()),
+                cached_entries: h.cached_entries,
+                breaker_state: h.breaker.into(),
+                refusal: h.refusal.map(VendorRefusal::from),
             })
             .collect()
     }
 }
 
-async fn find_return(
-    ctx: &Context<'_>,
-    id: &GlobalId,
-) -> async_graphql::Result<Option<ReturnNode>> {
-    let Some(vendor) = id.vendor.filter(|v| directory::RETURN_VENDORS.contains(v)) else {
-        return Ok(None);
-    };
-    let all = directory::all_returns(upstreams(ctx), &[vendor]).await;
-    if let Some(e) = all.failures.first() {
-        report_partial(ctx, e);
-        return Ok(None);
-    }
-    Ok(all
-        .items
-        .into_iter()
-        .find(|r| r.id == id.native)
-        .map(ReturnNode))
+/// The return `id` names; `None` (with the failure reported) when its vendor cannot answer.
+async fn find_return(ctx: &Context<'_>, id: &GlobalId) -> Option<ReturnNode> {
+    let vendor = id.vendor?;
+    let found = service(ctx).find_return(vendor, &id.native).await;
+    reported(ctx, found).flatten().map(ReturnNode)
 }
 
-async fn find_order(ctx: &Context<'_>, id: &GlobalId) -> async_graphql::Result<Option<OrderNode>> {
+/// The order `id` names; `None` (with the failure reported) when MerchantPro cannot answer.
+async fn find_order(ctx: &Context<'_>, id: &GlobalId) -> Option<OrderNode> {
     if id.vendor != Some(model::Vendor::MerchantPro) {
-        return Ok(None);
+        return None;
     }
-    let Ok(numeric) = id.native.parse::<u64>() else {
-        return Ok(None);
-    };
-    let found = upstreams(ctx).merchantpro_orders_by_id(vec![numeric]).await;
-    let Some(found) = reported(ctx, found) else {
-        return Ok(None);
-    };
-    Ok(found.by_id(&id.native).cloned().map(OrderNode))
-}
-
-/// The person with `key` among their e-mails and phones, with everything the vendors know about
-/// them; `None` when no vendor record names them.
-async fn customer_of(ctx: &Context<'_>, key: ContactKey) -> Option<CustomerNode> {
-    let lookup = match loaders(ctx).identities.load_one(key.clone()).await {
-        Ok(found) => found?,
-        Err(never) => match never {},
-    };
-    found_customer(ctx, key, lookup)
-}
-
-/// The person a customer id names (see [`CustomerRef`]).
-async fn customer_by_ref(ctx: &Context<'_>, customer: CustomerRef) -> Option<CustomerNode> {
-    match customer {
-        CustomerRef::Key(key) => customer_of(ctx, key).await,
-        CustomerRef::Digest(digest) => {
-            let cache = &loaders(ctx).identities.loader().cache;
-            let (identity, records) = cache.find_by_digest(upstreams(ctx), &digest).await;
-            let Some(identity) = identity else {
-                for e in &records.failures {
-                    report_partial(ctx, e);
-                }
-                return None;
-            };
-            let key = identity.canonical().clone();
-            found_customer(ctx, key, IdentityLookup { identity, records })
-        }
-    }
-}
-
-/// The customer `lookup` found, with the vendors' failures reported; `None` when no record is
-/// theirs.
-fn found_customer(
-    ctx: &Context<'_>,
-    key: ContactKey,
-    lookup: IdentityLookup,
-) -> Option<CustomerNode> {
-    for e in &lookup.records.failures {
-        report_partial(ctx, e);
-    }
-    let activity = Arc::new(lookup.activity());
-    (!activity.is_empty()).then(|| CustomerNode::found(key, lookup, activity))
-}
-
-/// Great-circle distance in kilometres.
-fn haversine_km(lat1: f64, lng1: f64, lat2: f64, lng2: f64) -> f64 {
-    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
-    let (dp, dl) = ((lat2 - lat1).to_radians(), (lng2 - lng1).to_radians());
-    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
-    6371.0 * 2.0 * a.sqrt().asin()
+    let numeric = id.native.parse::<u64>().ok()?;
+    let found = service(ctx).find_order(numeric).await;
+    reported(ctx, found).flatten().map(OrderNode)
 }

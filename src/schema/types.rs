@@ -9,17 +9,19 @@ use async_graphql::{Context, Interface, Object, SimpleObject, ID};
 use chrono::{DateTime, FixedOffset, NaiveTime};
 use tokio::sync::OnceCell;
 
-use super::directory::{self, Activity, ContactKey, IdentityLookup};
 use super::enums::{PaymentStatus, RefundStatus, ReturnStatus, TrackingStatus, Vendor, Weekday};
-use super::errors::{caller, permitted, report_partial, reported};
+use super::errors::{caller, permitted, report_all, report_partial, reported};
 use super::ids::{GlobalId, NodeKind};
-use super::loaders::{Loaders, MergedShipment, ParcelKey};
 use crate::auth::Scope;
-use crate::upstream::Upstreams;
+use crate::service::customers::{Activity, ContactKey, CustomerAnswer, IdentityLookup};
+use crate::service::loaders::{Loaders, MergedShipment, ParcelKey};
+use crate::service::places::NearbyPoint;
+use crate::service::Service;
 use vendors::model;
 
-pub(crate) fn upstreams<'a>(ctx: &Context<'a>) -> &'a Arc<Upstreams> {
-    ctx.data_unchecked::<Arc<Upstreams>>()
+/// The tenant's service (every request carries it; the HTTP layer adds it).
+pub(crate) fn service<'a>(ctx: &Context<'a>) -> &'a Service {
+    ctx.data_unchecked::<Arc<Service>>()
 }
 
 pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
@@ -307,11 +309,9 @@ impl ReturnNode {
         if !permitted(ctx, Scope::OrdersRead) {
             return None;
         }
-        let lookup = match loaders(ctx).orders.load_one(reference).await {
-            Ok(found) => found,
-            Err(never) => match never {},
-        };
-        reported(ctx, lookup?).map(OrderNode)
+        reported(ctx, loaders(ctx).order(reference).await)
+            .flatten()
+            .map(OrderNode)
     }
     /// The parcel's tracking, merged from ProCarrier and TrackRU.
     async fn tracking(&self, ctx: &Context<'_>) -> Option<ShipmentNode> {
@@ -427,15 +427,9 @@ impl OrderNode {
         let Some(reference) = self.0.reference.as_deref() else {
             return Vec::new();
         };
-        let all = directory::all_returns(upstreams(ctx), &directory::RETURN_VENDORS).await;
-        for e in &all.failures {
-            report_partial(ctx, e);
-        }
-        all.items
-            .into_iter()
-            .filter(|r| r.order_reference.as_deref() == Some(reference))
-            .map(ReturnNode)
-            .collect()
+        let found = service(ctx).returns_of_order(reference).await;
+        report_all(ctx, &found.failures);
+        found.items.into_iter().map(ReturnNode).collect()
     }
     /// The outbound parcel's tracking.
     async fn tracking(&self, ctx: &Context<'_>) -> Option<ShipmentNode> {
@@ -502,10 +496,7 @@ impl ShipmentNode {
     /// Loads through the request's loader; reports any vendor that failed and answers with
     /// what the others gave. `None` when no vendor knows the parcel.
     pub(crate) async fn load(ctx: &Context<'_>, parcel: ParcelKey) -> Option<ShipmentNode> {
-        let merged = match loaders(ctx).shipments.load_one(parcel).await {
-            Ok(m) => m?,
-            Err(never) => match never {},
-        };
+        let merged = loaders(ctx).shipment(parcel).await;
         for e in &merged.failures {
             report_partial(ctx, e);
         }
@@ -610,27 +601,24 @@ impl CustomerNode {
         })
     }
 
-    /// A customer looked up and gathered already (by the caller, who reported the failures).
-    pub(crate) fn found(key: ContactKey, lookup: IdentityLookup, activity: Arc<Activity>) -> Self {
-        CustomerNode {
-            key,
-            contact: activity.contact().unwrap_or_default(),
-            lookup: OnceCell::new_with(Some(lookup)),
-            activity: OnceLock::from(activity),
+    /// The customer a lookup found (`None` when no record names them), with the vendors'
+    /// failures reported here.
+    pub(crate) fn answered(ctx: &Context<'_>, (found, failures): CustomerAnswer) -> Option<Self> {
+        report_all(ctx, &failures);
+        let found = found?;
+        Some(CustomerNode {
+            key: found.key,
+            contact: found.activity.contact().unwrap_or_default(),
+            lookup: OnceCell::new_with(Some(found.lookup)),
+            activity: OnceLock::from(found.activity),
             failures_reported: AtomicBool::new(true),
-        }
+        })
     }
 
     async fn lookup(&self, ctx: &Context<'_>) -> &IdentityLookup {
         let lookup = self
             .lookup
-            .get_or_init(|| async {
-                let found = match loaders(ctx).identities.load_one(self.key.clone()).await {
-                    Ok(found) => found,
-                    Err(never) => match never {},
-                };
-                found.expect("the identity loader answers every key it is asked")
-            })
+            .get_or_init(|| async { loaders(ctx).identity(self.key.clone()).await })
             .await;
         // Failures are reported once per customer, by the first field that reads them.
         if !lookup.records.failures.is_empty()
@@ -771,38 +759,36 @@ fn hhmm(t: NaiveTime) -> String {
 }
 
 /// A place where a return parcel can be handed in (ProCarrier).
-pub struct DropOffPointValue {
-    pub point: model::DropOffPoint,
-    pub distance_km: Option<f64>,
-}
+pub struct DropOffPointValue(pub NearbyPoint);
 
 #[Object(name = "DropOffPoint")]
 impl DropOffPointValue {
     async fn vendor(&self) -> Vendor {
-        self.point.vendor.into()
+        self.0.point.vendor.into()
     }
     async fn vendor_id(&self) -> &str {
-        &self.point.id
+        &self.0.point.id
     }
     async fn carrier(&self) -> Option<&str> {
-        self.point.carrier.as_deref()
+        self.0.point.carrier.as_deref()
     }
     async fn service_id(&self) -> Option<&str> {
-        self.point.service_id.as_deref()
+        self.0.point.service_id.as_deref()
     }
     async fn title(&self) -> &str {
-        &self.point.title
+        &self.0.point.title
     }
     async fn address(&self) -> &str {
-        &self.point.address
+        &self.0.point.address
     }
     /// The vendor's free-text hours.
     async fn hours_text(&self) -> Option<&str> {
-        self.point.hours_text.as_deref()
+        self.0.point.hours_text.as_deref()
     }
     /// Monday to Sunday.
     async fn opening_hours(&self) -> Vec<OpeningHours> {
-        self.point
+        self.0
+            .point
             .opening_hours
             .iter()
             .map(|d| OpeningHours {
@@ -819,14 +805,14 @@ impl DropOffPointValue {
             .collect()
     }
     async fn lat(&self) -> f64 {
-        self.point.lat
+        self.0.point.lat
     }
     async fn lng(&self) -> f64 {
-        self.point.lng
+        self.0.point.lng
     }
     /// Great-circle distance from the point searched around, when searched by coordinates.
     async fn distance_km(&self) -> Option<f64> {
-        self.distance_km.map(|d| (d * 1000.0).round() / 1000.0)
+        self.0.distance_km.map(|d| (d * 1000.0).round() / 1000.0)
     }
 }
 

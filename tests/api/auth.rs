@@ -95,7 +95,12 @@ async fn tokens_are_required_and_every_bad_one_is_refused() {
 
     let mut cases: Vec<(&str, String)> = Vec::new();
     // alg: none, unsigned.
-    let b64 = |v: &Value| returns_gateway::schema::ids::base64url_encode(v.to_string().as_bytes());
+    let b64 = |v: &Value| {
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            v.to_string(),
+        )
+    };
     cases.push((
         "alg none",
         format!(

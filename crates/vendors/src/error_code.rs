@@ -1,5 +1,8 @@
 //! Stable error codes. Every error the gateway reports carries one of these as
-//! `extensions.code`; clients match on them, so they never change meaning once shipped.
+//! `extensions.code` (GraphQL) or `error.code` (plain HTTP answers); clients match on them, so
+//! they never change meaning once shipped. The vendor codes are what [`crate::VendorError`]
+//! reports; the others belong to the gateway's own layers, listed here so every code is in one
+//! place.
 
 use serde::Serialize;
 
@@ -44,6 +47,44 @@ pub enum ErrorCode {
     VendorCircuitOpen,
     /// Too many calls to the vendor are in flight (bulkhead): the call was not made.
     VendorOverloaded,
+
+    // ---- The gateway's own ----------------------------------------------------------------
+    /// An argument is invalid (`extensions.field` names it); nothing was asked of any vendor.
+    InvalidArgument,
+    /// No valid token (missing, expired, wrong signature, issuer or audience).
+    Unauthenticated,
+    /// The token lacks the scope (or the tenant is not configured).
+    Forbidden,
+    /// An idempotency key was used before with other input.
+    IdempotencyKeyReused,
+    /// A state change the vendor would refuse (shipping a cancelled order, a second invoice).
+    InvalidTransition,
+    /// The gateway's limit of running subscriptions is reached.
+    TooManySubscriptions,
+    /// The gateway's limit of open WebSocket connections is reached.
+    TooManyConnections,
+    /// A browser-sent request without a CSRF-safe content type or header.
+    CsrfRefused,
+    /// The request body is larger than allowed.
+    RequestTooLarge,
+    /// The request is not a well-formed request of its kind.
+    BadRequest,
+    /// A mutation sent with GET.
+    MutationOverGet,
+    /// More aliases than allowed in one operation.
+    TooManyAliases,
+    /// More operations than allowed in one batch.
+    BatchTooLarge,
+    /// A mutation inside a batch (mutations are never batched).
+    MutationInBatch,
+    /// An automatic persisted query whose hash the gateway does not know (send the document).
+    PersistedQueryNotFound,
+    /// Safelist mode: the document is not on the list.
+    PersistedQueryNotAllowed,
+    /// A webhook without its signature header.
+    SignatureMissing,
+    /// A webhook whose signature does not verify (or names no configured tenant).
+    SignatureInvalid,
 }
 
 impl ErrorCode {
@@ -69,6 +110,24 @@ impl ErrorCode {
             ErrorCode::ConfigInvalid => "CONFIG_INVALID",
             ErrorCode::VendorCircuitOpen => "VENDOR_CIRCUIT_OPEN",
             ErrorCode::VendorOverloaded => "VENDOR_OVERLOADED",
+            ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            ErrorCode::InvalidTransition => "INVALID_TRANSITION",
+            ErrorCode::TooManySubscriptions => "TOO_MANY_SUBSCRIPTIONS",
+            ErrorCode::TooManyConnections => "TOO_MANY_CONNECTIONS",
+            ErrorCode::CsrfRefused => "CSRF_REFUSED",
+            ErrorCode::RequestTooLarge => "REQUEST_TOO_LARGE",
+            ErrorCode::BadRequest => "BAD_REQUEST",
+            ErrorCode::MutationOverGet => "MUTATION_OVER_GET",
+            ErrorCode::TooManyAliases => "TOO_MANY_ALIASES",
+            ErrorCode::BatchTooLarge => "BATCH_TOO_LARGE",
+            ErrorCode::MutationInBatch => "MUTATION_IN_BATCH",
+            ErrorCode::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            ErrorCode::PersistedQueryNotAllowed => "PERSISTED_QUERY_NOT_ALLOWED",
+            ErrorCode::SignatureMissing => "SIGNATURE_MISSING",
+            ErrorCode::SignatureInvalid => "SIGNATURE_INVALID",
         }
     }
 }

@@ -1,6 +1,6 @@
-//! Cross-vendor joins over the cached vendor reads: every return of the three vendors that hold
-//! returns, and everything known about one customer. Failures of single vendors are collected
-//! beside the data, so callers answer with what the others gave.
+//! Customers: everything the five vendors know about one person, joined over the cached vendor
+//! reads. Failures of single vendors are collected beside the data, so callers answer with what
+//! the others gave.
 //!
 //! A customer is an [`Identity`]: the e-mails and phones that vendor records link to each other
 //! (RRR knows people by phone only, MerchantPro by both), so asking by either key finds the same
@@ -14,72 +14,14 @@ use parking_lot::Mutex;
 
 use sha2::{Digest, Sha256};
 
-use super::ids::base64url_encode;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use super::{Loaders, Service, ServiceError};
 use crate::cache::Cached;
 use crate::upstream::{OrderIndex, Upstreams, VTrackReport};
-use vendors::model::{Customer, Delivery, Order, Return, Shipment, Vendor};
+use vendors::model::{Customer, Delivery, Order, Return, Shipment};
 use vendors::VendorError;
-
-/// Vendors that hold returns.
-pub const RETURN_VENDORS: [Vendor; 3] = [Vendor::ProCarrier, Vendor::Rrr, Vendor::VTrack];
-
-/// Results from several vendors, with the failures of those that could not answer.
-#[derive(Debug)]
-pub struct Gathered<T> {
-    pub items: Vec<T>,
-    pub failures: Vec<Arc<VendorError>>,
-}
-
-impl<T> Default for Gathered<T> {
-    fn default() -> Self {
-        Gathered {
-            items: Vec::new(),
-            failures: Vec::new(),
-        }
-    }
-}
-
-/// Every return of `vendors` (those among ProCarrier, RRR, V-Track), fetched concurrently.
-pub async fn all_returns(up: &Upstreams, vendors: &[Vendor]) -> Gathered<Arc<Return>> {
-    let wants = |v| vendors.contains(&v);
-    let (procarrier, rrr, vtrack) = tokio::join!(
-        async {
-            if wants(Vendor::ProCarrier) {
-                Some(up.procarrier_returns().await)
-            } else {
-                None
-            }
-        },
-        async {
-            if wants(Vendor::Rrr) {
-                Some(up.rrr_returns().await)
-            } else {
-                None
-            }
-        },
-        async {
-            if wants(Vendor::VTrack) {
-                Some(up.vtrack_report().await)
-            } else {
-                None
-            }
-        },
-    );
-    let mut out = Gathered::default();
-    for listing in [procarrier, rrr] {
-        match listing {
-            Some(Ok(returns)) => out.items.extend(returns.iter().cloned()),
-            Some(Err(e)) => out.failures.push(e),
-            None => {}
-        }
-    }
-    match vtrack {
-        Some(Ok(report)) => out.items.extend(report.returns.iter().cloned()),
-        Some(Err(e)) => out.failures.push(e),
-        None => {}
-    }
-    out
-}
 
 /// How a customer is looked up across vendors: normalised e-mail or E.164 phone. Ordered
 /// e-mails first, then phones, each by its text: an identity's first key is its canonical one.
@@ -129,7 +71,7 @@ impl ContactKey {
             .chain_update(DIGEST_DOMAIN)
             .chain_update(self.as_str())
             .finalize();
-        format!("{DIGEST_PREFIX}{}", base64url_encode(&hash[..16]))
+        format!("{DIGEST_PREFIX}{}", URL_SAFE_NO_PAD.encode(&hash[..16]))
     }
 }
 
@@ -474,9 +416,90 @@ impl Activity {
     }
 }
 
+/// A person found: the key asked for, their identity with the records it was found in, and
+/// what those records know of them.
+pub struct FoundCustomer {
+    pub key: ContactKey,
+    pub lookup: IdentityLookup,
+    pub activity: Arc<Activity>,
+}
+
+impl ContactKey {
+    /// The key of `customer(email:)`.
+    pub fn from_email(raw: &str) -> Result<ContactKey, ServiceError> {
+        vendors::model::normalize_email(raw)
+            .map(ContactKey::Email)
+            .ok_or_else(|| {
+                ServiceError::invalid("email", format!("{raw:?} is not an e-mail address"))
+            })
+    }
+
+    /// The key of `customer(phone:)`: E.164, with its country code.
+    pub fn from_phone(raw: &str) -> Result<ContactKey, ServiceError> {
+        vendors::model::normalize_phone(raw, None)
+            .map(ContactKey::Phone)
+            .ok_or_else(|| {
+                ServiceError::invalid(
+                    "phone",
+                    format!("{raw:?} is not a phone number with country code"),
+                )
+            })
+    }
+}
+
+/// A customer's answer: the person (`None` when no vendor record names them) and the vendors
+/// that could not answer.
+pub type CustomerAnswer = (Option<FoundCustomer>, Vec<Arc<VendorError>>);
+
+/// The person `lookup` found; `None` when no record is theirs.
+fn found(key: ContactKey, lookup: IdentityLookup) -> CustomerAnswer {
+    let failures = lookup.records.failures.clone();
+    let activity = Arc::new(lookup.activity());
+    let customer = (!activity.is_empty()).then(|| FoundCustomer {
+        key,
+        lookup,
+        activity,
+    });
+    (customer, failures)
+}
+
+impl Service {
+    /// The person with `key` among their e-mails and phones, with everything the vendors know
+    /// about them.
+    pub async fn customer(&self, loaders: &Loaders, key: ContactKey) -> CustomerAnswer {
+        let lookup = loaders.identity(key.clone()).await;
+        found(key, lookup)
+    }
+
+    /// The person a customer id names (see [`CustomerRef`]).
+    pub async fn customer_by_ref(
+        &self,
+        loaders: &Loaders,
+        customer: CustomerRef,
+    ) -> CustomerAnswer {
+        match customer {
+            CustomerRef::Key(key) => self.customer(loaders, key).await,
+            CustomerRef::Digest(digest) => {
+                let (identity, records) = loaders
+                    .identity_cache()
+                    .find_by_digest(&self.up, &digest)
+                    .await;
+                match identity {
+                    Some(identity) => {
+                        let key = identity.canonical().clone();
+                        found(key, IdentityLookup { identity, records })
+                    }
+                    None => (None, records.failures.clone()),
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vendors::model::Vendor;
 
     fn record(email: Option<&str>, phone: Option<&str>) -> Customer {
         Customer {

@@ -9,7 +9,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use futures_util::future::join_all;
 
-use super::directory::{ContactKey, ContactRecords, IdentityCache, IdentityLookup};
+use super::customers::{ContactKey, ContactRecords, IdentityCache, IdentityLookup};
 use crate::upstream::Upstreams;
 use vendors::model::{Order, Shipment, TrackingStatus, Vendor};
 use vendors::VendorError;
@@ -240,17 +240,24 @@ impl Loader<ContactKey> for IdentityLoader {
 /// can load all its rows' links in one batch up front ([`Loaders::prefetch`]) and the rows'
 /// fields then find them: batches never depend on resolver timing.
 pub struct Loaders {
-    pub orders: DataLoader<OrderLoader, HashMapCache>,
-    pub shipments: DataLoader<ShipmentLoader, HashMapCache>,
-    pub identities: DataLoader<IdentityLoader, HashMapCache>,
+    orders: DataLoader<OrderLoader, HashMapCache>,
+    shipments: DataLoader<ShipmentLoader, HashMapCache>,
+    identities: DataLoader<IdentityLoader, HashMapCache>,
     naive: bool,
 }
 
 impl Loaders {
     /// `naive`: one key per batch and no prefetch, the row-by-row baseline of the benchmarks.
-    pub fn new(up: &Arc<Upstreams>, identities: &Arc<IdentityCache>, naive: bool) -> Self {
+    /// `fresh`: nothing is remembered between loads (a long-lived subscription session reads
+    /// every event's links anew, through the vendor cache).
+    pub fn new(
+        up: &Arc<Upstreams>,
+        identities: &Arc<IdentityCache>,
+        naive: bool,
+        fresh: bool,
+    ) -> Self {
         let batch = if naive { 1 } else { 1000 };
-        Loaders {
+        let loaders = Loaders {
             orders: DataLoader::with_cache(
                 OrderLoader(up.clone()),
                 crate::request_id::spawn,
@@ -273,30 +280,62 @@ impl Loaders {
             )
             .max_batch_size(batch),
             naive,
+        };
+        if fresh {
+            loaders.orders.enable_all_cache(false);
+            loaders.shipments.enable_all_cache(false);
+            loaders.identities.enable_all_cache(false);
         }
+        loaders
     }
 
-    /// Loads, in one batch each, the orders and trackings the selection under `node` will ask
-    /// for: `order_keys` when it selects `order`, `tracking_keys` when it selects `tracking`.
-    pub async fn prefetch(
-        &self,
-        node: &async_graphql::Lookahead<'_>,
-        order_keys: impl IntoIterator<Item = String>,
-        tracking_keys: impl IntoIterator<Item = ParcelKey>,
-    ) {
+    /// Loads, in one batch each, the orders and trackings a page's rows will ask for (empty:
+    /// not asked for), so the rows then find them: batches never depend on resolver timing.
+    pub async fn prefetch(&self, order_keys: Vec<String>, tracking_keys: Vec<ParcelKey>) {
         if self.naive {
             return;
         }
         let orders = async {
-            if node.field("order").exists() {
+            if !order_keys.is_empty() {
                 let _ = self.orders.load_many(order_keys).await;
             }
         };
         let shipments = async {
-            if node.field("tracking").exists() {
+            if !tracking_keys.is_empty() {
                 let _ = self.shipments.load_many(tracking_keys).await;
             }
         };
         tokio::join!(orders, shipments);
+    }
+
+    /// The shop order with channel reference `reference`: `Ok(None)` when MerchantPro does not
+    /// know it.
+    pub async fn order(&self, reference: String) -> Result<Option<Arc<Order>>, Arc<VendorError>> {
+        match self.orders.load_one(reference).await {
+            Ok(found) => found.transpose(),
+            Err(never) => match never {},
+        }
+    }
+
+    /// One parcel as every tracking vendor knows it (with the failures of those that could
+    /// not answer).
+    pub async fn shipment(&self, parcel: ParcelKey) -> Arc<MergedShipment> {
+        match self.shipments.load_one(parcel).await {
+            Ok(found) => found.expect("the shipment loader answers every key it is asked"),
+            Err(never) => match never {},
+        }
+    }
+
+    /// The identity `key` belongs to, with the records it was found in.
+    pub async fn identity(&self, key: ContactKey) -> IdentityLookup {
+        match self.identities.load_one(key).await {
+            Ok(found) => found.expect("the identity loader answers every key it is asked"),
+            Err(never) => match never {},
+        }
+    }
+
+    /// The tenant's identity cache (lookups by a customer id's digest).
+    pub(crate) fn identity_cache(&self) -> &IdentityCache {
+        &self.identities.loader().cache
     }
 }
