@@ -11,17 +11,18 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::config::ServerSettings;
+use vendors::ErrorCode;
 
 /// A request refused before it ran.
 #[derive(Debug)]
 pub struct Refusal {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl Refusal {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Refusal {
             status,
             code,
@@ -36,7 +37,7 @@ impl Refusal {
         let code = self.code;
         let error = async_graphql::Error::new(self.message)
             .extend_with(|_, ext| {
-                ext.set("code", code);
+                ext.set("code", code.as_str());
                 ext.set("retryable", false);
             })
             .into_server_error(Pos::default());
@@ -84,7 +85,7 @@ pub fn check_csrf(headers: &HeaderMap) -> Result<(), Refusal> {
     if simple && !preflighted {
         return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
-            "CSRF_REFUSED",
+            ErrorCode::CsrfRefused,
             "send `content-type: application/json` (or an `Apollo-Require-Preflight` header)",
         ));
     }
@@ -101,14 +102,14 @@ pub async fn read_post(
         .map_err(|_| {
             Refusal::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "REQUEST_TOO_LARGE",
+                ErrorCode::RequestTooLarge,
                 format!("the body is over {} bytes", settings.max_body_bytes),
             )
         })?;
     serde_json::from_slice::<BatchRequest>(&bytes).map_err(|e| {
         Refusal::new(
             StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
+            ErrorCode::BadRequest,
             format!("not a GraphQL request: {e}"),
         )
     })
@@ -177,7 +178,7 @@ pub fn check(
     if via_get && is_mutation(named.as_deref(), doc) {
         return Err(Refusal::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "MUTATION_OVER_GET",
+            ErrorCode::MutationOverGet,
             "mutations must be sent with POST",
         ));
     }
@@ -185,7 +186,7 @@ pub fn check(
     if n > settings.max_aliases {
         return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
-            "TOO_MANY_ALIASES",
+            ErrorCode::TooManyAliases,
             format!(
                 "the query has {n} aliases; at most {} are allowed",
                 settings.max_aliases
@@ -207,7 +208,7 @@ pub fn check_batch(
             if requests.len() > settings.max_batch {
                 return Err(Refusal::new(
                     StatusCode::BAD_REQUEST,
-                    "BATCH_TOO_LARGE",
+                    ErrorCode::BatchTooLarge,
                     format!(
                         "{} requests in one batch; at most {}",
                         requests.len(),
@@ -223,7 +224,7 @@ pub fn check_batch(
                 {
                     return Err(Refusal::new(
                         StatusCode::BAD_REQUEST,
-                        "MUTATION_IN_BATCH",
+                        ErrorCode::MutationInBatch,
                         "mutations cannot be batched: send each on its own",
                     ));
                 }
@@ -296,14 +297,14 @@ impl PersistedQueries {
             let pq: PersistedQuery = async_graphql::from_value(value).map_err(|_| {
                 Refusal::new(
                     StatusCode::BAD_REQUEST,
-                    "BAD_REQUEST",
+                    ErrorCode::BadRequest,
                     "invalid `persistedQuery` extension",
                 )
             })?;
             if pq.version != 1 {
                 return Err(Refusal::new(
                     StatusCode::BAD_REQUEST,
-                    "BAD_REQUEST",
+                    ErrorCode::BadRequest,
                     "only version 1 of `persistedQuery` is supported",
                 ));
             }
@@ -319,7 +320,7 @@ impl PersistedQueries {
                     None => {
                         return Err(Refusal::new(
                             StatusCode::OK,
-                            "PERSISTED_QUERY_NOT_FOUND",
+                            ErrorCode::PersistedQueryNotFound,
                             "PersistedQueryNotFound",
                         ))
                     }
@@ -327,7 +328,7 @@ impl PersistedQueries {
             } else if sha256_hex(&request.query) != hash {
                 return Err(Refusal::new(
                     StatusCode::BAD_REQUEST,
-                    "BAD_REQUEST",
+                    ErrorCode::BadRequest,
                     "the `sha256Hash` is not the document's",
                 ));
             } else if self.safelist.is_none() {
@@ -338,7 +339,7 @@ impl PersistedQueries {
             if !list.contains_key(&sha256_hex(&request.query)) {
                 return Err(Refusal::new(
                     StatusCode::BAD_REQUEST,
-                    "PERSISTED_QUERY_NOT_ALLOWED",
+                    ErrorCode::PersistedQueryNotAllowed,
                     "only trusted documents run on this gateway",
                 ));
             }

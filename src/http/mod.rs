@@ -61,7 +61,7 @@ impl IntoResponse for Denial {
             Denial::Token(error) => unauthorized(error),
             Denial::Tenant(tenant) => intake::Refusal {
                 status: StatusCode::FORBIDDEN,
-                code: "FORBIDDEN",
+                code: ErrorCode::Forbidden,
                 message: format!("tenant {tenant:?} is not served here"),
             }
             .into_response(),
@@ -82,7 +82,7 @@ async fn admit(state: &AppState, headers: &HeaderMap) -> Result<(Caller, Arc<Ten
 fn unauthorized(error: AuthError) -> Response {
     let mut response = intake::Refusal {
         status: StatusCode::UNAUTHORIZED,
-        code: "UNAUTHENTICATED",
+        code: ErrorCode::Unauthenticated,
         message: error.to_string(),
     }
     .into_response();
@@ -288,7 +288,7 @@ async fn graphql_get(
         Err(e) => {
             let refusal = intake::Refusal {
                 status: StatusCode::BAD_REQUEST,
-                code: "BAD_REQUEST",
+                code: ErrorCode::BadRequest,
                 message: format!("not a GraphQL request: {e}"),
             };
             return refusal.into_response();

@@ -21,10 +21,11 @@ use super::AppState;
 use crate::events::ReturnUpdate;
 use vendors::model::Vendor;
 use vendors::procarrier::{signature, wire};
+use vendors::ErrorCode;
 
 /// The webhook's refusal: `{"error": {"code", "message"}}`.
-fn refuse(status: StatusCode, code: &'static str, message: impl Into<String>) -> Response {
-    let body = serde_json::json!({"error": {"code": code, "message": message.into()}});
+fn refuse(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Response {
+    let body = serde_json::json!({"error": {"code": code.as_str(), "message": message.into()}});
     (status, Json(body)).into_response()
 }
 
@@ -41,7 +42,7 @@ pub async fn procarrier_return_updated(
     else {
         return refuse(
             StatusCode::BAD_REQUEST,
-            "SIGNATURE_MISSING",
+            ErrorCode::SignatureMissing,
             "the X-Hmac-Sha256-Signature header is required",
         );
     };
@@ -50,7 +51,7 @@ pub async fn procarrier_return_updated(
         Err(_) => {
             return refuse(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "REQUEST_TOO_LARGE",
+                ErrorCode::RequestTooLarge,
                 format!("the body is over {limit} bytes"),
             )
         }
@@ -72,7 +73,7 @@ pub async fn procarrier_return_updated(
         tracing::warn!(tenant = %tenant_id, "ProCarrier webhook refused: bad signature");
         return refuse(
             StatusCode::UNAUTHORIZED,
-            "SIGNATURE_INVALID",
+            ErrorCode::SignatureInvalid,
             "the signature does not match the body",
         );
     };
@@ -81,7 +82,7 @@ pub async fn procarrier_return_updated(
         Err(e) => {
             return refuse(
                 StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
+                ErrorCode::BadRequest,
                 format!("not a return_updated event: {e}"),
             )
         }

@@ -24,6 +24,7 @@ use futures_util::stream::{BoxStream, StreamExt};
 use futures_util::SinkExt;
 
 use super::AppState;
+use vendors::ErrorCode;
 
 /// The schema behind the HTTP intake checks, for operations arriving over the WebSocket.
 #[derive(Clone)]
@@ -99,7 +100,7 @@ pub async fn upgrade(state: Arc<AppState>, parts: &mut Parts) -> Response {
     let Ok(permit) = state.websockets.clone().try_acquire_owned() else {
         return super::intake::Refusal {
             status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            code: "TOO_MANY_CONNECTIONS",
+            code: ErrorCode::TooManyConnections,
             message: format!(
                 "at most {} WebSocket connections are open at once",
                 state.settings.max_websockets

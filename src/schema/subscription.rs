@@ -16,6 +16,7 @@ use crate::auth::{Caller, Scope};
 use crate::config::ServerSettings;
 use crate::events::{ReturnEvents, ReturnUpdate};
 use vendors::model;
+use vendors::ErrorCode;
 
 /// Which updates to receive. Every condition given must hold; no filter receives all of the
 /// tenant's updates.
@@ -131,7 +132,7 @@ impl Subscription {
                 "at most {most} subscriptions run at once; try again later"
             ))
             .extend_with(|_, ext| {
-                ext.set("code", "TOO_MANY_SUBSCRIPTIONS");
+                ext.set("code", ErrorCode::TooManySubscriptions.as_str());
                 ext.set("retryable", true);
             }));
         }
