@@ -327,7 +327,7 @@ impl CreateReturnPayload {
     /// The new return as ProCarrier now lists it (null, with an error, if it could not be
     /// read back; the return was created all the same).
     async fn r#return(&self, ctx: &Context<'_>) -> Option<ReturnNode> {
-        reported(ctx, self.0.record.clone()).map(ReturnNode)
+        reported(ctx, self.0.record.clone()).map(ReturnNode::new)
     }
 }
 
@@ -491,7 +491,7 @@ impl Mutation {
             .update_order(id, &changes, key.as_deref())
             .await
             .answered()?;
-        Ok(OrderNode(order))
+        Ok(OrderNode::new(order))
     }
 
     /// Registers parcels with TrackRU, in batches of 40, with a result per parcel.
@@ -609,5 +609,5 @@ async fn change_status(
         .change_order_status(id, change, key.as_deref())
         .await
         .answered()?;
-    Ok(OrderNode(order))
+    Ok(OrderNode::new(order))
 }

@@ -347,7 +347,7 @@ impl Query {
             Some(ParcelKey::new(r.tracking_number.clone()?, r.created_at))
         });
         loaders(ctx).prefetch(order_keys, parcels).await;
-        Ok(Connection::of(page, ReturnNode))
+        Ok(Connection::of(page, ReturnNode::new))
     }
 
     /// One return by global id.
@@ -387,7 +387,7 @@ impl Query {
             |o: &Arc<model::Order>| Some(ParcelKey::new(o.tracking_number.clone()?, o.created_at)),
         );
         loaders(ctx).prefetch(Vec::new(), parcels).await;
-        Ok(Some(Connection::of(page, OrderNode)))
+        Ok(Some(Connection::of(page, OrderNode::new)))
     }
 
     /// One order by global id.
@@ -475,7 +475,7 @@ impl Query {
             .return_services(&address.into(), parcel_weight_kg)
             .await
             .partial(ctx)?;
-        Ok(services.map(|s| s.into_iter().map(ReturnServiceValue).collect()))
+        Ok(services.map(|s| s.into_iter().map(ReturnServiceValue::from).collect()))
     }
 
     /// Returns created in `[from, to)`, counted by vendor, status and reason, with the refusal
@@ -547,7 +547,7 @@ impl Query {
 async fn find_return(ctx: &Context<'_>, id: &GlobalId) -> Option<ReturnNode> {
     let vendor = id.vendor?;
     let found = service(ctx).find_return(vendor, &id.native).await;
-    reported(ctx, found).flatten().map(ReturnNode)
+    reported(ctx, found).flatten().map(ReturnNode::new)
 }
 
 /// The order `id` names; `None` (with the failure reported) when MerchantPro cannot answer.
@@ -557,5 +557,5 @@ async fn find_order(ctx: &Context<'_>, id: &GlobalId) -> Option<OrderNode> {
     }
     let numeric = id.native.parse::<u64>().ok()?;
     let found = service(ctx).find_order(numeric).await;
-    reported(ctx, found).flatten().map(OrderNode)
+    reported(ctx, found).flatten().map(OrderNode::new)
 }

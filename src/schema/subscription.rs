@@ -101,7 +101,7 @@ impl ReturnUpdateEvent {
     /// The return as the vendor's event describes it. Links (`order`, `tracking`) are read
     /// fresh when the event is delivered.
     async fn r#return(&self) -> ReturnNode {
-        ReturnNode(self.0.record.clone())
+        ReturnNode::new(self.0.record.clone())
     }
     /// When the gateway accepted the vendor's event.
     async fn received_at(&self) -> DateTime<Utc> {

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use async_graphql::{Context, Interface, Object, SimpleObject, ID};
+use async_graphql::{ComplexObject, Context, Interface, Object, SimpleObject, ID};
 use chrono::{DateTime, FixedOffset, NaiveTime};
 use tokio::sync::OnceCell;
 
@@ -104,340 +104,322 @@ pub struct ReturnReasonValue {
     additional_value: Option<String>,
 }
 
-pub struct ReturnItemValue(model::ReturnItem);
-
-#[Object(name = "ReturnItem")]
-impl ReturnItemValue {
-    async fn id(&self) -> Option<&str> {
-        self.0.id.as_deref()
-    }
-    async fn sku(&self) -> Option<&str> {
-        self.0.sku.as_deref()
-    }
-    async fn name(&self) -> Option<&str> {
-        self.0.name.as_deref()
-    }
-    async fn quantity(&self) -> u32 {
-        self.0.quantity
-    }
-    async fn unit_price(&self) -> Option<MoneyValue> {
-        money(&self.0.unit_price)
-    }
+#[derive(SimpleObject)]
+#[graphql(name = "ReturnItem")]
+pub struct ReturnItemValue {
+    id: Option<String>,
+    sku: Option<String>,
+    name: Option<String>,
+    quantity: u32,
+    unit_price: Option<MoneyValue>,
     /// The same price in the seller's currency, where the vendor gives both (RRR).
-    async fn unit_price_seller(&self) -> Option<MoneyValue> {
-        money(&self.0.unit_price_seller)
-    }
-    async fn returnable_amount(&self) -> Option<MoneyValue> {
-        money(&self.0.returnable_amount)
-    }
-    async fn returnable_amount_seller(&self) -> Option<MoneyValue> {
-        money(&self.0.returnable_amount_seller)
-    }
+    unit_price_seller: Option<MoneyValue>,
+    returnable_amount: Option<MoneyValue>,
+    returnable_amount_seller: Option<MoneyValue>,
     /// Per cent, as a decimal string.
-    async fn vat_rate(&self) -> Option<String> {
-        self.0.vat_rate.map(|d| d.to_string())
-    }
-    async fn reason(&self) -> Option<ReturnReasonValue> {
-        self.0.reason.as_ref().map(|r| ReturnReasonValue {
-            action: r.action.clone(),
-            reason: r.reason.clone(),
-            wish: r.wish.clone(),
-            additional_title: r.additional_title.clone(),
-            additional_value: r.additional_value.clone(),
-        })
+    vat_rate: Option<String>,
+    reason: Option<ReturnReasonValue>,
+}
+
+impl From<&model::ReturnItem> for ReturnItemValue {
+    fn from(i: &model::ReturnItem) -> Self {
+        ReturnItemValue {
+            id: i.id.clone(),
+            sku: i.sku.clone(),
+            name: i.name.clone(),
+            quantity: i.quantity,
+            unit_price: money(&i.unit_price),
+            unit_price_seller: money(&i.unit_price_seller),
+            returnable_amount: money(&i.returnable_amount),
+            returnable_amount_seller: money(&i.returnable_amount_seller),
+            vat_rate: i.vat_rate.map(|d| d.to_string()),
+            reason: i.reason.as_ref().map(|r| ReturnReasonValue {
+                action: r.action.clone(),
+                reason: r.reason.clone(),
+                wish: r.wish.clone(),
+                additional_title: r.additional_title.clone(),
+                additional_value: r.additional_value.clone(),
+            }),
+        }
     }
 }
 
-pub struct RefundValue(pub model::Refund);
-
-#[Object(name = "Refund")]
-impl RefundValue {
-    async fn vendor(&self) -> Vendor {
-        self.0.vendor.into()
-    }
-    async fn vendor_id(&self) -> &str {
-        &self.0.id
-    }
-    async fn status(&self) -> RefundStatus {
-        self.0.status.into()
-    }
+#[derive(SimpleObject)]
+#[graphql(name = "Refund")]
+pub struct RefundValue {
+    vendor: Vendor,
+    vendor_id: String,
+    status: RefundStatus,
     /// The vendor's own status code, as sent.
-    async fn status_raw(&self) -> &str {
-        &self.0.status_raw
-    }
-    async fn amount(&self) -> Option<MoneyValue> {
-        money(&self.0.amount)
-    }
+    status_raw: String,
+    amount: Option<MoneyValue>,
     /// The amount in the seller's currency (RRR gives both; never converted by us).
-    async fn amount_seller(&self) -> Option<MoneyValue> {
-        money(&self.0.amount_seller)
-    }
-    async fn created_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.created_at
-    }
-    async fn paid_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.paid_at
-    }
-    async fn invoice_number(&self) -> Option<&str> {
-        self.0.invoice_number.as_deref()
-    }
-    async fn invoice_url(&self) -> Option<&str> {
-        self.0.invoice_url.as_deref()
+    amount_seller: Option<MoneyValue>,
+    created_at: Option<DateTime<FixedOffset>>,
+    paid_at: Option<DateTime<FixedOffset>>,
+    invoice_number: Option<String>,
+    invoice_url: Option<String>,
+}
+
+impl From<&model::Refund> for RefundValue {
+    fn from(f: &model::Refund) -> Self {
+        RefundValue {
+            vendor: f.vendor.into(),
+            vendor_id: f.id.clone(),
+            status: f.status.into(),
+            status_raw: f.status_raw.clone(),
+            amount: money(&f.amount),
+            amount_seller: money(&f.amount_seller),
+            created_at: f.created_at,
+            paid_at: f.paid_at,
+            invoice_number: f.invoice_number.clone(),
+            invoice_url: f.invoice_url.clone(),
+        }
     }
 }
 
 /// A return, from ProCarrier (return labels), RRR (marketplace returns) or V-Track (parcels
 /// refused or not collected, returned to sender).
-pub struct ReturnNode(pub Arc<model::Return>);
-
-#[Object(name = "Return")]
-impl ReturnNode {
-    async fn id(&self) -> ID {
-        GlobalId::new(NodeKind::Return, Some(self.0.vendor), &self.0.id)
-            .encode()
-            .into()
-    }
-    async fn vendor(&self) -> Vendor {
-        self.0.vendor.into()
-    }
+#[derive(SimpleObject)]
+#[graphql(name = "Return", complex)]
+pub struct ReturnNode {
+    #[graphql(skip)]
+    record: Arc<model::Return>,
+    // Owned: the `Node` interface's `id` is an `ID` by value.
+    #[graphql(owned)]
+    id: ID,
+    vendor: Vendor,
     /// The vendor's own id (ProCarrier `Id`, RRR `id`, V-Track voucher).
-    async fn vendor_id(&self) -> &str {
-        &self.0.id
-    }
-    async fn display_id(&self) -> Option<&str> {
-        self.0.display_id.as_deref()
-    }
+    vendor_id: String,
+    display_id: Option<String>,
     /// The shop order's channel reference (MerchantPro `channel_ref_id`), which `order`
     /// resolves.
-    async fn order_reference(&self) -> Option<&str> {
-        self.0.order_reference.as_deref()
-    }
+    order_reference: Option<String>,
     /// The marketplace's own order number (RRR `order_id`): not a shop order id nor a channel
     /// reference, so it links to no shop order.
-    async fn marketplace_order_id(&self) -> Option<&str> {
-        self.0.marketplace_order_id.as_deref()
-    }
-    async fn tracking_number(&self) -> Option<&str> {
-        self.0.tracking_number.as_deref()
-    }
-    async fn status(&self) -> ReturnStatus {
-        self.0.status.into()
-    }
+    marketplace_order_id: Option<String>,
+    tracking_number: Option<String>,
+    status: ReturnStatus,
     /// The vendor's own status code, as sent.
-    async fn status_raw(&self) -> &str {
-        &self.0.status_raw
-    }
-    async fn tracking_status(&self) -> Option<TrackingStatus> {
-        self.0.tracking_status.map(Into::into)
-    }
-    async fn tracking_status_raw(&self) -> Option<&str> {
-        self.0.tracking_status_raw.as_deref()
-    }
-    async fn created_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.created_at
-    }
-    async fn updated_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.updated_at
-    }
+    status_raw: String,
+    tracking_status: Option<TrackingStatus>,
+    tracking_status_raw: Option<String>,
+    created_at: Option<DateTime<FixedOffset>>,
+    updated_at: Option<DateTime<FixedOffset>>,
     /// The recipient refused the parcel (V-Track).
-    async fn refused(&self) -> bool {
-        self.0.refused
-    }
-    async fn carrier(&self) -> Option<&str> {
-        self.0.carrier.as_deref()
-    }
-    async fn service_id(&self) -> Option<&str> {
-        self.0.service_id.as_deref()
-    }
+    refused: bool,
+    carrier: Option<String>,
+    service_id: Option<String>,
     /// The reasons given, one per item that has one, without repeats.
-    async fn reasons(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for r in self
-            .0
+    reasons: Vec<String>,
+    total: Option<MoneyValue>,
+    total_seller: Option<MoneyValue>,
+    shipping: Option<MoneyValue>,
+    shipping_seller: Option<MoneyValue>,
+    items: Vec<ReturnItemValue>,
+    refunds: Vec<RefundValue>,
+    first_mile_address: Option<String>,
+    secondary_barcodes: Vec<String>,
+    invoice_id: Option<String>,
+}
+
+impl ReturnNode {
+    pub fn new(r: Arc<model::Return>) -> Self {
+        let mut reasons: Vec<String> = Vec::new();
+        for reason in r
             .items
             .iter()
             .filter_map(|i| i.reason.as_ref()?.reason.clone())
         {
-            if !out.contains(&r) {
-                out.push(r);
+            if !reasons.contains(&reason) {
+                reasons.push(reason);
             }
         }
-        out
+        ReturnNode {
+            id: GlobalId::new(NodeKind::Return, Some(r.vendor), &r.id)
+                .encode()
+                .into(),
+            vendor: r.vendor.into(),
+            vendor_id: r.id.clone(),
+            display_id: r.display_id.clone(),
+            order_reference: r.order_reference.clone(),
+            marketplace_order_id: r.marketplace_order_id.clone(),
+            tracking_number: r.tracking_number.clone(),
+            status: r.status.into(),
+            status_raw: r.status_raw.clone(),
+            tracking_status: r.tracking_status.map(Into::into),
+            tracking_status_raw: r.tracking_status_raw.clone(),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            refused: r.refused,
+            carrier: r.carrier.clone(),
+            service_id: r.service_id.clone(),
+            reasons,
+            total: money(&r.total),
+            total_seller: money(&r.total_seller),
+            shipping: money(&r.shipping),
+            shipping_seller: money(&r.shipping_seller),
+            items: r.items.iter().map(ReturnItemValue::from).collect(),
+            refunds: r.refunds.iter().map(RefundValue::from).collect(),
+            first_mile_address: r.first_mile_address.clone(),
+            secondary_barcodes: r.secondary_barcodes.clone(),
+            invoice_id: r.invoice_id.clone(),
+            record: r,
+        }
     }
-    async fn total(&self) -> Option<MoneyValue> {
-        money(&self.0.total)
-    }
-    async fn total_seller(&self) -> Option<MoneyValue> {
-        money(&self.0.total_seller)
-    }
-    async fn shipping(&self) -> Option<MoneyValue> {
-        money(&self.0.shipping)
-    }
-    async fn shipping_seller(&self) -> Option<MoneyValue> {
-        money(&self.0.shipping_seller)
-    }
-    async fn items(&self) -> Vec<ReturnItemValue> {
-        self.0.items.iter().cloned().map(ReturnItemValue).collect()
-    }
-    async fn refunds(&self) -> Vec<RefundValue> {
-        self.0.refunds.iter().cloned().map(RefundValue).collect()
-    }
+}
+
+#[ComplexObject]
+impl ReturnNode {
     /// Without the `pii:read` scope only city, state and country are shown.
     async fn address(&self, ctx: &Context<'_>) -> Option<AddressValue> {
-        self.0.address.as_ref().map(|a| address(ctx, a))
-    }
-    async fn first_mile_address(&self) -> Option<&str> {
-        self.0.first_mile_address.as_deref()
-    }
-    async fn secondary_barcodes(&self) -> &[String] {
-        &self.0.secondary_barcodes
-    }
-    async fn invoice_id(&self) -> Option<&str> {
-        self.0.invoice_id.as_deref()
+        self.record.address.as_ref().map(|a| address(ctx, a))
     }
     /// The customer as this return names them; their activity across all vendors resolves
     /// lazily by normalised e-mail or phone.
     async fn customer(&self) -> Option<CustomerNode> {
-        let contact = self.0.customer.clone()?;
+        let contact = self.record.customer.clone()?;
         CustomerNode::from_contact(contact)
     }
     /// The shop order (MerchantPro) this return belongs to, by its `orderReference`. Null
     /// without one (an RRR return has only its marketplace's order number), when MerchantPro
     /// does not know it, or when it cannot be reached (then with an error).
     async fn order(&self, ctx: &Context<'_>) -> Option<OrderNode> {
-        let reference = self.0.order_reference.clone()?;
+        let reference = self.record.order_reference.clone()?;
         if !permitted(ctx, Scope::OrdersRead) {
             return None;
         }
         reported(ctx, loaders(ctx).order(reference).await)
             .flatten()
-            .map(OrderNode)
+            .map(OrderNode::new)
     }
     /// The parcel's tracking, merged from ProCarrier and TrackRU.
     async fn tracking(&self, ctx: &Context<'_>) -> Option<ShipmentNode> {
-        let number = self.0.tracking_number.clone()?;
+        let number = self.record.tracking_number.clone()?;
         if !permitted(ctx, Scope::TrackingRead) {
             return None;
         }
-        ShipmentNode::load(ctx, ParcelKey::new(number, self.0.created_at)).await
+        ShipmentNode::load(ctx, ParcelKey::new(number, self.record.created_at)).await
     }
 }
 
-pub struct OrderLineValue(model::OrderLine);
-
-#[Object(name = "OrderLine")]
-impl OrderLineValue {
-    async fn id(&self) -> Option<&str> {
-        self.0.id.as_deref()
-    }
-    async fn sku(&self) -> Option<&str> {
-        self.0.sku.as_deref()
-    }
-    async fn name(&self) -> Option<&str> {
-        self.0.name.as_deref()
-    }
+#[derive(SimpleObject)]
+#[graphql(name = "OrderLine")]
+pub struct OrderLineValue {
+    id: Option<String>,
+    sku: Option<String>,
+    name: Option<String>,
     /// Decimal string.
-    async fn quantity(&self) -> String {
-        self.0.quantity.to_string()
-    }
-    async fn unit_price(&self) -> Option<MoneyValue> {
-        money(&self.0.unit_price)
-    }
-    async fn total(&self) -> Option<MoneyValue> {
-        money(&self.0.total)
+    quantity: String,
+    unit_price: Option<MoneyValue>,
+    total: Option<MoneyValue>,
+}
+
+impl From<&model::OrderLine> for OrderLineValue {
+    fn from(l: &model::OrderLine) -> Self {
+        OrderLineValue {
+            id: l.id.clone(),
+            sku: l.sku.clone(),
+            name: l.name.clone(),
+            quantity: l.quantity.to_string(),
+            unit_price: money(&l.unit_price),
+            total: money(&l.total),
+        }
     }
 }
 
 /// A shop order (MerchantPro).
-pub struct OrderNode(pub Arc<model::Order>);
-
-#[Object(name = "Order")]
-impl OrderNode {
-    async fn id(&self) -> ID {
-        GlobalId::new(NodeKind::Order, Some(self.0.vendor), &self.0.id)
-            .encode()
-            .into()
-    }
-    async fn vendor(&self) -> Vendor {
-        self.0.vendor.into()
-    }
-    async fn vendor_id(&self) -> &str {
-        &self.0.id
-    }
+#[derive(SimpleObject)]
+#[graphql(name = "Order", complex)]
+pub struct OrderNode {
+    #[graphql(skip)]
+    record: Arc<model::Order>,
+    #[graphql(owned)]
+    id: ID,
+    vendor: Vendor,
+    vendor_id: String,
     /// The sales channel's order id (`channel_ref_id`), which other vendors reference.
-    async fn reference(&self) -> Option<&str> {
-        self.0.reference.as_deref()
+    reference: Option<String>,
+    created_at: Option<DateTime<FixedOffset>>,
+    updated_at: Option<DateTime<FixedOffset>>,
+    payment_status: PaymentStatus,
+    payment_status_raw: String,
+    shipping_status: TrackingStatus,
+    shipping_status_raw: String,
+    lines: Vec<OrderLineValue>,
+    total: Option<MoneyValue>,
+    shipping_total: Option<MoneyValue>,
+    tracking_number: Option<String>,
+    shipping_method: Option<String>,
+    /// For a return (RMA) order: the MerchantPro id of the order it returns.
+    return_source_id: Option<String>,
+    rma_order_ids: Vec<String>,
+    tags: Vec<String>,
+}
+
+impl OrderNode {
+    pub fn new(o: Arc<model::Order>) -> Self {
+        OrderNode {
+            id: GlobalId::new(NodeKind::Order, Some(o.vendor), &o.id)
+                .encode()
+                .into(),
+            vendor: o.vendor.into(),
+            vendor_id: o.id.clone(),
+            reference: o.reference.clone(),
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+            payment_status: o.payment_status.into(),
+            payment_status_raw: o.payment_status_raw.clone(),
+            shipping_status: o.shipping_status.into(),
+            shipping_status_raw: o.shipping_status_raw.clone(),
+            lines: o.lines.iter().map(OrderLineValue::from).collect(),
+            total: money(&o.total),
+            shipping_total: money(&o.shipping_total),
+            tracking_number: o.tracking_number.clone(),
+            shipping_method: o.shipping_method.clone(),
+            return_source_id: o.return_source_id.clone(),
+            rma_order_ids: o.rma_order_ids.clone(),
+            tags: o.tags.clone(),
+            record: o,
+        }
     }
-    async fn created_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.created_at
-    }
-    async fn updated_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.updated_at
-    }
-    async fn payment_status(&self) -> PaymentStatus {
-        self.0.payment_status.into()
-    }
-    async fn payment_status_raw(&self) -> &str {
-        &self.0.payment_status_raw
-    }
-    async fn shipping_status(&self) -> TrackingStatus {
-        self.0.shipping_status.into()
-    }
-    async fn shipping_status_raw(&self) -> &str {
-        &self.0.shipping_status_raw
-    }
+}
+
+#[ComplexObject]
+impl OrderNode {
     async fn customer(&self) -> Option<CustomerNode> {
-        CustomerNode::from_contact(self.0.customer.clone()?)
+        CustomerNode::from_contact(self.record.customer.clone()?)
     }
     /// Without the `pii:read` scope only city, state and country are shown.
     async fn billing_address(&self, ctx: &Context<'_>) -> Option<AddressValue> {
-        self.0.billing_address.as_ref().map(|a| address(ctx, a))
+        self.record
+            .billing_address
+            .as_ref()
+            .map(|a| address(ctx, a))
     }
     /// Without the `pii:read` scope only city, state and country are shown.
     async fn shipping_address(&self, ctx: &Context<'_>) -> Option<AddressValue> {
-        self.0.shipping_address.as_ref().map(|a| address(ctx, a))
-    }
-    async fn lines(&self) -> Vec<OrderLineValue> {
-        self.0.lines.iter().cloned().map(OrderLineValue).collect()
-    }
-    async fn total(&self) -> Option<MoneyValue> {
-        money(&self.0.total)
-    }
-    async fn shipping_total(&self) -> Option<MoneyValue> {
-        money(&self.0.shipping_total)
-    }
-    async fn tracking_number(&self) -> Option<&str> {
-        self.0.tracking_number.as_deref()
-    }
-    async fn shipping_method(&self) -> Option<&str> {
-        self.0.shipping_method.as_deref()
-    }
-    /// For a return (RMA) order: the MerchantPro id of the order it returns.
-    async fn return_source_id(&self) -> Option<&str> {
-        self.0.return_source_id.as_deref()
-    }
-    async fn rma_order_ids(&self) -> &[String] {
-        &self.0.rma_order_ids
-    }
-    async fn tags(&self) -> &[String] {
-        &self.0.tags
+        self.record
+            .shipping_address
+            .as_ref()
+            .map(|a| address(ctx, a))
     }
     /// Returns of this order at any vendor, by its channel reference.
     async fn returns(&self, ctx: &Context<'_>) -> Vec<ReturnNode> {
-        let Some(reference) = self.0.reference.as_deref() else {
+        let Some(reference) = self.record.reference.as_deref() else {
             return Vec::new();
         };
         let found = service(ctx).returns_of_order(reference).await;
         report_all(ctx, &found.failures);
-        found.items.into_iter().map(ReturnNode).collect()
+        found.items.into_iter().map(ReturnNode::new).collect()
     }
     /// The outbound parcel's tracking.
     async fn tracking(&self, ctx: &Context<'_>) -> Option<ShipmentNode> {
-        let number = self.0.tracking_number.clone()?;
+        let number = self.record.tracking_number.clone()?;
         if !permitted(ctx, Scope::TrackingRead) {
             return None;
         }
-        ShipmentNode::load(ctx, ParcelKey::new(number, self.0.created_at)).await
+        ShipmentNode::load(ctx, ParcelKey::new(number, self.record.created_at)).await
     }
 }
 
@@ -554,27 +536,27 @@ impl ShipmentNode {
 }
 
 /// A parcel delivered to the customer (V-Track).
-pub struct DeliveryValue(Arc<model::Delivery>);
+#[derive(SimpleObject)]
+#[graphql(name = "Delivery")]
+pub struct DeliveryValue {
+    vendor: Vendor,
+    tracking_number: String,
+    order_reference: Option<String>,
+    invoice_id: Option<String>,
+    finalized_at: Option<DateTime<FixedOffset>>,
+    delivered_at: Option<DateTime<FixedOffset>>,
+}
 
-#[Object(name = "Delivery")]
-impl DeliveryValue {
-    async fn vendor(&self) -> Vendor {
-        self.0.vendor.into()
-    }
-    async fn tracking_number(&self) -> &str {
-        &self.0.tracking_number
-    }
-    async fn order_reference(&self) -> Option<&str> {
-        self.0.order_reference.as_deref()
-    }
-    async fn invoice_id(&self) -> Option<&str> {
-        self.0.invoice_id.as_deref()
-    }
-    async fn finalized_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.finalized_at
-    }
-    async fn delivered_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.delivered_at
+impl From<&model::Delivery> for DeliveryValue {
+    fn from(d: &model::Delivery) -> Self {
+        DeliveryValue {
+            vendor: d.vendor.into(),
+            tracking_number: d.tracking_number.clone(),
+            order_reference: d.order_reference.clone(),
+            invoice_id: d.invoice_id.clone(),
+            finalized_at: d.finalized_at,
+            delivered_at: d.delivered_at,
+        }
     }
 }
 
@@ -681,7 +663,7 @@ impl CustomerNode {
             .returns
             .iter()
             .cloned()
-            .map(ReturnNode)
+            .map(ReturnNode::new)
             .collect()
     }
     /// Parcels they refused (V-Track).
@@ -691,7 +673,7 @@ impl CustomerNode {
             .iter()
             .filter(|r| r.refused)
             .cloned()
-            .map(ReturnNode)
+            .map(ReturnNode::new)
             .collect()
     }
     /// Their shop orders (MerchantPro), newest first.
@@ -704,7 +686,7 @@ impl CustomerNode {
             .orders
             .iter()
             .cloned()
-            .map(OrderNode)
+            .map(OrderNode::new)
             .collect()
     }
     /// Parcels delivered to them (V-Track).
@@ -713,8 +695,7 @@ impl CustomerNode {
             .await
             .deliveries
             .iter()
-            .cloned()
-            .map(DeliveryValue)
+            .map(|d| DeliveryValue::from(d.as_ref()))
             .collect()
     }
     /// Refunds of their returns.
@@ -722,8 +703,8 @@ impl CustomerNode {
         let a = self.activity(ctx).await;
         a.returns
             .iter()
-            .flat_map(|r| r.refunds.iter().cloned())
-            .map(RefundValue)
+            .flat_map(|r| r.refunds.iter())
+            .map(RefundValue::from)
             .collect()
     }
     /// Returns per shop order, 0 to 1 and beyond (several returns of one order count each).
@@ -817,28 +798,28 @@ impl DropOffPointValue {
 }
 
 /// A way to send a return (ProCarrier).
-pub struct ReturnServiceValue(pub model::ReturnService);
-
-#[Object(name = "ReturnService")]
-impl ReturnServiceValue {
-    async fn vendor(&self) -> Vendor {
-        self.0.vendor.into()
-    }
-    async fn vendor_id(&self) -> &str {
-        &self.0.id
-    }
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
+#[derive(SimpleObject)]
+#[graphql(name = "ReturnService")]
+pub struct ReturnServiceValue {
+    vendor: Vendor,
+    vendor_id: String,
+    name: String,
     /// e.g. `home_collection`, `drop_off`.
-    async fn kind(&self) -> Option<&str> {
-        self.0.kind.as_deref()
-    }
-    async fn carrier(&self) -> Option<&str> {
-        self.0.carrier.as_deref()
-    }
-    async fn logo_url(&self) -> Option<&str> {
-        self.0.logo_url.as_deref()
+    kind: Option<String>,
+    carrier: Option<String>,
+    logo_url: Option<String>,
+}
+
+impl From<model::ReturnService> for ReturnServiceValue {
+    fn from(s: model::ReturnService) -> Self {
+        ReturnServiceValue {
+            vendor: s.vendor.into(),
+            vendor_id: s.id,
+            name: s.name,
+            kind: s.kind,
+            carrier: s.carrier,
+            logo_url: s.logo_url,
+        }
     }
 }
 
