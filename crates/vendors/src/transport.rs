@@ -379,16 +379,12 @@ impl Transport {
     ) -> Result<RawResponse, VendorError> {
         let vendor = self.vendor;
         self.not_held(endpoint)?;
-        if let Some(wait) = self.guard.rate_wait(endpoint) {
-            if Instant::now() + wait >= deadline {
-                self.guard.rate_refund(endpoint);
-                return Err(VendorError::RateLimited {
-                    vendor,
-                    endpoint,
-                    retry_after: Some(wait),
-                });
-            }
-            tokio::time::sleep(wait).await;
+        if let Err(wait) = self.guard.rate_pace(endpoint, deadline).await {
+            return Err(VendorError::RateLimited {
+                vendor,
+                endpoint,
+                retry_after: Some(wait),
+            });
         }
         let permit = tokio::time::timeout_at(deadline.into(), self.guard.permits.acquire())
             .await
