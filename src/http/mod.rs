@@ -144,7 +144,7 @@ impl App {
     }
 
     pub fn router(&self) -> Router {
-        Router::new()
+        let routes = Router::new()
             .route("/", get(graphiql))
             .route("/graphql", get(graphql_get).post(graphql_post))
             .route("/healthz", get(|| async { "ok" }))
@@ -157,9 +157,8 @@ impl App {
             .route(
                 "/labels/procarrier/{tracking_number}",
                 get(procarrier_label),
-            )
-            .layer(axum::middleware::from_fn(crate::request_id::layer))
-            .with_state(self.state.clone())
+            );
+        crate::request_id::layers(routes).with_state(self.state.clone())
     }
 
     /// Serves on `listener` until `shutdown` resolves.
