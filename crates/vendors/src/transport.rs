@@ -311,7 +311,7 @@ impl Transport {
             http,
             timeout,
             guard: Arc::new(Resilience::new(settings)),
-            metrics: Arc::default(),
+            metrics: Arc::new(crate::metrics::CallMetrics::new(vendor)),
         })
     }
 
@@ -332,9 +332,14 @@ impl Transport {
         self.guard.refusal()
     }
 
-    /// Calls made so far, by endpoint and outcome, with their latencies.
-    pub fn metrics(&self) -> &crate::metrics::CallMetrics {
-        &self.metrics
+    /// Records this transport's calls from now on into `recorder`, for `tenant` (see
+    /// [`crate::metrics::CallMetrics::report_to`]).
+    pub fn report_metrics_to(
+        &self,
+        recorder: Arc<dyn metrics::Recorder + Send + Sync>,
+        tenant: &str,
+    ) -> bool {
+        self.metrics.report_to(recorder, tenant)
     }
 
     /// A request to `path` (starting with `/`) under the base URL.
