@@ -2,6 +2,11 @@
 //! token, generated otherwise; echoed in the response, attached to every log line of the
 //! request (a tracing span) and sent on to the vendor calls the request makes, so one id follows
 //! a request through our logs and the vendors'.
+//!
+//! tower-http sets the header when it is missing ([`SetRequestIdLayer`], with [`Generate`]) and
+//! echoes it on the response ([`PropagateRequestIdLayer`]). Around them, two small pieces of
+//! ours: before, an insane caller id is dropped (so one is generated); inside, the request runs
+//! in its span and in the task-local scope the vendor transport reads the id from.
 
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,9 +14,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::Request;
-use axum::http::HeaderValue;
-use axum::middleware::Next;
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::{from_fn, map_request, Next};
 use axum::response::Response;
+use axum::Router;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tracing::Instrument;
 pub use vendors::request_id::{current, scope, spawn, HEADER};
 
@@ -32,13 +41,52 @@ fn generate() -> String {
     format!("{:016x}", h.finish())
 }
 
-/// The axum middleware.
-pub async fn layer(request: Request, next: Next) -> Response {
-    let id: Arc<str> = request
+/// tower-http's [`MakeRequestId`]: ours, 16 hex digits.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Generate;
+
+impl MakeRequestId for Generate {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&generate()).ok().map(RequestId::new)
+    }
+}
+
+/// Request ids around every route of `router`.
+pub fn layers<S>(router: Router<S>) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let header = HeaderName::from_static(HEADER);
+    // The layer added last runs first.
+    router
+        .layer(from_fn(in_scope))
+        .layer(PropagateRequestIdLayer::new(header.clone()))
+        .layer(SetRequestIdLayer::new(header, Generate))
+        .layer(map_request(drop_insane))
+}
+
+/// Drops a caller's `X-Request-Id` that is not [`acceptable`], so one is generated instead. The
+/// value is never logged: it could forge log lines.
+async fn drop_insane(mut request: Request) -> Request {
+    let insane = request
         .headers()
         .get(HEADER)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| acceptable(v))
+        .is_some_and(|v| !v.to_str().is_ok_and(acceptable));
+    if insane {
+        request.headers_mut().remove(HEADER);
+        tracing::debug!("unusable X-Request-Id replaced");
+    }
+    request
+}
+
+/// Runs the request in its span and in the request id's task-local scope (vendor calls send the
+/// id on), and logs it served.
+async fn in_scope(request: Request, next: Next) -> Response {
+    // Set by `SetRequestIdLayer` before this runs.
+    let id: Arc<str> = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
         .map_or_else(|| generate().into(), Into::into);
     let span = tracing::info_span!(
         "request",
@@ -47,9 +95,7 @@ pub async fn layer(request: Request, next: Next) -> Response {
         path = %request.uri().path(),
     );
     let started = Instant::now();
-    let mut response = scope(id.clone(), next.run(request))
-        .instrument(span.clone())
-        .await;
+    let response = scope(id, next.run(request)).instrument(span.clone()).await;
     span.in_scope(|| {
         tracing::info!(
             status = response.status().as_u16(),
@@ -57,9 +103,6 @@ pub async fn layer(request: Request, next: Next) -> Response {
             "request served"
         );
     });
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(HEADER, value);
-    }
     response
 }
 
@@ -75,6 +118,43 @@ mod tests {
         assert!(!acceptable("x\ny"));
         assert!(!acceptable(&"a".repeat(65)));
         assert_ne!(generate(), generate());
+    }
+
+    #[tokio::test]
+    async fn an_id_is_kept_or_generated_echoed_and_in_scope_for_the_handler() {
+        let app = layers(Router::new().route(
+            "/",
+            axum::routing::get(|| async { current().as_deref().unwrap_or("-").to_owned() }),
+        ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let server = tokio::spawn(std::future::IntoFuture::into_future(axum::serve(
+            listener, app,
+        )));
+        let http = reqwest::Client::new();
+        let too_long = "a".repeat(65);
+        for (sent, kept) in [
+            (Some("req-1.a_B"), true),
+            (Some("two words"), false),
+            (Some(too_long.as_str()), false),
+            (None, false),
+        ] {
+            let mut request = http.get(&url);
+            if let Some(id) = sent {
+                request = request.header(HEADER, id);
+            }
+            let response = request.send().await.unwrap();
+            let echoed = response.headers()[HEADER].to_str().unwrap().to_owned();
+            let seen = response.text().await.unwrap();
+            assert_eq!(seen, echoed, "the handler ran in the echoed id's scope");
+            if kept {
+                assert_eq!(Some(echoed.as_str()), sent);
+            } else {
+                assert_eq!(echoed.len(), 16, "{echoed}");
+                assert!(echoed.bytes().all(|b| b.is_ascii_hexdigit()), "{echoed}");
+            }
+        }
+        server.abort();
     }
 
     #[tokio::test]

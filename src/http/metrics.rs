@@ -1,24 +1,92 @@
-//! `GET /metrics`: Prometheus text format (version 0.0.4), written by hand: per vendor and
-//! endpoint the calls by outcome and a latency histogram, the cache's hits, misses and size,
-//! each breaker's state and refusal latch, and GraphQL operations by name and outcome.
+//! `GET /metrics`: the Prometheus text format, rendered by metrics-exporter-prometheus from a
+//! recorder that each gateway ([`crate::App`]) owns. The facade's process-global recorder is
+//! never installed: gateways sharing a process (the tests run many) each show only their own
+//! figures.
+//!
+//! The metrics are those of [`catalog`]. Recorded as they happen: every vendor call (by the
+//! tenant's transports, which [`Metrics::watch`] hands the recorder) and every GraphQL
+//! operation. Read from the gateway's state at each scrape: the caches' hits, misses and size,
+//! each breaker's state and refusal latch, and the open subscriptions.
 
-use parking_lot::Mutex;
-use std::collections::BTreeMap;
-use std::fmt::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use metrics::{Counter, Gauge, Level, Metadata, Recorder};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
 
 use crate::events::ReturnEvents;
 use crate::tenants::Tenants;
-use crate::upstream::Upstreams;
-use vendors::metrics::BUCKETS;
+pub use vendors::metrics::catalog;
+use vendors::metrics::catalog::Metric;
 use vendors::model::Vendor;
 use vendors::BreakerState;
 
-/// GraphQL operations served, by operation name and outcome (`ok`, `partial`, `error`).
-#[derive(Debug, Default)]
-pub struct OperationCounters(Mutex<BTreeMap<(String, &'static str), u64>>);
+const METADATA: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, None);
 
-impl OperationCounters {
-    pub fn record(&self, name: Option<&str>, response: &async_graphql::Response) {
+/// How often recorded latencies are folded into their histograms between scrapes.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// One gateway's metrics: its own recorder, and the handle that renders it.
+pub struct Metrics {
+    recorder: Arc<PrometheusRecorder>,
+    handle: PrometheusHandle,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Full(catalog::VENDOR_REQUEST_DURATION.name.to_owned()),
+                &catalog::LATENCY_BUCKETS,
+            )
+            .expect("the catalog's latency buckets are not empty")
+            .build_recorder();
+        catalog::describe(&recorder);
+        let handle = recorder.handle();
+        Metrics {
+            recorder: Arc::new(recorder),
+            handle,
+        }
+    }
+
+    fn counter(&self, metric: &Metric, labels: &[&str]) -> Counter {
+        self.recorder
+            .register_counter(&metric.key(labels), &METADATA)
+    }
+
+    fn gauge(&self, metric: &Metric, labels: &[&str]) -> Gauge {
+        self.recorder.register_gauge(&metric.key(labels), &METADATA)
+    }
+
+    /// Has every tenant's vendor transports record their calls here.
+    pub fn watch(&self, tenants: &Tenants) {
+        for tenant in tenants.iter() {
+            for vendor in Vendor::ALL {
+                tenant
+                    .service
+                    .upstreams()
+                    .transport(vendor)
+                    .report_metrics_to(self.recorder.clone(), &tenant.id);
+            }
+        }
+    }
+
+    /// Counts a GraphQL operation served, by its name and outcome (`ok`, `partial`, `error`).
+    pub fn record_operation(&self, name: Option<&str>, response: &async_graphql::Response) {
         // Client-chosen names: bounded so they cannot blow up the label space.
         let name: String = name
             .unwrap_or("anonymous")
@@ -31,142 +99,109 @@ impl OperationCounters {
             (false, async_graphql::Value::Null) => "error",
             (false, _) => "partial",
         };
-        *self.0.lock().entry((name, outcome)).or_default() += 1;
+        self.counter(&catalog::GRAPHQL_OPERATIONS, &[&name, outcome])
+            .increment(1);
     }
-}
 
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-/// Every tenant's vendor metrics (labelled `tenant`), the GraphQL operations and the open
-/// subscriptions.
-pub fn render(tenants: &Tenants, operations: &OperationCounters, events: &ReturnEvents) -> String {
-    let mut out = String::new();
-    let transports: Vec<_> = tenants
-        .iter()
-        .flat_map(|t| {
-            Vendor::ALL
-                .into_iter()
-                .map(|v| (t.id.as_str(), v, t.service.upstreams().transport(v)))
-        })
-        .collect();
-    out.push_str(
-        "# HELP gateway_vendor_requests_total Vendor calls (attempts) by endpoint and outcome.\n",
-    );
-    out.push_str("# TYPE gateway_vendor_requests_total counter\n");
-    for (tenant, vendor, t) in &transports {
-        for ((endpoint, outcome), n) in t.metrics().calls() {
-            let _ = writeln!(
-                out,
-                "gateway_vendor_requests_total{{tenant=\"{tenant}\",vendor=\"{vendor}\",endpoint=\"{}\",outcome=\"{outcome}\"}} {n}",
-                escape(endpoint)
-            );
-        }
-    }
-    out.push_str("# HELP gateway_vendor_request_duration_seconds Vendor call latency.\n");
-    out.push_str("# TYPE gateway_vendor_request_duration_seconds histogram\n");
-    for (tenant, vendor, t) in &transports {
-        for (endpoint, h) in t.metrics().latency() {
-            let labels = format!(
-                "tenant=\"{tenant}\",vendor=\"{vendor}\",endpoint=\"{}\"",
-                escape(endpoint)
-            );
-            for (le, n) in BUCKETS.iter().zip(h.buckets) {
-                let _ = writeln!(
-                    out,
-                    "gateway_vendor_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {n}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "gateway_vendor_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "gateway_vendor_request_duration_seconds_sum{{{labels}}} {}",
-                h.sum_seconds
-            );
-            let _ = writeln!(
-                out,
-                "gateway_vendor_request_duration_seconds_count{{{labels}}} {}",
-                h.count
-            );
-        }
-    }
-    let per_vendor = |out: &mut String,
-                      name: &str,
-                      kind: &str,
-                      help: &str,
-                      value: &dyn Fn(&Upstreams, Vendor) -> f64| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    /// Every tenant's vendor metrics (labelled `tenant`), the GraphQL operations and the open
+    /// subscriptions, as Prometheus text.
+    pub fn render(&self, tenants: &Tenants, events: &ReturnEvents) -> String {
         for tenant in tenants.iter() {
+            let up = tenant.service.upstreams();
             for vendor in Vendor::ALL {
-                let _ = writeln!(
-                    out,
-                    "{name}{{tenant=\"{}\",vendor=\"{vendor}\"}} {}",
-                    tenant.id,
-                    value(tenant.service.upstreams(), vendor)
-                );
+                let labels = [tenant.id.as_str(), vendor.as_str()];
+                let (hits, misses) = up.cache.hits_and_misses(vendor);
+                self.counter(&catalog::CACHE_HITS, &labels).absolute(hits);
+                self.counter(&catalog::CACHE_MISSES, &labels)
+                    .absolute(misses);
+                self.gauge(&catalog::CACHE_ENTRIES, &labels)
+                    .set(up.cache.entry_count(vendor) as f64);
+                let breaker = match up.breaker_state(vendor) {
+                    BreakerState::Closed => 0.0,
+                    BreakerState::HalfOpen => 1.0,
+                    BreakerState::Open => 2.0,
+                };
+                self.gauge(&catalog::BREAKER_STATE, &labels).set(breaker);
+                let latched = if up.refusal(vendor).is_some() {
+                    1.0
+                } else {
+                    0.0
+                };
+                self.gauge(&catalog::REFUSAL_LATCHED, &labels).set(latched);
             }
         }
-    };
-    per_vendor(
-        &mut out,
-        "gateway_cache_hits_total",
-        "counter",
-        "Reads served from the cache.",
-        &|up, v| up.cache.hits_and_misses(v).0 as f64,
-    );
-    per_vendor(
-        &mut out,
-        "gateway_cache_misses_total",
-        "counter",
-        "Reads that went to the vendor.",
-        &|up, v| up.cache.hits_and_misses(v).1 as f64,
-    );
-    per_vendor(
-        &mut out,
-        "gateway_cache_entries",
-        "gauge",
-        "Entries held in the cache.",
-        &|up, v| up.cache.entry_count(v) as f64,
-    );
-    per_vendor(
-        &mut out,
-        "gateway_breaker_state",
-        "gauge",
-        "Circuit breaker: 0 closed, 1 half-open, 2 open.",
-        &|up, v| match up.breaker_state(v) {
-            BreakerState::Closed => 0.0,
-            BreakerState::HalfOpen => 1.0,
-            BreakerState::Open => 2.0,
-        },
-    );
-    per_vendor(
-        &mut out,
-        "gateway_vendor_refusal_latched",
-        "gauge",
-        "1 while a refusal of our credentials holds every call to the vendor (auth_refusal_cooldown_s).",
-        &|up, v| if up.refusal(v).is_some() { 1.0 } else { 0.0 },
-    );
-    out.push_str(
-        "# HELP gateway_graphql_operations_total GraphQL operations by name and outcome.\n",
-    );
-    out.push_str("# TYPE gateway_graphql_operations_total counter\n");
-    for ((name, outcome), n) in operations.0.lock().iter() {
-        let _ = writeln!(
-            out,
-            "gateway_graphql_operations_total{{operation=\"{name}\",outcome=\"{outcome}\"}} {n}"
-        );
+        self.gauge(&catalog::SUBSCRIPTIONS_ACTIVE, &[])
+            .set(events.subscribers() as f64);
+        self.handle.render()
     }
-    out.push_str(
-        "# HELP gateway_subscriptions_active Open returnUpdated subscriptions.\n\
-         # TYPE gateway_subscriptions_active gauge\n",
-    );
-    let _ = writeln!(out, "gateway_subscriptions_active {}", events.subscribers());
-    out
+
+    /// Folds the latencies recorded since the last scrape into their histograms, every few
+    /// seconds, forever: without it a gateway nobody scrapes keeps every sample. (The exporter
+    /// runs this itself only for the global recorder it installs, which we do not use.)
+    pub async fn upkeep(&self) -> std::convert::Infallible {
+        let mut every = tokio::time::interval(UPKEEP_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            self.handle.run_upkeep();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok() -> async_graphql::Response {
+        async_graphql::Response::new(async_graphql::Value::Null)
+    }
+
+    #[test]
+    fn each_gateway_renders_only_what_it_recorded() {
+        let (one, other) = (Metrics::new(), Metrics::new());
+        one.record_operation(Some("Dashboard"), &ok());
+        one.record_operation(Some("Dash board\n"), &ok());
+        other.record_operation(None, &ok());
+        let one = one.handle.render();
+        assert!(
+            one.contains(
+                "\ngateway_graphql_operations_total{operation=\"Dashboard\",outcome=\"ok\"} 2\n"
+            ),
+            "{one}"
+        );
+        assert!(one.contains(
+            "# HELP gateway_graphql_operations_total GraphQL operations by name and outcome.\n"
+        ));
+        assert!(!one.contains("anonymous"), "{one}");
+        let other = other.handle.render();
+        assert!(
+            other.contains("{operation=\"anonymous\",outcome=\"ok\"} 1\n"),
+            "{other}"
+        );
+        assert!(!other.contains("Dashboard"), "{other}");
+    }
+
+    #[test]
+    fn vendor_calls_are_counted_and_timed_in_the_catalogs_buckets() {
+        let metrics = Metrics::new();
+        let calls = vendors::metrics::CallMetrics::new(Vendor::Rrr);
+        calls.record("returns", "ok", Duration::from_millis(1)); // before: not recorded
+        assert!(calls.report_to(metrics.recorder.clone(), "acme"));
+        calls.record("returns", "ok", Duration::from_millis(30));
+        calls.record("returns", "VENDOR_TIMEOUT", Duration::from_millis(700));
+        let text = metrics.handle.render();
+        let labels = r#"tenant="acme",vendor="rrr",endpoint="returns""#;
+        for line in [
+            format!("gateway_vendor_requests_total{{{labels},outcome=\"ok\"}} 1"),
+            format!("gateway_vendor_requests_total{{{labels},outcome=\"VENDOR_TIMEOUT\"}} 1"),
+            format!("gateway_vendor_request_duration_seconds_bucket{{{labels},le=\"0.025\"}} 0"),
+            format!("gateway_vendor_request_duration_seconds_bucket{{{labels},le=\"0.05\"}} 1"),
+            format!("gateway_vendor_request_duration_seconds_bucket{{{labels},le=\"1\"}} 2"),
+            format!("gateway_vendor_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} 2"),
+            format!("gateway_vendor_request_duration_seconds_count{{{labels}}} 2"),
+            "# TYPE gateway_vendor_request_duration_seconds histogram".to_owned(),
+        ] {
+            assert!(text.contains(&format!("{line}\n")), "{line} in:\n{text}");
+        }
+    }
 }

@@ -102,7 +102,8 @@ pub struct AppState {
     pub events: Arc<ReturnEvents>,
     pub settings: ServerSettings,
     pub webhooks: WebhookSettings,
-    pub operations: metrics::OperationCounters,
+    /// This gateway's own metrics (never the process-global recorder).
+    pub metrics: metrics::Metrics,
     /// One permit per open graphql-ws connection (`server.max_websockets`).
     pub websockets: Arc<tokio::sync::Semaphore>,
     pub clock: Clock,
@@ -125,16 +126,19 @@ impl App {
         let auth = Authenticator::new(&settings.auth)?;
         let events = Arc::new(ReturnEvents::new(&settings.webhooks));
         let schema = crate::schema::build(events.clone(), &settings.server);
+        let tenants = Tenants::new(settings, clock)?;
+        let metrics = metrics::Metrics::new();
+        metrics.watch(&tenants);
         Ok(App {
             state: Arc::new(AppState {
                 schema,
                 auth,
                 persisted: intake::PersistedQueries::new(&settings.server)?,
-                tenants: Tenants::new(settings, clock)?,
+                tenants,
                 events,
                 settings: settings.server.clone(),
                 webhooks: settings.webhooks.clone(),
-                operations: metrics::OperationCounters::default(),
+                metrics,
                 websockets: Arc::new(tokio::sync::Semaphore::new(settings.server.max_websockets)),
                 clock,
             }),
@@ -142,7 +146,7 @@ impl App {
     }
 
     pub fn router(&self) -> Router {
-        Router::new()
+        let routes = Router::new()
             .route("/", get(graphiql))
             .route("/graphql", get(graphql_get).post(graphql_post))
             .route("/healthz", get(|| async { "ok" }))
@@ -155,20 +159,22 @@ impl App {
             .route(
                 "/labels/procarrier/{tracking_number}",
                 get(procarrier_label),
-            )
-            .layer(axum::middleware::from_fn(crate::request_id::layer))
-            .with_state(self.state.clone())
+            );
+        crate::request_id::layers(routes).with_state(self.state.clone())
     }
 
-    /// Serves on `listener` until `shutdown` resolves.
+    /// Serves on `listener` until `shutdown` resolves (keeping the metrics' histograms up to
+    /// date meanwhile).
     pub async fn run(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await
+        let serve = axum::serve(listener, self.router()).with_graceful_shutdown(shutdown);
+        tokio::select! {
+            served = serve => served,
+            never = self.state.metrics.upkeep() => match never {},
+        }
     }
 }
 
@@ -233,7 +239,7 @@ async fn graphql_post(
         async_graphql::BatchResponse::Batch(rs) => rs.iter().collect(),
     };
     for (name, r) in names.iter().zip(responses) {
-        state.operations.record(name.as_deref(), r);
+        state.metrics.record_operation(name.as_deref(), r);
     }
     GraphQLResponse::from(response).into_response()
 }
@@ -303,7 +309,7 @@ async fn graphql_get(
     };
     let request = prepare(&headers, &caller, &tenant, request);
     let response = state.schema.execute(request).await;
-    state.operations.record(name.as_deref(), &response);
+    state.metrics.record_operation(name.as_deref(), &response);
     GraphQLResponse::from(response).into_response()
 }
 
@@ -367,7 +373,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn prometheus(State(state): State<Arc<AppState>>) -> Response {
-    let body = metrics::render(&state.tenants, &state.operations, &state.events);
+    let body = state.metrics.render(&state.tenants, &state.events);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 

@@ -1,50 +1,198 @@
-//! Per-vendor call metrics, recorded by the shared transport for every attempt: counts by
-//! endpoint and outcome (`ok` or the error code) and a latency histogram per endpoint.
+//! Metrics, through the `metrics` facade: [`catalog`] names every metric the gateway reports,
+//! and [`CallMetrics`] records a transport's calls (counts by endpoint and outcome, `ok` or the
+//! error code; latency per endpoint) into the recorder the gateway hands it.
+//!
+//! Nothing here uses the facade's process-global recorder: several gateways may share a
+//! process (the tests run many at once), and each shows only its own figures.
 
-use parking_lot::Mutex;
-use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-/// Upper bounds of the latency buckets, in seconds (Prometheus `le`).
-pub const BUCKETS: [f64; 11] = [
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
+use metrics::{Level, Metadata, Recorder};
 
-#[derive(Debug, Default, Clone)]
-pub struct Histogram {
-    /// Cumulative counts per bucket of [`BUCKETS`].
-    pub buckets: [u64; BUCKETS.len()],
-    pub count: u64,
-    pub sum_seconds: f64,
+use crate::model::Vendor;
+
+/// The one list of the metrics the gateway reports: names, kinds, help texts, label names and
+/// histogram buckets. The vendor transports record some, the gateway the rest; both name them
+/// only through here (this crate is the lowest one both see).
+pub mod catalog {
+    use metrics::{Key, KeyName, Label, Recorder, SharedString};
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Kind {
+        Counter,
+        Gauge,
+        Histogram,
+    }
+
+    /// One metric: its name, kind, `# HELP` text and label names, in the order they are shown.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Metric {
+        pub name: &'static str,
+        pub kind: Kind,
+        pub help: &'static str,
+        pub labels: &'static [&'static str],
+    }
+
+    impl Metric {
+        /// The series with these label `values`, one for each of [`Metric::labels`], in order.
+        pub fn key(&self, values: &[&str]) -> Key {
+            debug_assert_eq!(values.len(), self.labels.len(), "labels of {}", self.name);
+            let labels: Vec<Label> = self
+                .labels
+                .iter()
+                .zip(values)
+                .map(|(name, value)| Label::new(*name, (*value).to_owned()))
+                .collect();
+            Key::from_parts(self.name, labels)
+        }
+    }
+
+    pub const VENDOR_REQUESTS: Metric = Metric {
+        name: "gateway_vendor_requests_total",
+        kind: Kind::Counter,
+        help: "Vendor calls (attempts) by endpoint and outcome.",
+        labels: &["tenant", "vendor", "endpoint", "outcome"],
+    };
+    pub const VENDOR_REQUEST_DURATION: Metric = Metric {
+        name: "gateway_vendor_request_duration_seconds",
+        kind: Kind::Histogram,
+        help: "Vendor call latency.",
+        labels: &["tenant", "vendor", "endpoint"],
+    };
+    pub const CACHE_HITS: Metric = Metric {
+        name: "gateway_cache_hits_total",
+        kind: Kind::Counter,
+        help: "Reads served from the cache.",
+        labels: &["tenant", "vendor"],
+    };
+    pub const CACHE_MISSES: Metric = Metric {
+        name: "gateway_cache_misses_total",
+        kind: Kind::Counter,
+        help: "Reads that went to the vendor.",
+        labels: &["tenant", "vendor"],
+    };
+    pub const CACHE_ENTRIES: Metric = Metric {
+        name: "gateway_cache_entries",
+        kind: Kind::Gauge,
+        help: "Entries held in the cache.",
+        labels: &["tenant", "vendor"],
+    };
+    pub const BREAKER_STATE: Metric = Metric {
+        name: "gateway_breaker_state",
+        kind: Kind::Gauge,
+        help: "Circuit breaker: 0 closed, 1 half-open, 2 open.",
+        labels: &["tenant", "vendor"],
+    };
+    pub const REFUSAL_LATCHED: Metric = Metric {
+        name: "gateway_vendor_refusal_latched",
+        kind: Kind::Gauge,
+        help: "1 while a refusal of our credentials holds every call to the vendor (auth_refusal_cooldown_s).",
+        labels: &["tenant", "vendor"],
+    };
+    pub const GRAPHQL_OPERATIONS: Metric = Metric {
+        name: "gateway_graphql_operations_total",
+        kind: Kind::Counter,
+        help: "GraphQL operations by name and outcome.",
+        labels: &["operation", "outcome"],
+    };
+    pub const SUBSCRIPTIONS_ACTIVE: Metric = Metric {
+        name: "gateway_subscriptions_active",
+        kind: Kind::Gauge,
+        help: "Open returnUpdated subscriptions.",
+        labels: &[],
+    };
+
+    pub const ALL: [Metric; 9] = [
+        VENDOR_REQUESTS,
+        VENDOR_REQUEST_DURATION,
+        CACHE_HITS,
+        CACHE_MISSES,
+        CACHE_ENTRIES,
+        BREAKER_STATE,
+        REFUSAL_LATCHED,
+        GRAPHQL_OPERATIONS,
+        SUBSCRIPTIONS_ACTIVE,
+    ];
+
+    /// Upper bounds of [`VENDOR_REQUEST_DURATION`]'s buckets, in seconds (Prometheus `le`).
+    pub const LATENCY_BUCKETS: [f64; 11] = [
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ];
+
+    /// Gives `recorder` every metric's help text.
+    pub fn describe(recorder: &dyn Recorder) {
+        for metric in ALL {
+            let name = KeyName::from_const_str(metric.name);
+            let help = SharedString::const_str(metric.help);
+            match metric.kind {
+                Kind::Counter => recorder.describe_counter(name, None, help),
+                Kind::Gauge => recorder.describe_gauge(name, None, help),
+                Kind::Histogram => recorder.describe_histogram(name, None, help),
+            }
+        }
+    }
 }
 
-#[derive(Debug, Default)]
+/// Where a transport's calls are recorded.
+struct Sink {
+    recorder: Arc<dyn Recorder + Send + Sync>,
+    tenant: String,
+}
+
+/// Where the metrics recorded here come from (the facade's `Metadata`).
+const METADATA: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, None);
+
+/// A transport's call metrics: [`catalog::VENDOR_REQUESTS`] and
+/// [`catalog::VENDOR_REQUEST_DURATION`], recorded once [`CallMetrics::report_to`] has named the
+/// recorder (calls before that are not recorded).
 pub struct CallMetrics {
-    calls: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
-    latency: Mutex<BTreeMap<&'static str, Histogram>>,
+    vendor: Vendor,
+    sink: OnceLock<Sink>,
+}
+
+impl fmt::Debug for CallMetrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallMetrics")
+            .field("vendor", &self.vendor)
+            .field("tenant", &self.sink.get().map(|s| &s.tenant))
+            .finish_non_exhaustive()
+    }
 }
 
 impl CallMetrics {
-    pub fn record(&self, endpoint: &'static str, outcome: &'static str, took: Duration) {
-        *self.calls.lock().entry((endpoint, outcome)).or_default() += 1;
-        let seconds = took.as_secs_f64();
-        let mut latency = self.latency.lock();
-        let h = latency.entry(endpoint).or_default();
-        for (i, le) in BUCKETS.iter().enumerate() {
-            if seconds <= *le {
-                h.buckets[i] += 1;
-            }
+    pub fn new(vendor: Vendor) -> Self {
+        CallMetrics {
+            vendor,
+            sink: OnceLock::new(),
         }
-        h.count += 1;
-        h.sum_seconds += seconds;
     }
 
-    /// `(endpoint, outcome) → calls`.
-    pub fn calls(&self) -> BTreeMap<(&'static str, &'static str), u64> {
-        self.calls.lock().clone()
+    /// Records every call from now on into `recorder`, labelled with `tenant`. Only the first
+    /// recorder named counts; `false` if one was named before.
+    pub fn report_to(&self, recorder: Arc<dyn Recorder + Send + Sync>, tenant: &str) -> bool {
+        self.sink
+            .set(Sink {
+                recorder,
+                tenant: tenant.to_owned(),
+            })
+            .is_ok()
     }
 
-    pub fn latency(&self) -> BTreeMap<&'static str, Histogram> {
-        self.latency.lock().clone()
+    /// One attempt at `endpoint`, its outcome and how long it took.
+    pub fn record(&self, endpoint: &'static str, outcome: &'static str, took: Duration) {
+        let Some(sink) = self.sink.get() else {
+            return;
+        };
+        let (tenant, vendor) = (sink.tenant.as_str(), self.vendor.as_str());
+        let calls = catalog::VENDOR_REQUESTS.key(&[tenant, vendor, endpoint, outcome]);
+        sink.recorder
+            .register_counter(&calls, &METADATA)
+            .increment(1);
+        let latency = catalog::VENDOR_REQUEST_DURATION.key(&[tenant, vendor, endpoint]);
+        sink.recorder
+            .register_histogram(&latency, &METADATA)
+            .record(took.as_secs_f64());
     }
 }

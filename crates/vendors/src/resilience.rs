@@ -3,8 +3,10 @@
 //!
 //! - a deadline: a call, retries included, never outlasts the vendor's `timeout_ms`;
 //! - a bulkhead: at most `max_concurrency` calls in flight per vendor;
-//! - a client-side rate limit (`rate_limit_per_s`, a token bucket; 0 = none), so we pace
-//!   ourselves under the vendor's limits instead of collecting 429s;
+//! - a client-side rate limit (`rate_limit_per_s`, and `endpoint_rate_limits_per_s` for
+//!   endpoints paced apart; 0 = none), governor's GCRA with a burst of the rate (at least 1), so
+//!   we pace ourselves under the vendor's limits instead of collecting 429s; a call never waits
+//!   past its deadline: when the wait would reach it, the call is refused as rate limited;
 //! - a circuit breaker: `breaker_failures` consecutive failures (timeouts, refused connections,
 //!   5xx, cut-off bodies) open it; while open, calls fail at once without reaching the vendor;
 //!   after `breaker_cooldown_ms` one trial call is let through (half-open) and its outcome
@@ -21,8 +23,10 @@
 //!   requests) are never retried.
 
 use parking_lot::Mutex;
+use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
+use governor::clock::Clock;
 use tokio::sync::Semaphore;
 
 use crate::settings::VendorHttp;
@@ -101,24 +105,44 @@ impl Refusal {
     }
 }
 
-#[derive(Debug)]
-struct TokenBucket {
-    per_second: f64,
-    tokens: f64,
-    at: Instant,
+/// Tokio's clock, for the rate limiters: real time in production, and in tests the clock that
+/// `tokio::time::pause` stops and `advance` moves, the same one `tokio::time::sleep` waits on.
+/// Its instants are the time since the limiter was made (governor's `Reference` for `Duration`).
+#[derive(Debug, Clone)]
+struct TokioClock(tokio::time::Instant);
+
+impl Clock for TokioClock {
+    type Instant = Duration;
+
+    fn now(&self) -> Duration {
+        self.0.elapsed()
+    }
 }
 
-impl TokenBucket {
-    /// A full bucket for `per_second` calls; `None` for 0 (no limit).
-    fn new(per_second: f64) -> Option<Mutex<TokenBucket>> {
-        (per_second > 0.0).then(|| {
-            Mutex::new(TokenBucket {
-                per_second,
-                tokens: per_second.max(1.0),
-                at: Instant::now(),
-            })
-        })
+/// A GCRA rate limiter on [`TokioClock`].
+type Limiter = governor::RateLimiter<
+    governor::state::NotKeyed,
+    governor::state::InMemoryState,
+    TokioClock,
+    governor::middleware::NoOpMiddleware<Duration>,
+>;
+
+/// A limiter for `per_second` calls with a burst of `max(1, per_second)` (fractional rates
+/// like 0.5/s allowed); `None` for 0 (no limit).
+fn limiter(per_second: f64) -> Option<Limiter> {
+    if per_second.is_nan() || per_second <= 0.0 {
+        return None;
     }
+    // One call per period (slower than once a year counts as once a year: governor counts in
+    // u64 nanoseconds). A period under a nanosecond (over 10⁹ calls/s) limits nothing.
+    const SLOWEST_PERIOD_S: f64 = 365.0 * 86_400.0;
+    let period = Duration::from_secs_f64((1.0 / per_second).min(SLOWEST_PERIOD_S));
+    let burst = NonZeroU32::new(per_second as u32).unwrap_or(NonZeroU32::MIN);
+    let quota = governor::Quota::with_period(period)?.allow_burst(burst);
+    Some(governor::RateLimiter::direct_with_clock(
+        quota,
+        TokioClock(tokio::time::Instant::now()),
+    ))
 }
 
 /// In tenths of a retry, so that ten calls earn exactly one.
@@ -136,9 +160,10 @@ const RETRY_COST_TENTHS: u32 = 10;
 pub struct Resilience {
     pub(super) permits: Semaphore,
     breaker: Mutex<Breaker>,
-    bucket: Option<Mutex<TokenBucket>>,
-    /// Endpoints paced by their own bucket instead of `bucket`.
-    endpoint_buckets: std::collections::HashMap<String, Mutex<TokenBucket>>,
+    /// The vendor's rate limit (`rate_limit_per_s`).
+    limiter: Option<Limiter>,
+    /// Endpoints paced by their own limiter instead of `limiter`.
+    endpoint_limiters: std::collections::HashMap<String, Limiter>,
     budget: Mutex<RetryBudget>,
     breaker_failures: u32,
     cooldown: Duration,
@@ -156,11 +181,11 @@ impl Resilience {
         Resilience {
             permits: Semaphore::new(settings.max_concurrency.max(1)),
             breaker: Mutex::new(Breaker::Closed { failures: 0 }),
-            bucket: TokenBucket::new(settings.rate_limit_per_s),
-            endpoint_buckets: settings
+            limiter: limiter(settings.rate_limit_per_s),
+            endpoint_limiters: settings
                 .endpoint_rate_limits_per_s
                 .iter()
-                .filter_map(|(endpoint, &rate)| Some((endpoint.clone(), TokenBucket::new(rate)?)))
+                .filter_map(|(endpoint, &rate)| Some((endpoint.clone(), limiter(rate)?)))
                 .collect(),
             budget: Mutex::new(RetryBudget {
                 tenths: BUDGET_RESERVE_TENTHS,
@@ -263,32 +288,36 @@ impl Resilience {
         latched.clone()
     }
 
-    /// The bucket that paces `endpoint`: its own, else the vendor's.
-    fn bucket_of(&self, endpoint: &str) -> Option<&Mutex<TokenBucket>> {
-        self.endpoint_buckets.get(endpoint).or(self.bucket.as_ref())
+    /// The limiter that paces `endpoint`: its own, else the vendor's.
+    fn limiter_of(&self, endpoint: &str) -> Option<&Limiter> {
+        self.endpoint_limiters
+            .get(endpoint)
+            .or(self.limiter.as_ref())
     }
 
-    /// How long to wait for a rate-limit token for a call to `endpoint` (taking it); `None`
-    /// without a limit.
-    pub fn rate_wait(&self, endpoint: &str) -> Option<Duration> {
-        let bucket = self.bucket_of(endpoint)?;
-        let mut b = bucket.lock();
-        let now = Instant::now();
-        let capacity = b.per_second.max(1.0);
-        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * b.per_second).min(capacity);
-        b.at = now;
-        b.tokens -= 1.0;
-        Some(if b.tokens >= 0.0 {
-            Duration::ZERO
-        } else {
-            Duration::from_secs_f64(-b.tokens / b.per_second)
-        })
+    /// Takes the rate limit's permission for a call to `endpoint` now, or says how long until
+    /// one is free (taking nothing). Always `Ok` without a limit.
+    pub fn rate_check(&self, endpoint: &str) -> Result<(), Duration> {
+        let Some(limiter) = self.limiter_of(endpoint) else {
+            return Ok(());
+        };
+        limiter
+            .check()
+            .map_err(|not_until| not_until.wait_time_from(Clock::now(limiter.clock())))
     }
 
-    /// Gives back a token taken for a call that was not made.
-    pub fn rate_refund(&self, endpoint: &str) {
-        if let Some(bucket) = self.bucket_of(endpoint) {
-            bucket.lock().tokens += 1.0;
+    /// Waits (on tokio's clock) until the rate limit lets a call to `endpoint` go. When the wait
+    /// would reach `deadline`, waits not at all and answers the wait; a call refused so takes
+    /// nothing from the limit.
+    pub async fn rate_pace(&self, endpoint: &str, deadline: Instant) -> Result<(), Duration> {
+        loop {
+            match self.rate_check(endpoint) {
+                Ok(()) => return Ok(()),
+                Err(wait) if Instant::now() + wait >= deadline => return Err(wait),
+                // Nothing is reserved while we sleep: a call that started meanwhile may take the
+                // permission first, and then we wait again (the deadline still holds).
+                Err(wait) => tokio::time::sleep(wait).await,
+            }
         }
     }
 
@@ -433,44 +462,108 @@ mod tests {
         assert_eq!(off.refusal(), None, "0 disables the latch");
     }
 
-    #[test]
-    fn the_rate_limit_spaces_calls() {
+    /// How many calls to `endpoint` the rate limit lets go now (of at most 10).
+    fn free_now(r: &Resilience, endpoint: &str) -> usize {
+        (0..10)
+            .take_while(|_| r.rate_check(endpoint).is_ok())
+            .count()
+    }
+
+    // The limiters run on tokio's clock: paused, time moves only when a test advances it.
+    #[tokio::test(start_paused = true)]
+    async fn the_rate_limit_spaces_calls() {
         let r = Resilience::new(&with(VendorResilience {
             rate_limit_per_s: 2.0,
             ..settings()
         }));
-        assert_eq!(r.rate_wait("x"), Some(Duration::ZERO));
-        assert_eq!(r.rate_wait("x"), Some(Duration::ZERO));
-        let third = r.rate_wait("x").expect("limited");
+        assert_eq!(free_now(&r, "x"), 2, "a burst of two, then a wait");
+        let wait = r.rate_check("x").expect_err("limited");
         assert!(
-            third > Duration::from_millis(400) && third <= Duration::from_millis(500),
-            "{third:?}"
+            wait > Duration::ZERO && wait <= Duration::from_millis(500),
+            "{wait:?}"
         );
-        assert_eq!(Resilience::new(&with(settings())).rate_wait("x"), None);
+        tokio::time::advance(wait - Duration::from_millis(1)).await;
+        assert_eq!(free_now(&r, "x"), 0, "not before the wait is over");
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert_eq!(free_now(&r, "x"), 1, "then one call");
+        tokio::time::advance(Duration::from_secs(60)).await;
+        assert_eq!(free_now(&r, "x"), 2, "idle time refills the burst, no more");
+
+        let unlimited = Resilience::new(&with(settings()));
+        assert_eq!(free_now(&unlimited, "x"), 10, "0 = no limit");
     }
 
-    #[test]
-    fn an_endpoint_with_its_own_limit_is_paced_apart() {
+    #[tokio::test(start_paused = true)]
+    async fn a_fractional_rate_lets_a_call_through_every_so_often() {
+        let r = Resilience::new(&with(VendorResilience {
+            rate_limit_per_s: 0.5,
+            ..settings()
+        }));
+        assert_eq!(free_now(&r, "x"), 1, "a burst of at least one");
+        tokio::time::advance(Duration::from_millis(1_999)).await;
+        assert_eq!(free_now(&r, "x"), 0);
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert_eq!(free_now(&r, "x"), 1, "one call every two seconds");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pacing_waits_within_the_deadline_and_refuses_past_it() {
+        let r = Resilience::new(&with(VendorResilience {
+            rate_limit_per_s: 1.0,
+            ..settings()
+        }));
+        let start = tokio::time::Instant::now();
+        let soon = Instant::now() + Duration::from_millis(100);
+        assert_eq!(r.rate_pace("x", soon).await, Ok(()));
+        let wait = r
+            .rate_pace("x", soon)
+            .await
+            .expect_err("a second would pass the deadline");
+        assert!(wait > Duration::from_millis(100), "{wait:?}");
+        assert_eq!(start.elapsed(), Duration::ZERO, "refused without waiting");
+
+        let later = Instant::now() + Duration::from_secs(10);
+        assert_eq!(r.rate_pace("x", later).await, Ok(()), "waits its turn");
+        assert_eq!(start.elapsed(), Duration::from_secs(1));
+        assert_eq!(
+            free_now(&r, "x"),
+            0,
+            "the refused call took nothing; the one that waited took its turn"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_endpoint_with_its_own_limit_is_paced_apart() {
         // TrackRU: about 1 call/s, realtime lookups 3/s.
         let r = Resilience::new(&with(VendorResilience {
             rate_limit_per_s: 1.0,
             endpoint_rate_limits_per_s: [("trackings/realtime".to_owned(), 3.0)].into(),
             ..settings()
         }));
-        let free = |endpoint: &str| r.rate_wait(endpoint) == Some(Duration::ZERO);
-        let immediate_realtime = (0..5).take_while(|_| free("trackings/realtime")).count();
         assert_eq!(
-            immediate_realtime, 3,
+            free_now(&r, "trackings/realtime"),
+            3,
             "three realtime calls at once, then waits"
         );
-        assert!(
-            free("trackings/get"),
-            "realtime calls did not use the vendor's token"
+        assert_eq!(
+            free_now(&r, "trackings/get"),
+            1,
+            "realtime calls did not use the vendor's token, and the vendor's 1/s applies to the rest"
         );
-        assert!(
-            !free("trackings/get"),
-            "the vendor's 1/s applies to the rest"
+        assert_eq!(
+            free_now(&r, "trackings/list"),
+            0,
+            "one limit for every other endpoint"
         );
+        tokio::time::advance(Duration::from_millis(334)).await;
+        assert_eq!(
+            free_now(&r, "trackings/realtime"),
+            1,
+            "3/s: one more after a third of a second"
+        );
+        assert_eq!(free_now(&r, "trackings/get"), 0);
+        tokio::time::advance(Duration::from_millis(666)).await;
+        assert_eq!(free_now(&r, "trackings/get"), 1);
     }
 
     #[test]

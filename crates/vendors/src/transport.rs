@@ -311,7 +311,7 @@ impl Transport {
             http,
             timeout,
             guard: Arc::new(Resilience::new(settings)),
-            metrics: Arc::default(),
+            metrics: Arc::new(crate::metrics::CallMetrics::new(vendor)),
         })
     }
 
@@ -332,9 +332,14 @@ impl Transport {
         self.guard.refusal()
     }
 
-    /// Calls made so far, by endpoint and outcome, with their latencies.
-    pub fn metrics(&self) -> &crate::metrics::CallMetrics {
-        &self.metrics
+    /// Records this transport's calls from now on into `recorder`, for `tenant` (see
+    /// [`crate::metrics::CallMetrics::report_to`]).
+    pub fn report_metrics_to(
+        &self,
+        recorder: Arc<dyn metrics::Recorder + Send + Sync>,
+        tenant: &str,
+    ) -> bool {
+        self.metrics.report_to(recorder, tenant)
     }
 
     /// A request to `path` (starting with `/`) under the base URL.
@@ -379,16 +384,12 @@ impl Transport {
     ) -> Result<RawResponse, VendorError> {
         let vendor = self.vendor;
         self.not_held(endpoint)?;
-        if let Some(wait) = self.guard.rate_wait(endpoint) {
-            if Instant::now() + wait >= deadline {
-                self.guard.rate_refund(endpoint);
-                return Err(VendorError::RateLimited {
-                    vendor,
-                    endpoint,
-                    retry_after: Some(wait),
-                });
-            }
-            tokio::time::sleep(wait).await;
+        if let Err(wait) = self.guard.rate_pace(endpoint, deadline).await {
+            return Err(VendorError::RateLimited {
+                vendor,
+                endpoint,
+                retry_after: Some(wait),
+            });
         }
         let permit = tokio::time::timeout_at(deadline.into(), self.guard.permits.acquire())
             .await
