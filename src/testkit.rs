@@ -30,6 +30,22 @@ pub const NOW: &str = "2026-06-15T09:30:00Z";
 /// The world most tests run on: small enough to keep them quick.
 pub const SMALL_WORLD: usize = 120;
 
+/// The dashboard query (returns with customer, order and tracking): the tests' snapshot and
+/// N+1 checks and the benchmarks' (a), (c) and (d) all send it.
+pub const DASHBOARD: &str = r#"query Dashboard($first: Int!, $after: String) {
+  returns(first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node {
+      id vendor vendorId status statusRaw trackingStatus createdAt refused reasons
+      total { amount currency }
+      customer { id name email phone }
+      order { id reference paymentStatus shippingStatus total { amount currency } }
+      tracking { trackingNumber status sources events { vendor at status statusRaw } }
+    } }
+  }
+}"#;
+
 // ---- Simulators ---------------------------------------------------------------------------------
 
 /// The five simulators, running until this is dropped, and demo settings pointed at them.
