@@ -18,6 +18,9 @@
 //! exact (all samples sorted, nearest rank). Throughput (a) is a saturation measurement: N
 //! connections in a closed loop for a fixed time.
 //!
+//! The simulators, their call counts and faults, and the GraphQL queries around a load come from
+//! the test kit (`returns_gateway::testkit`, shared with `tests/api`).
+//!
 //! Not run by CI (slow, noisy); `cargo build --all-targets` compiles it.
 
 use std::collections::BTreeMap;
@@ -30,27 +33,12 @@ use std::time::{Duration, Instant};
 
 use returns_gateway::cache::VendorCache;
 use returns_gateway::config::{CacheSettings, Settings, VendorTtls};
+use returns_gateway::testkit::{self, TestGateway, TestSims, DASHBOARD};
 use serde_json::{json, Value};
-use simulators::{start_all, Faults, Simulators};
+use simulators::Faults;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
 use vendors::model::Vendor;
-
-/// The dashboard query of `tests/api/graphql.rs` (returns with order, tracking and customer).
-const DASHBOARD: &str = r#"query Dashboard($first: Int!, $after: String) {
-  returns(first: $first, after: $after) {
-    totalCount
-    pageInfo { hasNextPage endCursor }
-    edges { cursor node {
-      id vendor vendorId status statusRaw trackingStatus createdAt refused reasons
-      total { amount currency }
-      customer { id name email phone }
-      order { id reference paymentStatus shippingStatus total { amount currency } }
-      tracking { trackingNumber status sources events { vendor at status statusRaw } }
-    } }
-  }
-}"#;
 
 /// Scenario (b)/(e): one query reading from all five vendors, each read one round trip.
 /// V-Track (its report), RRR (its listing), MerchantPro (`ids=` for one order), ProCarrier
@@ -299,20 +287,6 @@ impl Http {
         self.pool.lock().unwrap().push(conn);
         Ok(answer)
     }
-
-    async fn query(&self, query: &str, variables: Value) -> Value {
-        let answer = self
-            .send(&Http::graphql(query, variables))
-            .await
-            .expect("gateway answers");
-        assert_eq!(
-            answer.status,
-            200,
-            "{}",
-            String::from_utf8_lossy(&answer.body)
-        );
-        serde_json::from_slice(&answer.body).expect("JSON answer")
-    }
 }
 
 impl Conn {
@@ -518,62 +492,10 @@ async fn saturate(
 // ---------------------------------------------------------------------------------------------
 // Simulators (in this process, core 0) and the gateway (its own process, core 1)
 
-struct Sims {
-    sims: Simulators,
-    settings: Settings,
-    _stop: oneshot::Sender<()>,
-}
-
-async fn start_sims() -> Sims {
-    let mut settings = Settings::demo();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let sims = start_all(&settings.sim, true, async move {
-        let _ = stopped.await;
-    })
-    .await
-    .expect("simulators start");
-    sims.wire_into(&mut settings.vendors);
-    Sims {
-        sims,
-        settings,
-        _stop: stop,
-    }
-}
-
-impl Sims {
-    fn set_all_faults(&self, faults: Faults) {
-        for s in self.sims.all() {
-            s.control.set_faults(faults.clone());
-        }
-    }
-
-    fn latency(ms: u64) -> Faults {
-        Faults {
-            latency_ms: ms,
-            ..Faults::default()
-        }
-    }
-
-    fn reset_calls(&self) {
-        for s in self.sims.all() {
-            s.control.reset_stats();
-        }
-    }
-
-    /// `"vendor METHOD /route" → requests`, without the admin endpoints.
-    fn calls(&self) -> BTreeMap<String, u64> {
-        self.sims
-            .all()
-            .iter()
-            .flat_map(|sim| {
-                sim.control
-                    .stats()
-                    .into_iter()
-                    .filter(|(route, _)| !route.contains("/__sim/"))
-                    .map(move |(route, n)| (format!("{} {route}", sim.vendor), n))
-            })
-            .collect()
-    }
+/// The simulators of every scenario: the demo's world (seed 42, 540 returns) on the system clock,
+/// the clock of the gateway process (which cannot be given the simulators' clock).
+async fn start_sims() -> TestSims {
+    TestSims::builder().system_clock().start().await
 }
 
 /// What a scenario changes in the gateway's settings.
@@ -604,7 +526,7 @@ fn vendor_index(v: Vendor) -> usize {
     Vendor::ALL.iter().position(|x| *x == v).expect("a vendor")
 }
 
-fn gateway_toml(sims: &Sims, listen: SocketAddr, k: &Knobs) -> String {
+fn gateway_toml(sims: &TestSims, listen: SocketAddr, k: &Knobs) -> String {
     let s = &sims.settings.vendors;
     let c = &sims.settings.sim.credentials;
     let t = |v| k.timeout_ms[vendor_index(v)];
@@ -725,6 +647,11 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// A GraphQL client for this server's `/graphql` (the kit's), for the queries around a load.
+    fn graphql(&self) -> TestGateway {
+        TestGateway::at(format!("http://{}/graphql", self.addr))
+    }
+
     fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -804,7 +731,7 @@ async fn wait_until_listening(addr: SocketAddr, child: &mut Child) {
 }
 
 /// Starts the release gateway on core 1 with `knobs`.
-async fn start_gateway(sims: &Sims, knobs: &Knobs) -> Server {
+async fn start_gateway(sims: &TestSims, knobs: &Knobs) -> Server {
     let addr = free_port();
     let dir = work_dir();
     let config = dir.join(format!("gateway-{}.toml", addr.port()));
@@ -894,7 +821,7 @@ async fn scenario_a(reps: usize) -> Report {
     for rep in 0..reps {
         let gw = start_gateway(&sims, &knobs).await;
         let http = Http::new(gw.addr);
-        let answer = http.query(DASHBOARD, variables.clone()).await;
+        let answer = gw.graphql().query_with(DASHBOARD, variables.clone()).await;
         assert!(answer.get("errors").is_none(), "{answer}");
         answer_len = serde_json::to_vec(&answer).expect("json").len();
         saturate(&http, CONNECTIONS, warm, &request).await;
@@ -964,10 +891,10 @@ const FLOOR_MS: f64 = 50.0;
 
 /// Per-request variables for [`FIVE_VENDORS`]: fixed V-Track and RRR returns, a different
 /// MerchantPro order and TrackRU parcel each time.
-async fn five_vendor_requests(sims: &Sims, http: &Http) -> Arc<Vec<Vec<u8>>> {
+async fn five_vendor_requests(sims: &TestSims, gateway: &TestGateway) -> Arc<Vec<Vec<u8>>> {
     let pick = |vendor: &'static str| async move {
-        let answer = http
-            .query(
+        let answer = gateway
+            .query_with(
                 "query($v: [Vendor!]) { returns(first: 1, filter: {vendors: $v}) { edges { node { id } } } }",
                 json!({"v": [vendor]}),
             )
@@ -1020,15 +947,21 @@ fn five_vendor_knobs(listings_fresh: bool) -> Knobs {
 
 /// Starts a gateway, picks the request set, warms RRR's listing, applies `faults` and runs
 /// a warm-up second at `RATE`.
-async fn five_vendor_setup(sims: &Sims, knobs: &Knobs) -> (Server, Arc<Http>, Arc<Vec<Vec<u8>>>) {
+async fn five_vendor_setup(
+    sims: &TestSims,
+    knobs: &Knobs,
+) -> (Server, Arc<Http>, Arc<Vec<Vec<u8>>>) {
     sims.set_all_faults(Faults::default());
     let gw = start_gateway(sims, knobs).await;
     let http = Http::new(gw.addr);
-    let requests = five_vendor_requests(sims, &http).await;
+    let graphql = gw.graphql();
+    let requests = five_vendor_requests(sims, &graphql).await;
     let first: Value =
         serde_json::from_slice(&requests[0][find(&requests[0], b"\r\n\r\n").unwrap() + 4..])
             .unwrap();
-    let answer = http.query(FIVE_VENDORS, first["variables"].clone()).await;
+    let answer = graphql
+        .query_with(FIVE_VENDORS, first["variables"].clone())
+        .await;
     assert!(answer.get("errors").is_none(), "{answer}");
     (gw, http, requests)
 }
@@ -1042,9 +975,9 @@ struct Run {
 /// `reps` runs of [`FIVE_VENDORS`] at `RATE` against a gateway with `knobs`; `faults` applied
 /// after setup.
 async fn five_vendor_runs(
-    sims: &Sims,
+    sims: &TestSims,
     knobs: &Knobs,
-    faults: impl Fn(&Sims),
+    faults: impl Fn(&TestSims),
     reps: usize,
     name: &str,
 ) -> Vec<Run> {
@@ -1096,15 +1029,10 @@ fn runs_text(runs: &[Run]) -> String {
 
 /// The same schedule straight at the simulators: per tick, the MerchantPro `ids=` and TrackRU
 /// `numbers=` calls a request makes, concurrently. What the gateway adds is above this.
-async fn floor_probe(sims: &Sims, reps: usize) -> Vec<LoadStats> {
+async fn floor_probe(sims: &TestSims, reps: usize) -> Vec<LoadStats> {
     let origin = |v: Vendor| {
-        let h = sims
-            .sims
-            .all()
-            .into_iter()
-            .find(|s| s.vendor == v)
-            .expect("sim");
-        h.origin
+        let origin = &sims.sim(v).origin;
+        origin
             .trim_start_matches("http://")
             .parse::<SocketAddr>()
             .expect("addr")
@@ -1145,7 +1073,7 @@ async fn floor_probe(sims: &Sims, reps: usize) -> Vec<LoadStats> {
         (Http::new(origin(Vendor::MerchantPro)), Arc::new(mp)),
         (Http::new(origin(Vendor::TrackRu)), Arc::new(tr)),
     ];
-    sims.set_all_faults(Sims::latency(50));
+    sims.set_all_faults(testkit::latency(50));
     let mut runs = Vec::new();
     for rep in 0..reps {
         open_loop_multi(&targets, RATE, Duration::from_secs(2)).await;
@@ -1165,7 +1093,7 @@ fn base64_basic(user: &str, password: &str) -> String {
 async fn scenario_b(reps: usize) -> Report {
     let sims = start_sims().await;
     let floor = floor_probe(&sims, reps).await;
-    let fifty = |s: &Sims| s.set_all_faults(Sims::latency(50));
+    let fifty = |s: &TestSims| s.set_all_faults(testkit::latency(50));
     let warm = five_vendor_runs(&sims, &five_vendor_knobs(false), fifty, reps, "b").await;
     let fresh = five_vendor_runs(&sims, &five_vendor_knobs(true), fifty, reps, "b-fresh").await;
     let row = |name: &str, runs: &[Run]| {
@@ -1223,7 +1151,7 @@ Runs, warm listings: {}.\n\nRuns, fresh listings: {}.\n",
 // ---------------------------------------------------------------------------------------------
 // (c) the N+1 dashboard query: upstream calls, batched vs naive row-by-row resolution
 
-async fn dashboard_calls(sims: &Sims, naive: bool) -> (BTreeMap<String, u64>, usize) {
+async fn dashboard_calls(sims: &TestSims, naive: bool) -> (BTreeMap<String, u64>, usize) {
     let gw = start_gateway(
         sims,
         &Knobs {
@@ -1232,9 +1160,11 @@ async fn dashboard_calls(sims: &Sims, naive: bool) -> (BTreeMap<String, u64>, us
         },
     )
     .await;
-    let http = Http::new(gw.addr);
     sims.reset_calls();
-    let answer = http.query(DASHBOARD, json!({"first": 100})).await;
+    let answer = gw
+        .graphql()
+        .query_with(DASHBOARD, json!({"first": 100}))
+        .await;
     assert!(answer.get("errors").is_none(), "{answer}");
     let rows = answer["data"]["returns"]["edges"]
         .as_array()
@@ -1308,7 +1238,7 @@ async fn scenario_d(reps: usize) -> Report {
     let mut runs = Vec::new();
     for rep in 0..reps {
         // One cold query: the calls one dashboard query makes.
-        sims.set_all_faults(Sims::latency(50));
+        sims.set_all_faults(testkit::latency(50));
         let (single, _) = dashboard_calls(&sims, false).await;
         let gw = start_gateway(&sims, &Knobs::default()).await;
         let http = Http::new(gw.addr);
@@ -1382,18 +1312,9 @@ fn hang_knobs(breaker: &str) -> Knobs {
     k
 }
 
-fn hang_faults(sims: &Sims) {
-    sims.set_all_faults(Sims::latency(50));
-    let hanging = sims
-        .sims
-        .all()
-        .into_iter()
-        .find(|s| s.vendor == HANGING)
-        .expect("the vendor");
-    hanging.control.set_faults(Faults {
-        hang: true,
-        ..Faults::default()
-    });
+fn hang_faults(sims: &TestSims) {
+    sims.set_all_faults(testkit::latency(50));
+    sims.set_faults(sims.sim(HANGING), testkit::hang());
 }
 
 async fn scenario_e(reps: usize) -> Report {
@@ -1456,8 +1377,9 @@ once `vendors.<vendor>.resilience.breaker_failures` / `breaker_cooldown_ms` and 
         let opened = Instant::now();
         let (state, to_open) = loop {
             open_loop(&http, RATE, Duration::from_millis(500), &requests).await;
-            let v = http
-                .query("{ vendors { vendor breakerState } }", json!({}))
+            let v = gw
+                .graphql()
+                .query("{ vendors { vendor breakerState } }")
                 .await;
             let state = v["data"]["vendors"]
                 .as_array()
