@@ -13,10 +13,13 @@
 //!
 //! Load: an in-process open-loop generator. Request `i` is scheduled at `start + i / rate` and
 //! sent then whatever earlier requests are doing (each on its own task, over a pool of
-//! keep-alive HTTP/1.1 connections); its latency is measured from the *scheduled* send time, so
-//! a stalled gateway cannot hide its stall (coordinated omission corrected). Percentiles are
-//! exact (all samples sorted, nearest rank). Throughput (a) is a saturation measurement: N
-//! connections in a closed loop for a fixed time.
+//! keep-alive HTTP/1.1 connections: hyper's client); its latency is measured from the
+//! *scheduled* send time, so a stalled gateway cannot hide its stall (coordinated omission
+//! corrected). Percentiles are exact (all samples sorted, nearest rank). Throughput (a) is a
+//! saturation measurement: N connections in a closed loop for a fixed time.
+//!
+//! The simulators, their call counts and faults, and the GraphQL queries around a load come from
+//! the test kit (`returns_gateway::testkit`, shared with `tests/api`).
 //!
 //! Not run by CI (slow, noisy); `cargo build --all-targets` compiles it.
 
@@ -25,32 +28,23 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::http::uri::{Authority, PathAndQuery};
+use hyper::{HeaderMap, Method, Request, Uri};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use returns_gateway::cache::VendorCache;
 use returns_gateway::config::{CacheSettings, Settings, VendorTtls};
+use returns_gateway::testkit::{self, TestGateway, TestSims, DASHBOARD};
 use serde_json::{json, Value};
-use simulators::{start_all, Faults, Simulators};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use simulators::Faults;
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
 use vendors::model::Vendor;
-
-/// The dashboard query of `tests/api/graphql.rs` (returns with order, tracking and customer).
-const DASHBOARD: &str = r#"query Dashboard($first: Int!, $after: String) {
-  returns(first: $first, after: $after) {
-    totalCount
-    pageInfo { hasNextPage endCursor }
-    edges { cursor node {
-      id vendor vendorId status statusRaw trackingStatus createdAt refused reasons
-      total { amount currency }
-      customer { id name email phone }
-      order { id reference paymentStatus shippingStatus total { amount currency } }
-      tracking { trackingNumber status sources events { vendor at status statusRaw } }
-    } }
-  }
-}"#;
 
 /// Scenario (b)/(e): one query reading from all five vendors, each read one round trip.
 /// V-Track (its report), RRR (its listing), MerchantPro (`ids=` for one order), ProCarrier
@@ -240,163 +234,105 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A minimal HTTP/1.1 keep-alive client: cheap enough per request that the generator core is not
-// the bottleneck when the gateway core is saturated (reqwest costs several times more).
+// The load's HTTP/1.1 client: hyper's (hyper-util's pooled client over tokio), keep-alive
+// connections reused from an unbounded pool, Nagle off. Cheaper per request than reqwest (which
+// adds its layers over this same client), so the generator core is not the bottleneck when the
+// server core is saturated: (a) prints the generator's CPU use during the baseline run.
 
+type Client = hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>;
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Sends [`Req`]s to one server.
 struct Http {
-    addr: SocketAddr,
-    pool: Mutex<Vec<Conn>>,
+    client: Client,
+    authority: Authority,
 }
 
-struct Conn {
-    stream: TcpStream,
-    buf: Vec<u8>,
+/// One request of a load run, built once and sent many times.
+#[derive(Clone)]
+struct Req {
+    method: Method,
+    path: PathAndQuery,
+    headers: HeaderMap,
+    body: Bytes,
 }
 
 struct Answer {
     status: u16,
-    body: Vec<u8>,
+    body: Bytes,
 }
 
 impl Http {
     fn new(addr: SocketAddr) -> Arc<Http> {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+            // As many idle connections as the load needs, kept for the whole run.
+            .pool_idle_timeout(None)
+            .build(connector);
         Arc::new(Http {
-            addr,
-            pool: Mutex::new(Vec::new()),
+            client,
+            authority: addr.to_string().parse().expect("an authority"),
         })
     }
 
-    fn post_bytes(path: &str, body: &[u8]) -> Vec<u8> {
-        let mut req = format!(
-            "POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\naccept: application/json\r\ncontent-length: {}\r\n\r\n",
-            body.len()
-        )
-        .into_bytes();
-        req.extend_from_slice(body);
-        req
+    async fn send(&self, req: &Req) -> Result<Answer, Error> {
+        let uri = Uri::builder()
+            .scheme("http")
+            .authority(self.authority.clone())
+            .path_and_query(req.path.clone())
+            .build()?;
+        let mut request = Request::new(Full::new(req.body.clone()));
+        *request.method_mut() = req.method.clone();
+        *request.uri_mut() = uri;
+        *request.headers_mut() = req.headers.clone();
+        let response = self.client.request(request).await?;
+        let status = response.status().as_u16();
+        let body = response.into_body().collect().await?.to_bytes();
+        Ok(Answer { status, body })
+    }
+}
+
+impl Req {
+    fn new(method: Method, path: &str, headers: &[(&'static str, &str)], body: Bytes) -> Req {
+        Req {
+            method,
+            path: path.parse().expect("a path"),
+            headers: headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        HeaderName::from_static(k),
+                        HeaderValue::from_str(v).expect("a header value"),
+                    )
+                })
+                .collect(),
+            body,
+        }
     }
 
-    fn graphql(query: &str, variables: Value) -> Vec<u8> {
+    fn graphql(query: &str, variables: Value) -> Req {
         let body =
             serde_json::to_vec(&json!({"query": query, "variables": variables})).expect("json");
-        Http::post_bytes("/graphql", &body)
+        Req::new(
+            Method::POST,
+            "/graphql",
+            &[
+                ("content-type", "application/json"),
+                ("accept", "application/json"),
+            ],
+            body.into(),
+        )
     }
 
-    async fn send(&self, request: &[u8]) -> std::io::Result<Answer> {
-        let pooled = self.pool.lock().unwrap().pop();
-        let mut conn = match pooled {
-            Some(c) => c,
-            None => {
-                let stream = TcpStream::connect(self.addr).await?;
-                stream.set_nodelay(true)?;
-                Conn {
-                    stream,
-                    buf: Vec::with_capacity(16 * 1024),
-                }
-            }
-        };
-        let answer = conn.exchange(request).await?;
-        self.pool.lock().unwrap().push(conn);
-        Ok(answer)
+    fn get(path: &str, header: (&'static str, &str)) -> Req {
+        Req::new(
+            Method::GET,
+            path,
+            &[("accept", "application/json"), header],
+            Bytes::new(),
+        )
     }
-
-    async fn query(&self, query: &str, variables: Value) -> Value {
-        let answer = self
-            .send(&Http::graphql(query, variables))
-            .await
-            .expect("gateway answers");
-        assert_eq!(
-            answer.status,
-            200,
-            "{}",
-            String::from_utf8_lossy(&answer.body)
-        );
-        serde_json::from_slice(&answer.body).expect("JSON answer")
-    }
-}
-
-impl Conn {
-    async fn exchange(&mut self, request: &[u8]) -> std::io::Result<Answer> {
-        self.stream.write_all(request).await?;
-        self.buf.clear();
-        let header_end = loop {
-            if let Some(i) = find(&self.buf, b"\r\n\r\n") {
-                break i + 4;
-            }
-            self.read_more().await?;
-        };
-        let head = std::str::from_utf8(&self.buf[..header_end]).map_err(invalid)?;
-        let status: u16 = head
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| invalid("no status"))?;
-        let mut length = None;
-        let mut chunked = false;
-        for line in head.split("\r\n").skip(1) {
-            if let Some((k, v)) = line.split_once(':') {
-                if k.eq_ignore_ascii_case("content-length") {
-                    length = v.trim().parse::<usize>().ok();
-                } else if k.eq_ignore_ascii_case("transfer-encoding")
-                    && v.to_ascii_lowercase().contains("chunked")
-                {
-                    chunked = true;
-                }
-            }
-        }
-        if chunked {
-            return self.read_chunked(status, header_end).await;
-        }
-        let length = length.ok_or_else(|| invalid("no content-length"))?;
-        while self.buf.len() < header_end + length {
-            self.read_more().await?;
-        }
-        Ok(Answer {
-            status,
-            body: self.buf[header_end..header_end + length].to_vec(),
-        })
-    }
-
-    async fn read_chunked(&mut self, status: u16, mut at: usize) -> std::io::Result<Answer> {
-        let mut body = Vec::new();
-        loop {
-            let line_end = loop {
-                if let Some(i) = find(&self.buf[at..], b"\r\n") {
-                    break at + i;
-                }
-                self.read_more().await?;
-            };
-            let size_text = std::str::from_utf8(&self.buf[at..line_end]).map_err(invalid)?;
-            let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-                .map_err(invalid)?;
-            let data = line_end + 2;
-            while self.buf.len() < data + size + 2 {
-                self.read_more().await?;
-            }
-            if size == 0 {
-                return Ok(Answer { status, body });
-            }
-            body.extend_from_slice(&self.buf[data..data + size]);
-            at = data + size + 2;
-        }
-    }
-
-    async fn read_more(&mut self) -> std::io::Result<()> {
-        let mut chunk = [0u8; 16 * 1024];
-        let n = self.stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "connection closed",
-            ));
-        }
-        self.buf.extend_from_slice(&chunk[..n]);
-        Ok(())
-    }
-}
-
-fn invalid(e: impl ToString) -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -411,13 +347,13 @@ async fn open_loop(
     http: &Arc<Http>,
     rate: f64,
     duration: Duration,
-    requests: &Arc<Vec<Vec<u8>>>,
+    requests: &Arc<Vec<Req>>,
 ) -> LoadStats {
     open_loop_multi(&[(http.clone(), requests.clone())], rate, duration).await
 }
 
 /// Where to send and what: request `i` of a run is `requests[i % len]`.
-type Target = (Arc<Http>, Arc<Vec<Vec<u8>>>);
+type Target = (Arc<Http>, Arc<Vec<Req>>);
 
 /// Open loop where each scheduled "request" is one request to every target, sent concurrently;
 /// its latency is the slowest one's, its status the worst. (The floor probe of (b) calls the
@@ -488,7 +424,7 @@ async fn saturate(
     http: &Arc<Http>,
     connections: usize,
     duration: Duration,
-    request: &Arc<Vec<u8>>,
+    request: &Arc<Req>,
 ) -> (f64, usize) {
     let deadline = Instant::now() + duration;
     let workers = (0..connections).map(|_| {
@@ -518,62 +454,10 @@ async fn saturate(
 // ---------------------------------------------------------------------------------------------
 // Simulators (in this process, core 0) and the gateway (its own process, core 1)
 
-struct Sims {
-    sims: Simulators,
-    settings: Settings,
-    _stop: oneshot::Sender<()>,
-}
-
-async fn start_sims() -> Sims {
-    let mut settings = Settings::demo();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let sims = start_all(&settings.sim, true, async move {
-        let _ = stopped.await;
-    })
-    .await
-    .expect("simulators start");
-    sims.wire_into(&mut settings.vendors);
-    Sims {
-        sims,
-        settings,
-        _stop: stop,
-    }
-}
-
-impl Sims {
-    fn set_all_faults(&self, faults: Faults) {
-        for s in self.sims.all() {
-            s.control.set_faults(faults.clone());
-        }
-    }
-
-    fn latency(ms: u64) -> Faults {
-        Faults {
-            latency_ms: ms,
-            ..Faults::default()
-        }
-    }
-
-    fn reset_calls(&self) {
-        for s in self.sims.all() {
-            s.control.reset_stats();
-        }
-    }
-
-    /// `"vendor METHOD /route" → requests`, without the admin endpoints.
-    fn calls(&self) -> BTreeMap<String, u64> {
-        self.sims
-            .all()
-            .iter()
-            .flat_map(|sim| {
-                sim.control
-                    .stats()
-                    .into_iter()
-                    .filter(|(route, _)| !route.contains("/__sim/"))
-                    .map(move |(route, n)| (format!("{} {route}", sim.vendor), n))
-            })
-            .collect()
-    }
+/// The simulators of every scenario: the demo's world (seed 42, 540 returns) on the system clock,
+/// the clock of the gateway process (which cannot be given the simulators' clock).
+async fn start_sims() -> TestSims {
+    TestSims::builder().system_clock().start().await
 }
 
 /// What a scenario changes in the gateway's settings.
@@ -604,7 +488,7 @@ fn vendor_index(v: Vendor) -> usize {
     Vendor::ALL.iter().position(|x| *x == v).expect("a vendor")
 }
 
-fn gateway_toml(sims: &Sims, listen: SocketAddr, k: &Knobs) -> String {
+fn gateway_toml(sims: &TestSims, listen: SocketAddr, k: &Knobs) -> String {
     let s = &sims.settings.vendors;
     let c = &sims.settings.sim.credentials;
     let t = |v| k.timeout_ms[vendor_index(v)];
@@ -725,6 +609,11 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// A GraphQL client for this server's `/graphql` (the kit's), for the queries around a load.
+    fn graphql(&self) -> TestGateway {
+        TestGateway::at(format!("http://{}/graphql", self.addr))
+    }
+
     fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -804,7 +693,7 @@ async fn wait_until_listening(addr: SocketAddr, child: &mut Child) {
 }
 
 /// Starts the release gateway on core 1 with `knobs`.
-async fn start_gateway(sims: &Sims, knobs: &Knobs) -> Server {
+async fn start_gateway(sims: &TestSims, knobs: &Knobs) -> Server {
     let addr = free_port();
     let dir = work_dir();
     let config = dir.join(format!("gateway-{}.toml", addr.port()));
@@ -888,13 +777,13 @@ async fn scenario_a(reps: usize) -> Report {
         ..Knobs::default()
     };
     let variables = json!({"first": 20});
-    let request = Arc::new(Http::graphql(DASHBOARD, variables.clone()));
+    let request = Arc::new(Req::graphql(DASHBOARD, variables.clone()));
     let mut rows = Vec::new();
     let mut answer_len = 0;
     for rep in 0..reps {
         let gw = start_gateway(&sims, &knobs).await;
         let http = Http::new(gw.addr);
-        let answer = http.query(DASHBOARD, variables.clone()).await;
+        let answer = gw.graphql().query_with(DASHBOARD, variables.clone()).await;
         assert!(answer.get("errors").is_none(), "{answer}");
         answer_len = serde_json::to_vec(&answer).expect("json").len();
         saturate(&http, CONNECTIONS, warm, &request).await;
@@ -964,10 +853,10 @@ const FLOOR_MS: f64 = 50.0;
 
 /// Per-request variables for [`FIVE_VENDORS`]: fixed V-Track and RRR returns, a different
 /// MerchantPro order and TrackRU parcel each time.
-async fn five_vendor_requests(sims: &Sims, http: &Http) -> Arc<Vec<Vec<u8>>> {
+async fn five_vendor_requests(sims: &TestSims, gateway: &TestGateway) -> Arc<Vec<Req>> {
     let pick = |vendor: &'static str| async move {
-        let answer = http
-            .query(
+        let answer = gateway
+            .query_with(
                 "query($v: [Vendor!]) { returns(first: 1, filter: {vendors: $v}) { edges { node { id } } } }",
                 json!({"v": [vendor]}),
             )
@@ -994,7 +883,7 @@ async fn five_vendor_requests(sims: &Sims, http: &Http) -> Arc<Vec<Vec<u8>>> {
                 order.id.to_string(),
             )
             .encode();
-            Http::graphql(
+            Req::graphql(
                 FIVE_VENDORS,
                 json!({"vt": vt, "rrr": rrr, "order": gid, "number": numbers[(i * 7) % numbers.len()]}),
             )
@@ -1020,15 +909,16 @@ fn five_vendor_knobs(listings_fresh: bool) -> Knobs {
 
 /// Starts a gateway, picks the request set, warms RRR's listing, applies `faults` and runs
 /// a warm-up second at `RATE`.
-async fn five_vendor_setup(sims: &Sims, knobs: &Knobs) -> (Server, Arc<Http>, Arc<Vec<Vec<u8>>>) {
+async fn five_vendor_setup(sims: &TestSims, knobs: &Knobs) -> (Server, Arc<Http>, Arc<Vec<Req>>) {
     sims.set_all_faults(Faults::default());
     let gw = start_gateway(sims, knobs).await;
     let http = Http::new(gw.addr);
-    let requests = five_vendor_requests(sims, &http).await;
-    let first: Value =
-        serde_json::from_slice(&requests[0][find(&requests[0], b"\r\n\r\n").unwrap() + 4..])
-            .unwrap();
-    let answer = http.query(FIVE_VENDORS, first["variables"].clone()).await;
+    let graphql = gw.graphql();
+    let requests = five_vendor_requests(sims, &graphql).await;
+    let first: Value = serde_json::from_slice(&requests[0].body).expect("json");
+    let answer = graphql
+        .query_with(FIVE_VENDORS, first["variables"].clone())
+        .await;
     assert!(answer.get("errors").is_none(), "{answer}");
     (gw, http, requests)
 }
@@ -1042,9 +932,9 @@ struct Run {
 /// `reps` runs of [`FIVE_VENDORS`] at `RATE` against a gateway with `knobs`; `faults` applied
 /// after setup.
 async fn five_vendor_runs(
-    sims: &Sims,
+    sims: &TestSims,
     knobs: &Knobs,
-    faults: impl Fn(&Sims),
+    faults: impl Fn(&TestSims),
     reps: usize,
     name: &str,
 ) -> Vec<Run> {
@@ -1096,21 +986,19 @@ fn runs_text(runs: &[Run]) -> String {
 
 /// The same schedule straight at the simulators: per tick, the MerchantPro `ids=` and TrackRU
 /// `numbers=` calls a request makes, concurrently. What the gateway adds is above this.
-async fn floor_probe(sims: &Sims, reps: usize) -> Vec<LoadStats> {
+async fn floor_probe(sims: &TestSims, reps: usize) -> Vec<LoadStats> {
     let origin = |v: Vendor| {
-        let h = sims
-            .sims
-            .all()
-            .into_iter()
-            .find(|s| s.vendor == v)
-            .expect("sim");
-        h.origin
+        let origin = &sims.sim(v).origin;
+        origin
             .trim_start_matches("http://")
             .parse::<SocketAddr>()
             .expect("addr")
     };
     let c = &sims.settings.sim.credentials;
-    let basic = base64_basic(&c.merchantpro_username, c.merchantpro_password.expose());
+    let basic = format!(
+        "Basic {}",
+        base64_basic(&c.merchantpro_username, c.merchantpro_password.expose())
+    );
     let orders = simulators::merchantpro::seed_orders(&sims.sims.world);
     let numbers: Vec<&str> = sims
         .sims
@@ -1119,25 +1007,22 @@ async fn floor_probe(sims: &Sims, reps: usize) -> Vec<LoadStats> {
         .iter()
         .map(|p| p.tracking_number.as_str())
         .collect();
-    let get = |path: String, header: String| {
-        format!("GET {path} HTTP/1.1\r\nhost: 127.0.0.1\r\naccept: application/json\r\n{header}\r\n\r\n").into_bytes()
-    };
-    let mp: Vec<Vec<u8>> = (0..4000)
+    let mp: Vec<Req> = (0..4000)
         .map(|i| {
-            get(
-                format!("/api/v2/orders?ids={}", orders[i % orders.len()].id),
-                format!("authorization: Basic {basic}"),
+            Req::get(
+                &format!("/api/v2/orders?ids={}", orders[i % orders.len()].id),
+                ("authorization", &basic),
             )
         })
         .collect();
-    let tr: Vec<Vec<u8>> = (0..4000)
+    let tr: Vec<Req> = (0..4000)
         .map(|i| {
-            get(
-                format!(
+            Req::get(
+                &format!(
                     "/v1/trackings/get?numbers={}&limit=40",
                     numbers[(i * 7) % numbers.len()]
                 ),
-                format!("api-key: {}", c.trackru_api_key.expose()),
+                ("api-key", c.trackru_api_key.expose()),
             )
         })
         .collect();
@@ -1145,7 +1030,7 @@ async fn floor_probe(sims: &Sims, reps: usize) -> Vec<LoadStats> {
         (Http::new(origin(Vendor::MerchantPro)), Arc::new(mp)),
         (Http::new(origin(Vendor::TrackRu)), Arc::new(tr)),
     ];
-    sims.set_all_faults(Sims::latency(50));
+    sims.set_all_faults(testkit::latency(50));
     let mut runs = Vec::new();
     for rep in 0..reps {
         open_loop_multi(&targets, RATE, Duration::from_secs(2)).await;
@@ -1165,7 +1050,7 @@ fn base64_basic(user: &str, password: &str) -> String {
 async fn scenario_b(reps: usize) -> Report {
     let sims = start_sims().await;
     let floor = floor_probe(&sims, reps).await;
-    let fifty = |s: &Sims| s.set_all_faults(Sims::latency(50));
+    let fifty = |s: &TestSims| s.set_all_faults(testkit::latency(50));
     let warm = five_vendor_runs(&sims, &five_vendor_knobs(false), fifty, reps, "b").await;
     let fresh = five_vendor_runs(&sims, &five_vendor_knobs(true), fifty, reps, "b-fresh").await;
     let row = |name: &str, runs: &[Run]| {
@@ -1223,7 +1108,7 @@ Runs, warm listings: {}.\n\nRuns, fresh listings: {}.\n",
 // ---------------------------------------------------------------------------------------------
 // (c) the N+1 dashboard query: upstream calls, batched vs naive row-by-row resolution
 
-async fn dashboard_calls(sims: &Sims, naive: bool) -> (BTreeMap<String, u64>, usize) {
+async fn dashboard_calls(sims: &TestSims, naive: bool) -> (BTreeMap<String, u64>, usize) {
     let gw = start_gateway(
         sims,
         &Knobs {
@@ -1232,9 +1117,11 @@ async fn dashboard_calls(sims: &Sims, naive: bool) -> (BTreeMap<String, u64>, us
         },
     )
     .await;
-    let http = Http::new(gw.addr);
     sims.reset_calls();
-    let answer = http.query(DASHBOARD, json!({"first": 100})).await;
+    let answer = gw
+        .graphql()
+        .query_with(DASHBOARD, json!({"first": 100}))
+        .await;
     assert!(answer.get("errors").is_none(), "{answer}");
     let rows = answer["data"]["returns"]["edges"]
         .as_array()
@@ -1308,19 +1195,19 @@ async fn scenario_d(reps: usize) -> Report {
     let mut runs = Vec::new();
     for rep in 0..reps {
         // One cold query: the calls one dashboard query makes.
-        sims.set_all_faults(Sims::latency(50));
+        sims.set_all_faults(testkit::latency(50));
         let (single, _) = dashboard_calls(&sims, false).await;
         let gw = start_gateway(&sims, &Knobs::default()).await;
         let http = Http::new(gw.addr);
         // Open the connections first, so the 200 queries leave together.
-        let warm = Arc::new(Http::post_bytes("/healthz-none", b""));
+        let warm = Arc::new(Req::new(Method::GET, "/healthz", &[], Bytes::new()));
         let opens = (0..CLIENTS).map(|_| {
             let (http, warm) = (http.clone(), warm.clone());
             async move { http.send(&warm).await }
         });
         let _ = futures_util::future::join_all(opens).await;
         sims.reset_calls();
-        let request = Arc::new(vec![Http::graphql(DASHBOARD, json!({"first": 100}))]);
+        let request = Arc::new(vec![Req::graphql(DASHBOARD, json!({"first": 100}))]);
         let stats = open_loop(&http, 1e9, Duration::from_nanos(CLIENTS as u64), &request).await;
         let calls = sims.calls();
         let worst = calls
@@ -1382,18 +1269,9 @@ fn hang_knobs(breaker: &str) -> Knobs {
     k
 }
 
-fn hang_faults(sims: &Sims) {
-    sims.set_all_faults(Sims::latency(50));
-    let hanging = sims
-        .sims
-        .all()
-        .into_iter()
-        .find(|s| s.vendor == HANGING)
-        .expect("the vendor");
-    hanging.control.set_faults(Faults {
-        hang: true,
-        ..Faults::default()
-    });
+fn hang_faults(sims: &TestSims) {
+    sims.set_all_faults(testkit::latency(50));
+    sims.set_faults(sims.sim(HANGING), testkit::hang());
 }
 
 async fn scenario_e(reps: usize) -> Report {
@@ -1456,8 +1334,9 @@ once `vendors.<vendor>.resilience.breaker_failures` / `breaker_cooldown_ms` and 
         let opened = Instant::now();
         let (state, to_open) = loop {
             open_loop(&http, RATE, Duration::from_millis(500), &requests).await;
-            let v = http
-                .query("{ vendors { vendor breakerState } }", json!({}))
+            let v = gw
+                .graphql()
+                .query("{ vendors { vendor breakerState } }")
                 .await;
             let state = v["data"]["vendors"]
                 .as_array()

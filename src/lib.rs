@@ -5,7 +5,8 @@
 //! clients behind the `cache`), and the `vendors` crate (the unified model, the shared transport
 //! and one client per vendor). `tenants` gives each tenant its own upstreams; `events` carries
 //! vendor webhooks to subscriptions. The simulated vendors are the `simulators` crate, compiled
-//! in only with the `demo` feature.
+//! in only with the `demo` feature; `testkit` (for the tests and benchmarks only) starts them
+//! and the gateway in-process.
 
 pub use http::{App, StartError};
 
@@ -22,4 +23,6 @@ pub mod request_id;
 pub mod schema;
 pub mod service;
 pub mod tenants;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod upstream;

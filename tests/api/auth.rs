@@ -3,13 +3,12 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 use tokio::sync::{oneshot, watch};
 
-use crate::helpers::{self, TestGateway, TestSims};
+use crate::helpers::{self, hs256, unix_now as now, TestGateway, TestSims};
 
 const SECRET: &str = "test-secret";
 const ISS: &str = "https://issuer.test";
@@ -19,24 +18,8 @@ fn fixture_path(name: &str) -> String {
     format!("{}/tests/fixtures/auth/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 fn claims(scope: &str) -> Value {
     json!({"sub": "agent-7", "tenant": "default", "scope": scope, "iss": ISS, "aud": AUD, "exp": now() + 600})
-}
-
-fn hs256(claims: &Value, secret: &[u8]) -> String {
-    encode(
-        &Header::new(Algorithm::HS256),
-        claims,
-        &EncodingKey::from_secret(secret),
-    )
-    .unwrap()
 }
 
 fn rs256(claims: &Value) -> String {

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use simulators::world::ReturnChannel;
 
 use crate::helpers;
+pub use crate::helpers::DASHBOARD;
 
 /// Snapshots live at the top of the repository, reviewed as code.
 fn assert_snapshot(name: &str, value: &Value) {
@@ -18,20 +19,6 @@ fn assert_snapshot(name: &str, value: &Value) {
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| insta::assert_json_snapshot!(name, value));
 }
-
-pub const DASHBOARD: &str = r#"query Dashboard($first: Int!, $after: String) {
-  returns(first: $first, after: $after) {
-    totalCount
-    pageInfo { hasNextPage endCursor }
-    edges { cursor node {
-      id vendor vendorId status statusRaw trackingStatus createdAt refused reasons
-      total { amount currency }
-      customer { id name email phone }
-      order { id reference paymentStatus shippingStatus total { amount currency } }
-      tracking { trackingNumber status sources events { vendor at status statusRaw } }
-    } }
-  }
-}"#;
 
 #[tokio::test]
 async fn schema_graphql_is_exactly_the_served_sdl() {

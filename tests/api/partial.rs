@@ -48,12 +48,7 @@ fn base_suffix(vendor: Vendor) -> &'static str {
 
 async fn answer_with(vendor: Vendor, failure: Failure) -> Value {
     let t = helpers::start().await;
-    let sim = t
-        .sims
-        .all()
-        .into_iter()
-        .find(|s| s.vendor == vendor)
-        .expect("simulator");
+    let sim = t.sim(vendor);
     match failure {
         Failure::Down => {}
         Failure::Hang => sim.control.set_faults(helpers::hang()),

@@ -3,9 +3,7 @@
 //! seeds, two ProCarrier keys) stand for two companies' accounts.
 
 use std::collections::BTreeSet;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
 use returns_gateway::config::{Secret, Settings, TenantSettings};
@@ -25,18 +23,9 @@ fn token(tenant: &str, scope: &str) -> String {
 }
 
 fn token_for(tenant: &str, scope: &str, ttl_s: u64) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
     let claims = json!({"sub": "agent", "tenant": tenant, "scope": scope,
-        "iss": ISS, "aud": AUD, "exp": now + ttl_s});
-    encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .unwrap()
+        "iss": ISS, "aud": AUD, "exp": helpers::unix_now() + ttl_s});
+    helpers::hs256(&claims, SECRET.as_bytes())
 }
 
 const ALL: &str = "returns:read orders:read tracking:read returns:write pii:read";
