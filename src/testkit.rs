@@ -7,11 +7,15 @@
 //! benches (a dev-dependency on itself): neither the product (`--no-default-features`) nor the
 //! demo build (`default`) contains it.
 //!
-//! ```ignore
-//! let t = TestSims::builder().returns(120).start().await;          // at NOW, as `start()`
-//! let g = TestGateway::builder(&t).with(|s| s.auth.allow_anonymous = false).start().await;
+//! ```
+//! # use returns_gateway::testkit::{TestGateway, TestSims};
+//! # #[tokio::main] async fn main() {
+//! let t = TestSims::builder().returns(120).start().await; // at NOW, as `start()`
+//! let g = TestGateway::builder(&t).start().await;
 //! let answer = g.query("{ vendors { vendor } }").await;
-//! assert_eq!(t.calls().values().sum::<u64>(), 0);
+//! assert_eq!(answer["data"]["vendors"].as_array().map(Vec::len), Some(5));
+//! assert_eq!(t.calls().values().sum::<u64>(), 0, "health comes from memory");
+//! # }
 //! ```
 
 use std::collections::BTreeMap;
