@@ -15,7 +15,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use std::time::{Duration, SystemTime};
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use futures_util::future::try_join_all;
 
 use crate::cache::{Cached, VendorCache};
@@ -389,6 +389,166 @@ impl Upstreams {
             Ok(procarrier::mapping::map_dropoff_points(&answer))
         })
         .await
+    }
+
+    // ---- The index's sync: uncached reads, mapped, never on a request path --------------------
+
+    /// Records a sync read's outcome in the vendor's health, as the cached reads do.
+    fn observed<T>(
+        &self,
+        vendor: Vendor,
+        outcome: Result<T, VendorError>,
+    ) -> Result<T, VendorError> {
+        self.health.record(vendor, outcome.as_ref().err());
+        outcome
+    }
+
+    /// ProCarrier returns created between `from` and `to` (inclusive, to the second):
+    /// `returns/search` with `DateFrom`/`DateTo`, walking its `IdLast` cursor.
+    pub async fn sync_procarrier_returns(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Return>, VendorError> {
+        let filter = procarrier::wire::ReturnSearchFilter {
+            date_from: Some(procarrier::mapping::format_filter_date(from.fixed_offset())),
+            date_to: Some(procarrier::mapping::format_filter_date(to.fixed_offset())),
+            ..Default::default()
+        };
+        let rows = self.procarrier.search_all_returns(&filter).await;
+        let rows = self.observed(Vendor::ProCarrier, rows)?;
+        Ok(rows.iter().map(procarrier::mapping::map_return).collect())
+    }
+
+    /// ProCarrier parcels with events that happened (`added`: were added) between `from` and
+    /// `to`, with those events.
+    pub async fn sync_procarrier_tracking(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        added: bool,
+    ) -> Result<Vec<Shipment>, VendorError> {
+        let records = if added {
+            self.procarrier.tracking_added_between(from, to).await
+        } else {
+            self.procarrier.tracking_between(from, to).await
+        };
+        let records = self.observed(Vendor::ProCarrier, records)?;
+        Ok(records
+            .iter()
+            .map(procarrier::mapping::map_tracking)
+            .collect())
+    }
+
+    /// One ProCarrier return as it is now (`returns/get` by tracking number); `None` when
+    /// ProCarrier does not know the number.
+    pub async fn sync_procarrier_return(
+        &self,
+        number: &str,
+    ) -> Result<Option<Return>, VendorError> {
+        let lookup = procarrier::wire::ReturnLookup {
+            value: number.to_owned(),
+            field: "tracking".to_owned(),
+            label_format: None,
+        };
+        match self.procarrier.get_return(&lookup).await {
+            Ok(record) => {
+                self.health.record(Vendor::ProCarrier, None);
+                Ok(Some(procarrier::mapping::map_return(&record)))
+            }
+            Err(e)
+                if e.api_error().is_some_and(|a| {
+                    matches!(a.kind, ApiErrorKind::BadRequest | ApiErrorKind::NotFound)
+                }) =>
+            {
+                Ok(None)
+            }
+            Err(e) => self.observed(Vendor::ProCarrier, Err(e)),
+        }
+    }
+
+    /// RRR returns created on the days `from` to `to` (inclusive), page by page.
+    pub async fn sync_rrr_returns(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<Return>, VendorError> {
+        let filter = rrr::client::ReturnsFilter {
+            date_from: Some(from),
+            date_to: Some(to),
+        };
+        let rows = self.rrr.order_returns(&filter).await;
+        let rows = self.observed(Vendor::Rrr, rows)?;
+        Ok(rows.iter().map(rrr::mapping::order_return).collect())
+    }
+
+    /// One RRR return by id, as it is now (`get/order_return/{id}`).
+    pub async fn rrr_return(&self, id: u64) -> Result<Option<Return>, VendorError> {
+        let found = self.rrr.order_return(id).await;
+        let found = self.observed(Vendor::Rrr, found)?;
+        Ok(found.as_ref().map(rrr::mapping::order_return))
+    }
+
+    /// MerchantPro orders created between `from` and `to`, with their lines.
+    pub async fn sync_merchantpro_orders(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Order>, VendorError> {
+        let filter = merchantpro::client::OrderFilter {
+            created_after: Some(from.fixed_offset()),
+            created_before: Some(to.fixed_offset()),
+            include_line_items: true,
+            ..Default::default()
+        };
+        let orders = self.merchantpro.list_all(&filter).await;
+        let orders = self.observed(Vendor::MerchantPro, orders)?;
+        Ok(orders.iter().map(merchantpro::mapping::order).collect())
+    }
+
+    /// MerchantPro orders by id, as they are now (`ids=`, 100 a call).
+    pub async fn sync_merchantpro_orders_by_id(
+        &self,
+        ids: &[u64],
+    ) -> Result<Vec<Order>, VendorError> {
+        let orders = self.merchantpro.get_many(ids).await;
+        let orders = self.observed(Vendor::MerchantPro, orders)?;
+        Ok(orders.iter().map(merchantpro::mapping::order).collect())
+    }
+
+    /// TrackRU trackings created (`by_update`: updated) at or after `from` and, when given,
+    /// at or before `to` (unix seconds), in pages of 2000.
+    pub async fn sync_trackru(
+        &self,
+        from: i64,
+        to: Option<i64>,
+        by_update: bool,
+    ) -> Result<Vec<Shipment>, VendorError> {
+        let query = if by_update {
+            trackru::wire::ListQuery {
+                update_time_min: Some(from),
+                update_time_max: to,
+                ..Default::default()
+            }
+        } else {
+            trackru::wire::ListQuery {
+                created_at_min: Some(from),
+                created_at_max: to,
+                ..Default::default()
+            }
+        };
+        let all = self
+            .trackru
+            .list_all(&query, trackru::client::MAX_PAGE_SIZE)
+            .await;
+        let all = self.observed(Vendor::TrackRu, all)?;
+        Ok(all.iter().map(trackru::mapping::shipment).collect())
+    }
+
+    /// V-Track's whole report, read now.
+    pub async fn sync_vtrack(&self) -> Result<vtrack::mapping::Report, VendorError> {
+        let report = self.vtrack.report().await;
+        self.observed(Vendor::VTrack, report)
     }
 
     // ---- Writes and uncached reads: never cached, never retried (the caller drops the

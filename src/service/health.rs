@@ -7,6 +7,7 @@ use vendors::model::Vendor;
 use vendors::{BreakerState, ErrorCode, Refusal};
 
 use super::Service;
+use crate::index::VendorSync;
 
 #[derive(Debug, Clone)]
 pub struct VendorHealth {
@@ -20,6 +21,8 @@ pub struct VendorHealth {
     pub breaker: BreakerState,
     /// Set while a refusal of our credentials holds every call.
     pub refusal: Option<Refusal>,
+    /// The vendor's sync into the returns index.
+    pub sync: VendorSync,
 }
 
 impl VendorHealth {
@@ -46,15 +49,22 @@ impl Service {
             .into_iter()
             .map(|vendor| {
                 let h = self.up.health(vendor);
+                let sync = self.index.sync_board().get(vendor);
+                // What listings serve comes from the index once it holds the vendor's data.
+                let data_age = match sync.indexed_through {
+                    Some(at) if sync.ever_synced => (self.clock.now() - at).to_std().ok(),
+                    _ => self.up.data_age(vendor),
+                };
                 VendorHealth {
                     vendor,
                     last_success: h.last_success,
                     last_failure: h.last_failure,
                     consecutive_failures: h.consecutive_failures,
-                    data_age: self.up.data_age(vendor),
+                    data_age,
                     cached_entries: self.up.cache.entry_count(vendor),
                     breaker: self.up.breaker_state(vendor),
                     refusal: self.up.refusal(vendor),
+                    sync,
                 }
             })
             .collect()

@@ -1,6 +1,7 @@
 //! Writes run once per idempotency key (see `crate::idempotency`), are never retried, and
-//! afterwards drop the cached reads of the vendor they wrote to, so the next query shows the
-//! change (also after a failure: a write that failed may still have happened).
+//! afterwards drop the cached reads of the vendor they wrote to (also after a failure: a
+//! write that failed may still have happened); each operation then puts the rows the vendor
+//! answered into the index, so the next query shows the change without asking the vendor.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -41,12 +42,44 @@ impl<'a> Write<'a> {
     }
 }
 
+/// A write's outcome as stored under its key: the vendor's failure kept as its code and
+/// message ([`vendors::StoredFailure`]), replayed as [`VendorError::Replayed`].
+pub(super) mod stored {
+    use std::sync::Arc;
+
+    use serde::de::DeserializeOwned;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use vendors::{StoredFailure, VendorError};
+
+    pub fn serialize<T: Serialize, S: Serializer>(
+        outcome: &Result<T, Arc<VendorError>>,
+        to: S,
+    ) -> Result<S::Ok, S::Error> {
+        outcome
+            .as_ref()
+            .map_err(|e| StoredFailure::from(&**e))
+            .serialize(to)
+    }
+
+    pub fn deserialize<'de, T: DeserializeOwned, D: Deserializer<'de>>(
+        from: D,
+    ) -> Result<Result<T, Arc<VendorError>>, D::Error> {
+        let stored = Result::<T, StoredFailure>::deserialize(from)?;
+        Ok(stored.map_err(|f| Arc::new(VendorError::from(f))))
+    }
+}
+
+/// [`Outcome`] as the idempotency store keeps it.
+#[derive(Serialize, serde::Deserialize)]
+#[serde(bound = "T: Serialize + serde::de::DeserializeOwned")]
+struct StoredOutcome<T>(#[serde(with = "stored")] Outcome<T>);
+
 impl Service {
     /// Runs `write` once per key (see [`Write`]) and answers its outcome; a repeat with the
     /// same input answers the stored outcome, with other input it is refused.
     pub(crate) async fn write_once<T, F, Fut>(&self, w: Write<'_>, write: F) -> Result<T>
     where
-        T: Clone + Send + Sync + 'static,
+        T: Serialize + serde::de::DeserializeOwned,
         F: FnOnce(Arc<Upstreams>) -> Fut,
         Fut: Future<Output = Outcome<T>>,
     {
@@ -56,10 +89,10 @@ impl Service {
             .run(w.operation, w.key, w.fingerprint, || async {
                 let outcome = write(up.clone()).await;
                 up.cache.invalidate_vendor(w.vendor);
-                outcome
+                StoredOutcome(outcome)
             })
             .await?;
-        (*stored).clone().map_err(ServiceError::Vendor)
+        stored.0.map_err(ServiceError::Vendor)
     }
 
     /// Whether an outcome is stored under `key` for `operation` already (a replay).

@@ -165,9 +165,9 @@ async fn a_retry_after_within_the_deadline_is_honoured() {
     );
 }
 
-/// Reads ProCarrier only: one `returns/search` call a query.
-const PROCARRIER_RETURNS: &str =
-    "{ returns(first: 5, filter: {vendors: [PROCARRIER]}) { edges { node { id } } } }";
+/// A ProCarrier return the index does not hold, by id: one `returns/get` call a query, made
+/// by the request itself (not cached: the vendor may have it by the next query).
+const PROCARRIER_RETURNS: &str = r#"{ return(id: "UmV0dXJuOnByb2NhcnJpZXI6OTk5OTk5OTk5") { id } }"#;
 
 fn procarrier_calls(t: &helpers::TestSims) -> u64 {
     t.sims.procarrier.control.stats().values().sum()
@@ -176,10 +176,14 @@ fn procarrier_calls(t: &helpers::TestSims) -> u64 {
 #[tokio::test]
 async fn a_refused_key_is_sent_once_then_every_call_is_held_with_the_refusals_code() {
     let t = helpers::start().await;
-    let g = helpers::gateway_with(&t, |s| {
-        s.vendors.procarrier.api_key = returns_gateway::config::Secret::new("revoked-key");
-    })
-    .await;
+    // Unsynced, so the first query makes the first call.
+    let g = helpers::TestGateway::builder(&t)
+        .with(|s| {
+            s.vendors.procarrier.api_key = returns_gateway::config::Secret::new("revoked-key");
+        })
+        .unsynced()
+        .start()
+        .await;
     for n in 0..10 {
         let answer = g.query(PROCARRIER_RETURNS).await;
         let error = &answer["errors"][0];
@@ -250,16 +254,19 @@ async fn a_refused_key_is_sent_once_then_every_call_is_held_with_the_refusals_co
 #[tokio::test]
 async fn a_cancelled_trial_call_does_not_keep_the_breaker_half_open() {
     let t = helpers::start().await;
-    let g = helpers::gateway_with(&t, |s| {
-        let pc = &mut s.vendors.procarrier;
-        // Only cancellation ends the trial below: no timeout of ours cuts the hanging call.
-        pc.timeout_ms = 600_000;
-        pc.resilience.read_retries = 0;
-        pc.resilience.breaker_failures = 1;
-        // Open means half-open at once: the next call is the trial.
-        pc.resilience.breaker_cooldown_ms = 0;
-    })
-    .await;
+    let g = helpers::TestGateway::builder(&t)
+        .with(|s| {
+            let pc = &mut s.vendors.procarrier;
+            // Only cancellation ends the trial below: no timeout of ours cuts the hanging call.
+            pc.timeout_ms = 600_000;
+            pc.resilience.read_retries = 0;
+            pc.resilience.breaker_failures = 1;
+            // Open means half-open at once: the next call is the trial.
+            pc.resilience.breaker_cooldown_ms = 0;
+        })
+        .unsynced()
+        .start()
+        .await;
     t.set_faults(&t.sims.procarrier, failing());
     let answer = g.query(PROCARRIER_RETURNS).await;
     assert_eq!(

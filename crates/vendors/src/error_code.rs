@@ -4,9 +4,9 @@
 //! reports; the others belong to the gateway's own layers, listed here so every code is in one
 //! place.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     /// The vendor did not answer within the configured total timeout.
@@ -85,6 +85,8 @@ pub enum ErrorCode {
     SignatureMissing,
     /// A webhook whose signature does not verify (or names no configured tenant).
     SignatureInvalid,
+    /// The returns index could not be read or written (its store failed).
+    IndexUnavailable,
 }
 
 impl ErrorCode {
@@ -128,6 +130,7 @@ impl ErrorCode {
             ErrorCode::PersistedQueryNotAllowed => "PERSISTED_QUERY_NOT_ALLOWED",
             ErrorCode::SignatureMissing => "SIGNATURE_MISSING",
             ErrorCode::SignatureInvalid => "SIGNATURE_INVALID",
+            ErrorCode::IndexUnavailable => "INDEX_UNAVAILABLE",
         }
     }
 }
