@@ -24,8 +24,8 @@ use crate::error::ErrorCode;
 use vendors::clock::Clock;
 use vendors::model::{Delivery, DropOffPoint, Order, Return, ReturnService, Shipment, Vendor};
 use vendors::{
-    merchantpro, procarrier, rrr, trackru, vtrack, ApiErrorKind, BreakerState, Refusal, Transport,
-    VendorError,
+    merchantpro, procarrier, rrr, trackru, vtrack, ApiErrorKind, BreakerState, RateLimitHold,
+    Refusal, Transport, VendorError,
 };
 
 /// TrackRU takes at most this many numbers in one `numbers=` query (TrackingMore v2's limit).
@@ -169,6 +169,11 @@ impl Upstreams {
     /// The refusal of our credentials holding every call to `vendor` now, if any.
     pub fn refusal(&self, vendor: Vendor) -> Option<Refusal> {
         self.transport(vendor).refusal()
+    }
+
+    /// The hold after `vendor`'s last 429, while it lasts.
+    pub fn rate_limit_hold(&self, vendor: Vendor) -> Option<RateLimitHold> {
+        self.transport(vendor).rate_limit_hold()
     }
 
     /// How old the data last served for `vendor` is.

@@ -6,7 +6,7 @@
 //! The metrics are those of [`catalog`]. Recorded as they happen: every vendor call (by the
 //! tenant's transports, which [`Metrics::watch`] hands the recorder) and every GraphQL
 //! operation. Read from the gateway's state at each scrape: the caches' hits, misses and size,
-//! each breaker's state and refusal latch, and the open subscriptions.
+//! each breaker's state, refusal latch and rate-limit hold, and the open subscriptions.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -128,6 +128,10 @@ impl Metrics {
                     0.0
                 };
                 self.gauge(&catalog::REFUSAL_LATCHED, &labels).set(latched);
+                let held_s = up
+                    .rate_limit_hold(vendor)
+                    .map_or(0.0, |hold| hold.remaining().as_secs_f64());
+                self.gauge(&catalog::RATE_LIMIT_HOLD, &labels).set(held_s);
             }
         }
         self.gauge(&catalog::SUBSCRIPTIONS_ACTIVE, &[])
