@@ -5,8 +5,9 @@
 //!
 //! The metrics are those of [`catalog`]. Recorded as they happen: every vendor call (by the
 //! tenant's transports, which [`Metrics::watch`] hands the recorder) and every GraphQL
-//! operation. Read from the gateway's state at each scrape: the caches' hits, misses and size,
-//! each breaker's state, refusal latch and rate-limit hold, and the open subscriptions.
+//! operation, every refused webhook. Read from the gateway's state at each scrape: the caches'
+//! hits, misses and size, each breaker's state, refusal latch and rate-limit hold, and the open
+//! subscriptions.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +22,7 @@ use crate::tenants::Tenants;
 pub use vendors::metrics::catalog;
 use vendors::metrics::catalog::Metric;
 use vendors::model::Vendor;
-use vendors::BreakerState;
+use vendors::{BreakerState, ErrorCode};
 
 const METADATA: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, None);
 
@@ -100,6 +101,12 @@ impl Metrics {
             (false, _) => "partial",
         };
         self.counter(&catalog::GRAPHQL_OPERATIONS, &[&name, outcome])
+            .increment(1);
+    }
+
+    /// Counts a webhook delivery refused with `code`.
+    pub fn record_webhook_refusal(&self, code: ErrorCode) {
+        self.counter(&catalog::WEBHOOK_REFUSALS, &[code.as_str()])
             .increment(1);
     }
 

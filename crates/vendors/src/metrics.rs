@@ -103,6 +103,12 @@ pub mod catalog {
         help: "GraphQL operations by name and outcome.",
         labels: &["operation", "outcome"],
     };
+    pub const WEBHOOK_REFUSALS: Metric = Metric {
+        name: "gateway_webhook_refusals_total",
+        kind: Kind::Counter,
+        help: "Webhook deliveries refused, by the refusal's code (their log lines are sampled).",
+        labels: &["reason"],
+    };
     pub const SUBSCRIPTIONS_ACTIVE: Metric = Metric {
         name: "gateway_subscriptions_active",
         kind: Kind::Gauge,
@@ -110,7 +116,7 @@ pub mod catalog {
         labels: &[],
     };
 
-    pub const ALL: [Metric; 10] = [
+    pub const ALL: [Metric; 11] = [
         VENDOR_REQUESTS,
         VENDOR_REQUEST_DURATION,
         CACHE_HITS,
@@ -120,6 +126,7 @@ pub mod catalog {
         REFUSAL_LATCHED,
         RATE_LIMIT_HOLD,
         GRAPHQL_OPERATIONS,
+        WEBHOOK_REFUSALS,
         SUBSCRIPTIONS_ACTIVE,
     ];
 

@@ -13,6 +13,7 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 
+use crate::escaped::Escaped;
 pub use crate::model::Vendor;
 use crate::resilience::{Admission, Resilience};
 pub use crate::resilience::{BreakerState, RateLimitHold, Refusal};
@@ -631,7 +632,7 @@ impl Transport {
                     tracing::debug!(
                         vendor = %self.vendor,
                         endpoint,
-                        %error,
+                        error = %Escaped(&error),
                         ?wait,
                         "retrying read"
                     );
@@ -664,7 +665,7 @@ impl Transport {
                 tracing::warn!(
                     vendor = %self.vendor,
                     endpoint,
-                    %error,
+                    error = %Escaped(error),
                     "credentials refused: calls to the vendor are held"
                 );
                 self.guard.latch_refusal(error.code(), said);
