@@ -15,6 +15,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{AuthSettings, ConfigError};
+use vendors::escaped::Escaped;
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -282,7 +283,7 @@ impl RemoteJwks {
                 state.failure = None;
             }
             Err(why) => {
-                tracing::warn!(error = %why, ?trigger, "JWKS fetch failed; the previous keys stay");
+                tracing::warn!(error = %Escaped(&why), ?trigger, "JWKS fetch failed; the previous keys stay");
                 state.failure = Some((now, why));
             }
         }

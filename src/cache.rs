@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use moka::future::Cache;
 
 use crate::config::CacheSettings;
+use vendors::escaped::Escaped;
 use vendors::model::Vendor;
 use vendors::VendorError;
 
@@ -160,7 +161,9 @@ impl VendorCache {
                     };
                     cache.insert(key.clone(), entry).await;
                 }
-                Err(error) => tracing::warn!(%vendor, %error, "background refresh failed"),
+                Err(error) => {
+                    tracing::warn!(%vendor, error = %Escaped(&error), "background refresh failed")
+                }
             }
             refreshing.lock().remove(&key);
         });

@@ -24,8 +24,8 @@ use crate::error::ErrorCode;
 use vendors::clock::Clock;
 use vendors::model::{Delivery, DropOffPoint, Order, Return, ReturnService, Shipment, Vendor};
 use vendors::{
-    merchantpro, procarrier, rrr, trackru, vtrack, ApiErrorKind, BreakerState, Refusal, Transport,
-    VendorError,
+    merchantpro, procarrier, rrr, trackru, vtrack, ApiErrorKind, BreakerState, RateLimitHold,
+    Refusal, Transport, VendorError,
 };
 
 /// TrackRU takes at most this many numbers in one `numbers=` query (TrackingMore v2's limit).
@@ -169,6 +169,11 @@ impl Upstreams {
     /// The refusal of our credentials holding every call to `vendor` now, if any.
     pub fn refusal(&self, vendor: Vendor) -> Option<Refusal> {
         self.transport(vendor).refusal()
+    }
+
+    /// The hold after `vendor`'s last 429, while it lasts.
+    pub fn rate_limit_hold(&self, vendor: Vendor) -> Option<RateLimitHold> {
+        self.transport(vendor).rate_limit_hold()
     }
 
     /// How old the data last served for `vendor` is.
@@ -391,14 +396,24 @@ impl Upstreams {
         .await
     }
 
-    // ---- Writes and uncached reads: never cached, never retried (the caller drops the
-    // vendor's cached reads after a write) ------------------------------------------------
+    // ---- Writes and uncached reads: never cached, never retried. A write the vendor accepted
+    // drops that vendor's cached reads (they describe the state before it); a failed one drops
+    // nothing ---------------------------------------------------------------------------------
+
+    /// Drops `vendor`'s cached reads when `outcome` says the write was made.
+    fn wrote<T>(&self, vendor: Vendor, outcome: Result<T, VendorError>) -> Result<T, VendorError> {
+        if outcome.is_ok() {
+            self.cache.invalidate_vendor(vendor);
+        }
+        outcome
+    }
 
     pub async fn procarrier_create_return(
         &self,
         request: &procarrier::wire::NewReturn,
     ) -> Result<procarrier::wire::ReturnCreated, VendorError> {
-        self.procarrier.create_return(request).await
+        let created = self.procarrier.create_return(request).await;
+        self.wrote(Vendor::ProCarrier, created)
     }
 
     /// One return fresh from ProCarrier (`returns/get`), with its label when `lookup` asks.
@@ -413,14 +428,16 @@ impl Upstreams {
         &self,
         request: &procarrier::wire::ReturnCancel,
     ) -> Result<procarrier::wire::ReturnCancelled, VendorError> {
-        self.procarrier.cancel_return(request).await
+        let cancelled = self.procarrier.cancel_return(request).await;
+        self.wrote(Vendor::ProCarrier, cancelled)
     }
 
     pub async fn procarrier_add_tracking(
         &self,
         event: &procarrier::wire::NewTrackingStatus,
     ) -> Result<procarrier::wire::Acknowledgement, VendorError> {
-        self.procarrier.add_tracking(event).await
+        let added = self.procarrier.add_tracking(event).await;
+        self.wrote(Vendor::ProCarrier, added)
     }
 
     /// ProCarrier's unauthenticated `check/available` (readiness).
@@ -443,7 +460,8 @@ impl Upstreams {
         id: u64,
         transition: merchantpro::wire::Transition,
     ) -> Result<(), VendorError> {
-        self.merchantpro.transition(id, transition).await.map(drop)
+        let moved = self.merchantpro.transition(id, transition).await.map(drop);
+        self.wrote(Vendor::MerchantPro, moved)
     }
 
     pub async fn merchantpro_update(
@@ -451,15 +469,24 @@ impl Upstreams {
         id: u64,
         change: &merchantpro::wire::OrderUpdate,
     ) -> Result<merchantpro::wire::Order, VendorError> {
-        self.merchantpro.update(id, change).await
+        let updated = self.merchantpro.update(id, change).await;
+        self.wrote(Vendor::MerchantPro, updated)
     }
 
-    /// Registers trackings with TrackRU in batches of 40, an outcome per parcel.
+    /// Registers trackings with TrackRU in batches of 40, an outcome per parcel (TrackRU's
+    /// cached reads are dropped when it accepted any).
     pub async fn trackru_create_many(
         &self,
         trackings: &[trackru::wire::CreateTracking],
     ) -> Vec<trackru::client::BatchItemResult> {
-        self.trackru.create_many(trackings).await
+        let results = self.trackru.create_many(trackings).await;
+        if results
+            .iter()
+            .any(|r| matches!(r.outcome, trackru::client::BatchOutcome::Accepted))
+        {
+            self.cache.invalidate_vendor(Vendor::TrackRu);
+        }
+        results
     }
 
     pub async fn trackru_update(
@@ -468,7 +495,8 @@ impl Upstreams {
         number: &str,
         update: &trackru::wire::UpdateTracking,
     ) -> Result<trackru::wire::Tracking, VendorError> {
-        self.trackru.update(carrier, number, update).await
+        let updated = self.trackru.update(carrier, number, update).await;
+        self.wrote(Vendor::TrackRu, updated)
     }
 }
 

@@ -315,6 +315,7 @@ read_retries = 3
         assert_eq!(r.rate_limit_per_s, 1.0, "TrackRU's 1 call/s survives");
         assert_eq!(r.endpoint_rate_limits_per_s["trackings/realtime"], 3.0);
         assert_eq!(r.auth_refusal_cooldown_s, 300);
+        assert_eq!(r.rate_limited_hold_ms, 1_000);
         let s = Settings::from_toml("[vendors.trackru.resilience]\nauth_refusal_cooldown_s = 0\n")
             .unwrap();
         let r = &s.vendors.trackru.resilience;

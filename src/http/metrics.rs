@@ -5,8 +5,9 @@
 //!
 //! The metrics are those of [`catalog`]. Recorded as they happen: every vendor call (by the
 //! tenant's transports, which [`Metrics::watch`] hands the recorder) and every GraphQL
-//! operation. Read from the gateway's state at each scrape: the caches' hits, misses and size,
-//! each breaker's state and refusal latch, and the open subscriptions.
+//! operation, every refused webhook. Read from the gateway's state at each scrape: the caches'
+//! hits, misses and size, each breaker's state, refusal latch and rate-limit hold, and the open
+//! subscriptions.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +22,7 @@ use crate::tenants::Tenants;
 pub use vendors::metrics::catalog;
 use vendors::metrics::catalog::Metric;
 use vendors::model::Vendor;
-use vendors::BreakerState;
+use vendors::{BreakerState, ErrorCode};
 
 const METADATA: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, None);
 
@@ -103,6 +104,12 @@ impl Metrics {
             .increment(1);
     }
 
+    /// Counts a webhook delivery refused with `code`.
+    pub fn record_webhook_refusal(&self, code: ErrorCode) {
+        self.counter(&catalog::WEBHOOK_REFUSALS, &[code.as_str()])
+            .increment(1);
+    }
+
     /// Every tenant's vendor metrics (labelled `tenant`), the GraphQL operations and the open
     /// subscriptions, as Prometheus text.
     pub fn render(&self, tenants: &Tenants, events: &ReturnEvents) -> String {
@@ -128,6 +135,10 @@ impl Metrics {
                     0.0
                 };
                 self.gauge(&catalog::REFUSAL_LATCHED, &labels).set(latched);
+                let held_s = up
+                    .rate_limit_hold(vendor)
+                    .map_or(0.0, |hold| hold.remaining().as_secs_f64());
+                self.gauge(&catalog::RATE_LIMIT_HOLD, &labels).set(held_s);
             }
         }
         self.gauge(&catalog::SUBSCRIPTIONS_ACTIVE, &[])

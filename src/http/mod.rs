@@ -102,6 +102,8 @@ pub struct AppState {
     pub events: Arc<ReturnEvents>,
     pub settings: ServerSettings,
     pub webhooks: WebhookSettings,
+    /// Which refused webhooks get a log line (`webhooks.refusal_log_every_s`).
+    pub webhook_refusals: crate::log_sampler::LogSampler<ErrorCode>,
     /// This gateway's own metrics (never the process-global recorder).
     pub metrics: metrics::Metrics,
     /// One permit per open graphql-ws connection (`server.max_websockets`).
@@ -138,6 +140,9 @@ impl App {
                 events,
                 settings: settings.server.clone(),
                 webhooks: settings.webhooks.clone(),
+                webhook_refusals: crate::log_sampler::LogSampler::new(
+                    std::time::Duration::from_secs(settings.webhooks.refusal_log_every_s),
+                ),
                 metrics,
                 websockets: Arc::new(tokio::sync::Semaphore::new(settings.server.max_websockets)),
                 clock,

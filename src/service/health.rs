@@ -1,10 +1,11 @@
 //! How each vendor is doing, as the gateway sees it: the outcome of the last reads, the age of
-//! the data served, the breaker, a latched refusal of our credentials; and readiness.
+//! the data served, the breaker, a latched refusal of our credentials, a rate-limit hold; and
+//! readiness.
 
 use std::time::{Duration, SystemTime};
 
 use vendors::model::Vendor;
-use vendors::{BreakerState, ErrorCode, Refusal};
+use vendors::{BreakerState, ErrorCode, RateLimitHold, Refusal};
 
 use super::Service;
 
@@ -20,6 +21,8 @@ pub struct VendorHealth {
     pub breaker: BreakerState,
     /// Set while a refusal of our credentials holds every call.
     pub refusal: Option<Refusal>,
+    /// Set while the vendor's last 429 holds every call.
+    pub rate_limit_hold: Option<RateLimitHold>,
 }
 
 impl VendorHealth {
@@ -55,6 +58,7 @@ impl Service {
                     cached_entries: self.up.cache.entry_count(vendor),
                     breaker: self.up.breaker_state(vendor),
                     refusal: self.up.refusal(vendor),
+                    rate_limit_hold: self.up.rate_limit_hold(vendor),
                 }
             })
             .collect()

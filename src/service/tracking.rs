@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
-use vendors::model::{TrackingStatus, Vendor};
+use vendors::model::TrackingStatus;
 use vendors::procarrier::{mapping as pc_map, wire as pc};
 use vendors::trackru::client::BatchOutcome;
 use vendors::trackru::{mapping as tr_map, wire as tr};
@@ -178,7 +178,7 @@ impl Service {
         key: Option<&str>,
     ) -> Result<TrackedParcels> {
         let requests = tracking_requests(parcels)?;
-        let write = Write::new("trackParcels", key, Vendor::TrackRu, parcels);
+        let write = Write::new("trackParcels", key, parcels);
         self.write_once(write, |up| async move {
             let results = up
                 .trackru_create_many(&requests)
@@ -228,12 +228,7 @@ impl Service {
             StatusOverride::Exception => 7,
             StatusOverride::Revert => 8,
         };
-        let write = Write::new(
-            "overrideTrackingStatus",
-            key,
-            Vendor::TrackRu,
-            &(&carrier, &number, status),
-        );
+        let write = Write::new("overrideTrackingStatus", key, &(&carrier, &number, status));
         self.write_once(write, |up| async move {
             let update = tr::UpdateTracking {
                 status: Some(command),
@@ -285,7 +280,7 @@ impl Service {
             location,
             ..Default::default()
         };
-        let write = Write::new("addTrackingEvent", key, Vendor::ProCarrier, &request);
+        let write = Write::new("addTrackingEvent", key, &request);
         let (status_code, at) = (event.status_code, event.at);
         self.write_once(write, |up| async move {
             up.procarrier_add_tracking(&request)

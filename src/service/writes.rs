@@ -1,12 +1,13 @@
-//! Writes run once per idempotency key (see `crate::idempotency`), are never retried, and
-//! afterwards drop the cached reads of the vendor they wrote to, so the next query shows the
-//! change (also after a failure: a write that failed may still have happened).
+//! Writes run once per idempotency key (see `crate::idempotency`) and are never retried. A write
+//! the vendor accepted drops that vendor's cached reads, so the next query shows the change
+//! (`crate::upstream`, where each write is sent); a failed one drops nothing: a flood of
+//! failing writes must not empty the cache and turn every read into a vendor call. (A write that
+//! timed out may still have happened; the cache's TTL bounds how long a read misses it.)
 
 use std::future::Future;
 use std::sync::Arc;
 
 use serde::Serialize;
-use vendors::model::Vendor;
 use vendors::VendorError;
 
 use super::error::{Result, ServiceError};
@@ -17,11 +18,10 @@ use crate::upstream::Upstreams;
 pub type Outcome<T> = std::result::Result<T, Arc<VendorError>>;
 
 /// What names one write for its idempotency key: the operation, the caller's key (if any) and
-/// the input's fingerprint (its JSON); and the vendor it writes to.
+/// the input's fingerprint (its JSON).
 pub struct Write<'a> {
     operation: &'static str,
     key: Option<&'a str>,
-    vendor: Vendor,
     fingerprint: String,
 }
 
@@ -29,13 +29,11 @@ impl<'a> Write<'a> {
     pub fn new(
         operation: &'static str,
         key: Option<&'a str>,
-        vendor: Vendor,
         input: &(impl Serialize + ?Sized),
     ) -> Self {
         Write {
             operation,
             key,
-            vendor,
             fingerprint: serde_json::to_string(input).expect("write inputs serialise to JSON"),
         }
     }
@@ -53,11 +51,7 @@ impl Service {
         let up = self.up.clone();
         let stored = self
             .idempotency
-            .run(w.operation, w.key, w.fingerprint, || async {
-                let outcome = write(up.clone()).await;
-                up.cache.invalidate_vendor(w.vendor);
-                outcome
-            })
+            .run(w.operation, w.key, w.fingerprint, || write(up))
             .await?;
         (*stored).clone().map_err(ServiceError::Vendor)
     }

@@ -1,5 +1,6 @@
-//! Mutations against the simulators: each success shows in a following query; validation
-//! names the field and writes nothing; idempotency is proved by the simulators' write counts.
+//! Mutations against the simulators: each success shows in a following query; a failure drops
+//! no cached read; validation names the field and writes nothing; idempotency is proved by the
+//! simulators' write counts.
 
 use serde_json::{json, Value};
 
@@ -214,6 +215,44 @@ async fn a_vendor_timeout_on_create_causes_no_second_create() {
         .await;
     assert_eq!(code(&retried), "VENDOR_TIMEOUT");
     assert_eq!(writes(&t, RETURNS_CREATE), 1);
+}
+
+#[tokio::test]
+async fn a_failed_write_drops_no_cached_read_and_a_successful_one_does() {
+    const LISTING: &str = "{ returns(first: 5, filter: {vendors: [PROCARRIER]}) { totalCount } }";
+    const SEARCH: &str = "procarrier POST /api/returns/search/json";
+    let (t, g) = started().await;
+    g.query(LISTING).await;
+    // The services list createReturn validates against, cached too.
+    let invalid = with(create_input(), "/products/0/quantity", json!(0));
+    let _ = g.query_with(CREATE, json!({"input": invalid})).await;
+    let searches = writes(&t, SEARCH);
+    assert_eq!(searches, 1);
+
+    t.sims.procarrier.control.set_faults(simulators::Faults {
+        error_rate: 1.0,
+        ..Default::default()
+    });
+    let failed = g.query_with(CREATE, json!({"input": create_input()})).await;
+    assert_eq!(code(&failed), "VENDOR_HTTP_ERROR", "{failed}");
+    assert_eq!(writes(&t, RETURNS_CREATE), 1);
+    t.sims.procarrier.control.set_faults(Default::default());
+    let listed = g.query(LISTING).await;
+    assert!(listed["errors"].is_null(), "{listed}");
+    assert_eq!(
+        writes(&t, SEARCH),
+        searches,
+        "the listing is still cached: the failed write dropped nothing"
+    );
+
+    let created = g.query_with(CREATE, json!({"input": create_input()})).await;
+    assert!(created["errors"].is_null(), "{created}");
+    g.query(LISTING).await;
+    assert_eq!(
+        writes(&t, SEARCH),
+        searches + 1,
+        "the successful write dropped the listing"
+    );
 }
 
 #[tokio::test]

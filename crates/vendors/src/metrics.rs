@@ -91,11 +91,23 @@ pub mod catalog {
         help: "1 while a refusal of our credentials holds every call to the vendor (auth_refusal_cooldown_s).",
         labels: &["tenant", "vendor"],
     };
+    pub const RATE_LIMIT_HOLD: Metric = Metric {
+        name: "gateway_vendor_rate_limit_hold_seconds",
+        kind: Kind::Gauge,
+        help: "Seconds until calls to the vendor go out again after it answered 429 (Retry-After, or rate_limited_hold_ms); 0 when not held.",
+        labels: &["tenant", "vendor"],
+    };
     pub const GRAPHQL_OPERATIONS: Metric = Metric {
         name: "gateway_graphql_operations_total",
         kind: Kind::Counter,
         help: "GraphQL operations by name and outcome.",
         labels: &["operation", "outcome"],
+    };
+    pub const WEBHOOK_REFUSALS: Metric = Metric {
+        name: "gateway_webhook_refusals_total",
+        kind: Kind::Counter,
+        help: "Webhook deliveries refused, by the refusal's code (their log lines are sampled).",
+        labels: &["reason"],
     };
     pub const SUBSCRIPTIONS_ACTIVE: Metric = Metric {
         name: "gateway_subscriptions_active",
@@ -104,7 +116,7 @@ pub mod catalog {
         labels: &[],
     };
 
-    pub const ALL: [Metric; 9] = [
+    pub const ALL: [Metric; 11] = [
         VENDOR_REQUESTS,
         VENDOR_REQUEST_DURATION,
         CACHE_HITS,
@@ -112,7 +124,9 @@ pub mod catalog {
         CACHE_ENTRIES,
         BREAKER_STATE,
         REFUSAL_LATCHED,
+        RATE_LIMIT_HOLD,
         GRAPHQL_OPERATIONS,
+        WEBHOOK_REFUSALS,
         SUBSCRIPTIONS_ACTIVE,
     ];
 
