@@ -230,11 +230,12 @@ pub fn refused_url() -> String {
 // ---- The gateway ----------------------------------------------------------------------------
 
 /// A gateway's GraphQL endpoint and a client for it; when started here, the gateway serves
-/// in-process until this is dropped.
+/// in-process until this is dropped (or [`TestGateway::shutdown`]).
 pub struct TestGateway {
     pub url: String,
     pub http: reqwest::Client,
-    _stop: Option<oneshot::Sender<()>>,
+    stop: Option<oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 /// How to start a [`TestGateway`]: the simulators' settings, changed by the builder's calls.
@@ -259,11 +260,12 @@ impl TestGatewayBuilder<'_> {
             .expect("bind");
         let url = format!("http://{}/graphql", listener.local_addr().expect("addr"));
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(app.run(listener, async move {
+        let served = tokio::spawn(app.run(listener, async move {
             let _ = stopped.await;
         }));
         TestGateway {
-            _stop: Some(stop),
+            stop: Some(stop),
+            served: Some(served),
             ..TestGateway::at(url)
         }
     }
@@ -283,7 +285,19 @@ impl TestGateway {
         TestGateway {
             url: url.into(),
             http: reqwest::Client::new(),
-            _stop: None,
+            stop: None,
+            served: None,
+        }
+    }
+
+    /// Stops the gateway started here as SIGTERM would, and waits until it has drained.
+    pub async fn shutdown(mut self) {
+        drop(self.stop.take());
+        if let Some(served) = self.served.take() {
+            served
+                .await
+                .expect("the gateway did not panic")
+                .expect("the gateway served");
         }
     }
 

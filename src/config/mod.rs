@@ -166,6 +166,24 @@ impl Settings {
                 reason: "must be above zero".into(),
             });
         }
+        for (key, value) in [
+            (
+                "server.header_read_timeout_ms",
+                self.server.header_read_timeout_ms,
+            ),
+            (
+                "server.body_read_timeout_ms",
+                self.server.body_read_timeout_ms,
+            ),
+            ("server.max_connections", self.server.max_connections as u64),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    key: key.into(),
+                    reason: "must be above zero".into(),
+                });
+            }
+        }
         if self.server.max_page_size == 0 {
             return Err(ConfigError::Invalid {
                 key: "server.max_page_size".into(),
@@ -232,6 +250,20 @@ mod tests {
         assert!(err.to_string().contains("vendors.rrr.base_url"), "{err}");
         let err = Settings::from_toml("[sim.faults.rrr]\nerror_rate = 2.0\n").unwrap_err();
         assert!(err.to_string().contains("sim.faults.rrr"), "{err}");
+        for (toml, key) in [
+            (
+                "[server]\nheader_read_timeout_ms = 0\n",
+                "server.header_read_timeout_ms",
+            ),
+            (
+                "[server]\nbody_read_timeout_ms = 0\n",
+                "server.body_read_timeout_ms",
+            ),
+            ("[server]\nmax_connections = 0\n", "server.max_connections"),
+        ] {
+            let err = Settings::from_toml(toml).unwrap_err();
+            assert!(err.to_string().contains(key), "{toml}: {err}");
+        }
     }
 
     #[test]

@@ -4,11 +4,13 @@
 
 pub mod intake;
 pub mod metrics;
+pub mod serve;
 pub mod webhooks;
 pub mod websocket;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::BatchRequest;
@@ -106,6 +108,8 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// One permit per open graphql-ws connection (`server.max_websockets`).
     pub websockets: Arc<tokio::sync::Semaphore>,
+    /// Shutdown: started when the gateway stops, awaited by [`App::run`].
+    pub drain: serve::Drain,
     pub clock: Clock,
 }
 
@@ -140,6 +144,7 @@ impl App {
                 webhooks: settings.webhooks.clone(),
                 metrics,
                 websockets: Arc::new(tokio::sync::Semaphore::new(settings.server.max_websockets)),
+                drain: serve::Drain::default(),
                 clock,
             }),
         })
@@ -163,18 +168,37 @@ impl App {
         crate::request_id::layers(routes).with_state(self.state.clone())
     }
 
-    /// Serves on `listener` until `shutdown` resolves (keeping the metrics' histograms up to
-    /// date meanwhile).
+    /// Serves on `listener` until `shutdown` resolves, then drains (see [`serve`]). Keeps the
+    /// metrics' histograms up to date meanwhile.
     pub async fn run(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let serve = axum::serve(listener, self.router()).with_graceful_shutdown(shutdown);
+        let state = &self.state;
+        let settings = &state.settings;
+        let public = serve::accept(listener, self.router(), settings, state.drain.clone());
         tokio::select! {
-            served = serve => served,
-            never = self.state.metrics.upkeep() => match never {},
+            () = shutdown => {}
+            never = public => match never {},
+            never = state.metrics.upkeep() => match never {},
         }
+        // The accept loop is dropped: the listener is closed, nothing new comes in.
+        tracing::info!(
+            open = state.drain.open.len(),
+            grace_s = settings.shutdown_grace_s,
+            "shutting down: finishing the requests in flight"
+        );
+        let cut = state
+            .drain
+            .run(Duration::from_secs(settings.shutdown_grace_s))
+            .await;
+        if cut > 0 {
+            tracing::warn!(cut, "grace period over: connections cut");
+        } else {
+            tracing::info!("every connection finished");
+        }
+        Ok(())
     }
 }
 
