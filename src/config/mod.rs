@@ -175,6 +175,7 @@ impl Settings {
                 "server.body_read_timeout_ms",
                 self.server.body_read_timeout_ms,
             ),
+            ("server.readiness_cache_ms", self.server.readiness_cache_ms),
             ("server.max_connections", self.server.max_connections as u64),
         ] {
             if value == 0 {
@@ -183,6 +184,16 @@ impl Settings {
                     reason: "must be above zero".into(),
                 });
             }
+        }
+        let admin = &self.server.admin_listen;
+        let host_port = admin
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        if !admin.is_empty() && !host_port {
+            return Err(ConfigError::Invalid {
+                key: "server.admin_listen".into(),
+                reason: format!("{admin:?} is not host:port (e.g. 127.0.0.1:9090)"),
+            });
         }
         if self.server.max_page_size == 0 {
             return Err(ConfigError::Invalid {
@@ -259,11 +270,22 @@ mod tests {
                 "[server]\nbody_read_timeout_ms = 0\n",
                 "server.body_read_timeout_ms",
             ),
+            (
+                "[server]\nreadiness_cache_ms = 0\n",
+                "server.readiness_cache_ms",
+            ),
             ("[server]\nmax_connections = 0\n", "server.max_connections"),
+            ("[server]\nadmin_listen = \"9090\"\n", "server.admin_listen"),
+            (
+                "[server]\nadmin_listen = \"localhost:http\"\n",
+                "server.admin_listen",
+            ),
         ] {
             let err = Settings::from_toml(toml).unwrap_err();
             assert!(err.to_string().contains(key), "{toml}: {err}");
         }
+        let admin = Settings::from_toml("[server]\nadmin_listen = \"[::1]:9090\"\n").unwrap();
+        assert_eq!(admin.server.admin_listen, "[::1]:9090");
     }
 
     #[test]

@@ -1,11 +1,12 @@
-//! The server under the routes: header and body read timeouts, the connection cap, draining on
-//! SIGTERM.
+//! The server under the routes: header and body read timeouts, the connection cap, readiness
+//! from a shared check and what each listener shows, draining on SIGTERM.
 //! Raw TCP where a well-behaved client cannot show it (half-open requests, refused connections).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use returns_gateway::config::TenantSettings;
 use returns_gateway::testkit::{TestGateway, TestSims};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -145,6 +146,97 @@ async fn connections_beyond_max_connections_are_closed_while_the_first_stay_serv
         }
     }
     assert_eq!(served, 2, "the first connections are still served");
+}
+
+/// `check/available` calls the ProCarrier simulator received.
+fn availability_checks(t: &TestSims) -> u64 {
+    t.calls()
+        .iter()
+        .filter(|(endpoint, _)| endpoint.contains("check/available"))
+        .map(|(_, n)| n)
+        .sum()
+}
+
+#[tokio::test]
+async fn a_thousand_readyz_hits_make_a_handful_of_procarrier_calls() {
+    let t = helpers::start().await;
+    // The check outlives the test, whatever the machine's speed: every hit may share it.
+    let g = helpers::gateway_with(&t, |s| s.server.readiness_cache_ms = 600_000).await;
+    // A slow ProCarrier: hits arrive while a check is under way.
+    t.set_faults(t.sim(Vendor::ProCarrier), helpers::latency(200));
+    let readyz = g.url.replace("/graphql", "/readyz");
+    let mut ok = 0;
+    for _ in 0..20 {
+        let batch = (0..50).map(|_| {
+            let (http, readyz) = (g.http.clone(), readyz.clone());
+            async move { http.get(readyz).send().await.map(|r| r.status()) }
+        });
+        for status in futures_util::future::join_all(batch).await {
+            if status.is_ok_and(|s| s == 200) {
+                ok += 1;
+            }
+        }
+    }
+    assert_eq!(ok, 1000, "every hit is answered, ready");
+    let calls = availability_checks(&t);
+    assert!(
+        (1..=3).contains(&calls),
+        "1,000 hits made {calls} check/available calls"
+    );
+}
+
+#[tokio::test]
+async fn readiness_names_tenants_only_on_the_admin_listener() {
+    const TENANT: &str = "northwind-traders";
+    let t = helpers::start().await;
+    let g = helpers::gateway_with(&t, |s| {
+        s.server.admin_listen = "127.0.0.1:0".into();
+        let vendors = s.vendors.clone();
+        s.tenants.insert(TENANT.into(), TenantSettings { vendors });
+    })
+    .await;
+    let public = g
+        .http
+        .get(g.url.replace("/graphql", "/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status(), 200);
+    let public: Value = public.json().await.unwrap();
+    assert_eq!(public["ready"], true, "{public}");
+    assert_eq!(public["vendors"].as_array().map(Vec::len), Some(5));
+    assert!(!public.to_string().contains(TENANT), "{public}");
+    assert!(public.get("tenants").is_none(), "{public}");
+    let metrics = g.url.replace("/graphql", "/metrics");
+    let public_metrics = g.http.get(metrics).send().await.unwrap();
+    assert_eq!(
+        public_metrics.status(),
+        404,
+        "metrics live on the admin listener"
+    );
+
+    let admin = g.admin.as_deref().expect("an admin listener");
+    let detailed: Value = g
+        .http
+        .get(format!("{admin}/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tenants: Vec<&Value> = detailed["tenants"]
+        .as_array()
+        .map(|ts| ts.iter().map(|t| &t["tenant"]).collect())
+        .unwrap_or_default();
+    assert_eq!(tenants, [&json!("default"), &json!(TENANT)], "{detailed}");
+    let metrics = g.http.get(format!("{admin}/metrics")).send().await.unwrap();
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
+    assert!(text.contains(&format!("tenant=\"{TENANT}\"")), "{text}");
+    // The public listener serves no admin route.
+    let admin_route_elsewhere = g.http.get(format!("{admin}/graphql")).send().await.unwrap();
+    assert_eq!(admin_route_elsewhere.status(), 404);
 }
 
 #[tokio::test]
