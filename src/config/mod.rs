@@ -288,6 +288,15 @@ mod tests {
         assert_eq!(admin.server.admin_listen, "[::1]:9090");
     }
 
+    /// GraphiQL is a development tool: off for `serve` unless configured, on in the demo.
+    #[test]
+    fn graphiql_is_off_by_default_and_on_in_the_demo() {
+        assert!(!Settings::default().server.graphiql);
+        let documented = Settings::from_toml(include_str!("../../config/default.toml")).unwrap();
+        assert!(!documented.server.graphiql);
+        assert!(Settings::demo().server.graphiql);
+    }
+
     #[test]
     fn environment_overrides_win_and_name_bad_keys() {
         let vars = |pairs: &[(&str, &str)]| {

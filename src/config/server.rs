@@ -26,7 +26,7 @@ pub struct ServerSettings {
     /// `/readyz` asks the vendors at most this often (whatever the request rate) and answers
     /// from the last check in between.
     pub readiness_cache_ms: u64,
-    /// Serve GraphiQL on `GET /` and `GET /graphql`.
+    /// Serve GraphiQL on `GET /` and `GET /graphql`. Off in production; the demo turns it on.
     pub graphiql: bool,
     /// Largest `first` a connection accepts.
     pub max_page_size: usize,
@@ -71,7 +71,7 @@ impl Default for ServerSettings {
             max_connections: 512,
             shutdown_grace_s: 25,
             readiness_cache_ms: 5_000,
-            graphiql: true,
+            graphiql: false,
             max_page_size: 100,
             naive_resolution: false,
             introspection: false,

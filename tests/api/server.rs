@@ -1,12 +1,12 @@
 //! The server under the routes: header and body read timeouts, the connection cap, readiness
-//! from a shared check and what each listener shows, draining on SIGTERM.
+//! from a shared check and what each listener shows, draining on SIGTERM, GraphiQL's default.
 //! Raw TCP where a well-behaved client cannot show it (half-open requests, refused connections).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use returns_gateway::config::TenantSettings;
+use returns_gateway::config::{Settings, TenantSettings};
 use returns_gateway::testkit::{TestGateway, TestSims};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -237,6 +237,26 @@ async fn readiness_names_tenants_only_on_the_admin_listener() {
     // The public listener serves no admin route.
     let admin_route_elsewhere = g.http.get(format!("{admin}/graphql")).send().await.unwrap();
     assert_eq!(admin_route_elsewhere.status(), 404);
+}
+
+#[tokio::test]
+async fn graphiql_is_off_for_serve_and_on_in_the_demo() {
+    let t = helpers::start().await;
+    let serve_defaults = Settings::from_toml("").unwrap().server;
+    let served = helpers::gateway_with(&t, |s| s.server = serve_defaults).await;
+    let demo = helpers::gateway(&t).await;
+    for (g, status) in [(&served, 404), (&demo, 200)] {
+        for page in [g.url.replace("/graphql", "/"), g.url.clone()] {
+            let html = g
+                .http
+                .get(&page)
+                .header("accept", "text/html")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(html.status(), status, "{page}");
+        }
+    }
 }
 
 #[tokio::test]
