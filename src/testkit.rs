@@ -230,11 +230,15 @@ pub fn refused_url() -> String {
 // ---- The gateway ----------------------------------------------------------------------------
 
 /// A gateway's GraphQL endpoint and a client for it; when started here, the gateway serves
-/// in-process until this is dropped.
+/// in-process until this is dropped (or [`TestGateway::shutdown`]).
 pub struct TestGateway {
     pub url: String,
+    /// The admin listener's origin (`http://127.0.0.1:<port>`) when `server.admin_listen` is
+    /// set (the test kit binds it on a free port).
+    pub admin: Option<String>,
     pub http: reqwest::Client,
-    _stop: Option<oneshot::Sender<()>>,
+    stop: Option<oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 /// How to start a [`TestGateway`]: the simulators' settings, changed by the builder's calls.
@@ -250,20 +254,30 @@ impl TestGatewayBuilder<'_> {
         self
     }
 
-    /// Serves the gateway on 127.0.0.1:0, on the simulators' clock.
+    /// Serves the gateway on 127.0.0.1:0 (and its admin listener, when `server.admin_listen`
+    /// is set, on another free port), on the simulators' clock.
     pub async fn start(self) -> TestGateway {
         let app = crate::App::with_clock(&self.settings, self.sims.sims.world.clock)
             .expect("gateway builds");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let free_port = || tokio::net::TcpListener::bind("127.0.0.1:0");
+        let listener = free_port().await.expect("bind");
         let url = format!("http://{}/graphql", listener.local_addr().expect("addr"));
+        let admin = if self.settings.server.admin_listen.is_empty() {
+            None
+        } else {
+            Some(free_port().await.expect("bind"))
+        };
+        let admin_origin = admin
+            .as_ref()
+            .map(|a| format!("http://{}", a.local_addr().expect("addr")));
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(app.run(listener, async move {
+        let served = tokio::spawn(app.run_with_admin(listener, admin, async move {
             let _ = stopped.await;
         }));
         TestGateway {
-            _stop: Some(stop),
+            admin: admin_origin,
+            stop: Some(stop),
+            served: Some(served),
             ..TestGateway::at(url)
         }
     }
@@ -282,8 +296,21 @@ impl TestGateway {
     pub fn at(url: impl Into<String>) -> TestGateway {
         TestGateway {
             url: url.into(),
+            admin: None,
             http: reqwest::Client::new(),
-            _stop: None,
+            stop: None,
+            served: None,
+        }
+    }
+
+    /// Stops the gateway started here as SIGTERM would, and waits until it has drained.
+    pub async fn shutdown(mut self) {
+        drop(self.stop.take());
+        if let Some(served) = self.served.take() {
+            served
+                .await
+                .expect("the gateway did not panic")
+                .expect("the gateway served");
         }
     }
 

@@ -166,6 +166,35 @@ impl Settings {
                 reason: "must be above zero".into(),
             });
         }
+        for (key, value) in [
+            (
+                "server.header_read_timeout_ms",
+                self.server.header_read_timeout_ms,
+            ),
+            (
+                "server.body_read_timeout_ms",
+                self.server.body_read_timeout_ms,
+            ),
+            ("server.readiness_cache_ms", self.server.readiness_cache_ms),
+            ("server.max_connections", self.server.max_connections as u64),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    key: key.into(),
+                    reason: "must be above zero".into(),
+                });
+            }
+        }
+        let admin = &self.server.admin_listen;
+        let host_port = admin
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        if !admin.is_empty() && !host_port {
+            return Err(ConfigError::Invalid {
+                key: "server.admin_listen".into(),
+                reason: format!("{admin:?} is not host:port (e.g. 127.0.0.1:9090)"),
+            });
+        }
         if self.server.max_page_size == 0 {
             return Err(ConfigError::Invalid {
                 key: "server.max_page_size".into(),
@@ -232,6 +261,40 @@ mod tests {
         assert!(err.to_string().contains("vendors.rrr.base_url"), "{err}");
         let err = Settings::from_toml("[sim.faults.rrr]\nerror_rate = 2.0\n").unwrap_err();
         assert!(err.to_string().contains("sim.faults.rrr"), "{err}");
+        for (toml, key) in [
+            (
+                "[server]\nheader_read_timeout_ms = 0\n",
+                "server.header_read_timeout_ms",
+            ),
+            (
+                "[server]\nbody_read_timeout_ms = 0\n",
+                "server.body_read_timeout_ms",
+            ),
+            (
+                "[server]\nreadiness_cache_ms = 0\n",
+                "server.readiness_cache_ms",
+            ),
+            ("[server]\nmax_connections = 0\n", "server.max_connections"),
+            ("[server]\nadmin_listen = \"9090\"\n", "server.admin_listen"),
+            (
+                "[server]\nadmin_listen = \"localhost:http\"\n",
+                "server.admin_listen",
+            ),
+        ] {
+            let err = Settings::from_toml(toml).unwrap_err();
+            assert!(err.to_string().contains(key), "{toml}: {err}");
+        }
+        let admin = Settings::from_toml("[server]\nadmin_listen = \"[::1]:9090\"\n").unwrap();
+        assert_eq!(admin.server.admin_listen, "[::1]:9090");
+    }
+
+    /// GraphiQL is a development tool: off for `serve` unless configured, on in the demo.
+    #[test]
+    fn graphiql_is_off_by_default_and_on_in_the_demo() {
+        assert!(!Settings::default().server.graphiql);
+        let documented = Settings::from_toml(include_str!("../../config/default.toml")).unwrap();
+        assert!(!documented.server.graphiql);
+        assert!(Settings::demo().server.graphiql);
     }
 
     #[test]

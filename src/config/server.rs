@@ -8,7 +8,25 @@ use serde::{Deserialize, Serialize};
 pub struct ServerSettings {
     /// `host:port`; port 0 picks a free one.
     pub listen: String,
-    /// Serve GraphiQL on `GET /` and `GET /graphql`.
+    /// `host:port` of a second listener for operators: `/metrics` and the detailed `/readyz`
+    /// (per tenant). Empty: none, and `/metrics` stays on `listen`.
+    pub admin_listen: String,
+    /// A client sends a request's headers within this long (counted from the connection's
+    /// first byte, or from the previous response on a kept-alive connection), or the
+    /// connection is closed: idle and half-open connections do not pile up.
+    pub header_read_timeout_ms: u64,
+    /// The longest wait for the next part of a request body, or 408.
+    pub body_read_timeout_ms: u64,
+    /// Open HTTP connections per listener at most; more are closed as soon as they are
+    /// accepted. (A WebSocket counts against `max_websockets` once upgraded.)
+    pub max_connections: usize,
+    /// On SIGTERM or SIGINT, requests in flight get this long to finish before the process
+    /// exits anyway.
+    pub shutdown_grace_s: u64,
+    /// `/readyz` asks the vendors at most this often (whatever the request rate) and answers
+    /// from the last check in between.
+    pub readiness_cache_ms: u64,
+    /// Serve GraphiQL on `GET /` and `GET /graphql`. Off in production; the demo turns it on.
     pub graphiql: bool,
     /// Largest `first` a connection accepts.
     pub max_page_size: usize,
@@ -47,7 +65,13 @@ impl Default for ServerSettings {
     fn default() -> Self {
         ServerSettings {
             listen: "127.0.0.1:4000".into(),
-            graphiql: true,
+            admin_listen: String::new(),
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 30_000,
+            max_connections: 512,
+            shutdown_grace_s: 25,
+            readiness_cache_ms: 5_000,
+            graphiql: false,
             max_page_size: 100,
             naive_resolution: false,
             introspection: false,

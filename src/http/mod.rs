@@ -1,14 +1,18 @@
 //! The HTTP surface: `POST /graphql` (and `GET /graphql?query=…`), subscriptions over
 //! graphql-ws on `GET /graphql` (WebSocket upgrade), GraphiQL for browsers on `GET /graphql` and
-//! `GET /`, ProCarrier's webhooks, label downloads, health, readiness and metrics.
+//! `GET /`, ProCarrier's webhooks, label downloads, health, readiness and metrics; and, with
+//! `server.admin_listen`, a second listener for operators (metrics, readiness per tenant).
 
 pub mod intake;
 pub mod metrics;
+pub mod readiness;
+pub mod serve;
 pub mod webhooks;
 pub mod websocket;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::BatchRequest;
@@ -108,6 +112,10 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// One permit per open graphql-ws connection (`server.max_websockets`).
     pub websockets: Arc<tokio::sync::Semaphore>,
+    /// The last readiness check (`/readyz`).
+    pub readiness: readiness::ReadinessCache,
+    /// Shutdown: started when the gateway stops, awaited by [`App::run`].
+    pub drain: serve::Drain,
     pub clock: Clock,
 }
 
@@ -145,18 +153,23 @@ impl App {
                 ),
                 metrics,
                 websockets: Arc::new(tokio::sync::Semaphore::new(settings.server.max_websockets)),
+                readiness: readiness::ReadinessCache::new(Duration::from_millis(
+                    settings.server.readiness_cache_ms,
+                )),
+                drain: serve::Drain::default(),
                 clock,
             }),
         })
     }
 
+    /// The public listener's routes. `/metrics` is among them only without an admin listener
+    /// (`server.admin_listen` empty), as before there was one: scrapers keep working.
     pub fn router(&self) -> Router {
-        let routes = Router::new()
+        let mut routes = Router::new()
             .route("/", get(graphiql))
             .route("/graphql", get(graphql_get).post(graphql_post))
             .route("/healthz", get(|| async { "ok" }))
-            .route("/metrics", get(prometheus))
-            .route("/readyz", get(readyz))
+            .route("/readyz", get(readiness::public))
             .route(
                 "/webhooks/procarrier/{tenant}",
                 post(webhooks::procarrier_return_updated),
@@ -165,21 +178,89 @@ impl App {
                 "/labels/procarrier/{tracking_number}",
                 get(procarrier_label),
             );
+        if self.state.settings.admin_listen.is_empty() {
+            routes = routes.route("/metrics", get(prometheus));
+        }
         crate::request_id::layers(routes).with_state(self.state.clone())
     }
 
-    /// Serves on `listener` until `shutdown` resolves (keeping the metrics' histograms up to
-    /// date meanwhile).
+    /// The admin listener's routes: what names tenants.
+    pub fn admin_router(&self) -> Router {
+        let routes = Router::new()
+            .route("/healthz", get(|| async { "ok" }))
+            .route("/metrics", get(prometheus))
+            .route("/readyz", get(readiness::detailed));
+        crate::request_id::layers(routes).with_state(self.state.clone())
+    }
+
+    /// Serves on `listener`, and on `server.admin_listen` when set, until `shutdown` resolves;
+    /// then drains (see [`serve`]).
     pub async fn run(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let serve = axum::serve(listener, self.router()).with_graceful_shutdown(shutdown);
-        tokio::select! {
-            served = serve => served,
-            never = self.state.metrics.upkeep() => match never {},
+        let admin = match self.state.settings.admin_listen.as_str() {
+            "" => None,
+            address => Some(TcpListener::bind(address).await.map_err(|e| {
+                std::io::Error::new(e.kind(), format!("server.admin_listen {address}: {e}"))
+            })?),
+        };
+        self.run_with_admin(listener, admin, shutdown).await
+    }
+
+    /// [`App::run`] on an admin listener bound by the caller (the test kit binds port 0 and
+    /// needs to know which port it got). Keeps the metrics' histograms up to date meanwhile.
+    pub async fn run_with_admin(
+        self,
+        listener: TcpListener,
+        admin: Option<TcpListener>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let state = &self.state;
+        let settings = &state.settings;
+        match &admin {
+            Some(admin) => tracing::info!(
+                address = %admin.local_addr()?,
+                "admin listening (metrics, readiness per tenant)"
+            ),
+            None if state.tenants.iter().nth(1).is_some() => tracing::warn!(
+                "/metrics is served on the public listener and its series name every tenant: \
+                 set server.admin_listen to serve it apart"
+            ),
+            None => {}
         }
+        let public = serve::accept(listener, self.router(), settings, state.drain.clone());
+        let admin = async {
+            match admin {
+                Some(admin) => {
+                    serve::accept(admin, self.admin_router(), settings, state.drain.clone()).await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = shutdown => {}
+            never = public => match never {},
+            never = admin => match never {},
+            never = state.metrics.upkeep() => match never {},
+        }
+        // The accept loops are dropped: the listeners are closed, nothing new comes in.
+        tracing::info!(
+            open = state.drain.open.len(),
+            grace_s = settings.shutdown_grace_s,
+            "shutting down: finishing the requests in flight"
+        );
+        let cut = state
+            .drain
+            .run(Duration::from_secs(settings.shutdown_grace_s))
+            .await;
+        if cut > 0 {
+            tracing::warn!(cut, "grace period over: connections cut");
+        } else {
+            tracing::info!("every connection finished");
+        }
+        Ok(())
     }
 }
 
@@ -316,65 +397,6 @@ async fn graphql_get(
     let response = state.schema.execute(request).await;
     state.metrics.record_operation(name.as_deref(), &response);
     GraphQLResponse::from(response).into_response()
-}
-
-/// Ready when every tenant's ProCarrier `check/available` answers, no vendor breaker is open
-/// and no vendor holds calls after refusing our credentials; the body says which tenant's vendor
-/// is not (503 then). While ProCarrier's refusal is latched the probe is held like every other
-/// call (it needs no key, but a vendor we may not call is not ready): `procarrierError` is then
-/// the refusal's code and the vendor's `refusal` says until when. Configuration was validated at
-/// start-up. The `default` tenant's figures are also at the top level.
-async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    let checks = futures_util::future::join_all(state.tenants.iter().map(|tenant| async move {
-        let readiness = tenant.service.readiness().await;
-        let vendors: Vec<serde_json::Value> = readiness
-            .vendors
-            .iter()
-            .map(|v| {
-                let refusal = v.refusal.as_ref().map(|r| {
-                    let until = std::time::SystemTime::now() + r.remaining();
-                    serde_json::json!({
-                        "code": r.code.as_str(),
-                        "message": r.message,
-                        "until": chrono::DateTime::<chrono::Utc>::from(until).to_rfc3339(),
-                    })
-                });
-                serde_json::json!({
-                    "vendor": v.vendor.as_str(),
-                    "breaker": format!("{:?}", v.breaker).to_lowercase(),
-                    "consecutiveFailures": v.consecutive_failures,
-                    "refusal": refusal,
-                })
-            })
-            .collect();
-        serde_json::json!({
-            "tenant": tenant.id,
-            "ready": readiness.ready,
-            "procarrierAvailable": readiness.procarrier_error.is_none(),
-            "procarrierError": readiness.procarrier_error.map(ErrorCode::as_str),
-            "vendors": vendors,
-        })
-    }))
-    .await;
-    let ready = checks.iter().all(|c| c["ready"] == true);
-    let default = checks
-        .iter()
-        .find(|c| c["tenant"] == crate::config::DEFAULT_TENANT)
-        .cloned()
-        .unwrap_or_default();
-    let body = serde_json::json!({
-        "ready": ready,
-        "procarrierAvailable": default["procarrierAvailable"],
-        "procarrierError": default["procarrierError"],
-        "vendors": default["vendors"],
-        "tenants": checks,
-    });
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (status, axum::Json(body)).into_response()
 }
 
 async fn prometheus(State(state): State<Arc<AppState>>) -> Response {

@@ -73,14 +73,15 @@ pub async fn procarrier_return_updated(
     };
     let body = match axum::body::to_bytes(body, limit).await {
         Ok(body) => body,
-        Err(_) => {
+        Err(e) => {
+            let unreadable = super::intake::unreadable_body(&e, limit);
             return refuse(
                 &state,
                 &tenant_id,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::RequestTooLarge,
-                format!("the body is over {limit} bytes"),
-            )
+                unreadable.status,
+                unreadable.code,
+                unreadable.message,
+            );
         }
     };
     // An unknown tenant and a tenant without a key answer like a bad signature: an unsigned

@@ -4,9 +4,9 @@
 //! or else in the upgrade request's `Authorization` header. A connection without a valid token
 //! is closed (4403) before any operation runs, unless anonymous access is allowed; one that sends
 //! no `connection_init` within `server.websocket_init_timeout_ms` is closed (4408), and at most
-//! `server.max_websockets` are open at once (503 beyond). Every
-//! operation passes the same intake as over HTTP (persisted queries and the safelist, alias
-//! limits) before it runs.
+//! `server.max_websockets` are open at once (503 beyond); when the gateway shuts down, each is
+//! closed with 1001 (going away). Every operation passes the same intake as over HTTP
+//! (persisted queries and the safelist, alias limits) before it runs.
 
 use std::sync::Arc;
 
@@ -118,10 +118,18 @@ pub async fn upgrade(state: Arc<AppState>, parts: &mut Parts) -> Response {
         .on_upgrade(move |socket| async move {
             // Held while the connection is open.
             let _permit = permit;
+            // Shutdown waits for the session too (it is no HTTP connection any more), and
+            // closes it with 1001.
+            let _open = state.drain.open.token();
+            let draining = state.drain.draining.clone();
             let (mut sink, mut stream) = socket.split();
             // A connection that never says `connection_init` holds a socket for nothing.
             let init = Duration::from_millis(state.settings.websocket_init_timeout_ms);
-            let first = match tokio::time::timeout(init, stream.next()).await {
+            let first = tokio::select! {
+                first = tokio::time::timeout(init, stream.next()) => first,
+                () = draining.cancelled() => return going_away(&mut sink).await,
+            };
+            let first = match first {
                 Ok(Some(first)) => first,
                 Ok(None) => return,
                 Err(_) => {
@@ -136,7 +144,7 @@ pub async fn upgrade(state: Arc<AppState>, parts: &mut Parts) -> Response {
             };
             let stream = futures_util::stream::once(async move { first }).chain(stream);
             let executor = CheckedExecutor(state.clone());
-            GraphQLWebSocket::new_with_pair(sink, stream, executor, protocol)
+            let session = GraphQLWebSocket::new_with_pair(&mut sink, stream, executor, protocol)
                 .on_connection_init(move |payload| async move {
                     let authorization = payload_authorization(&payload).or(header_authorization);
                     let caller = state
@@ -159,7 +167,23 @@ pub async fn upgrade(state: Arc<AppState>, parts: &mut Parts) -> Response {
                     data.insert(loaders);
                     Ok(data)
                 })
-                .serve()
-                .await;
+                .serve();
+            tokio::select! {
+                () = session => {}
+                () = draining.cancelled() => going_away(&mut sink).await,
+            }
         })
+}
+
+/// The gateway is shutting down: close code 1001 (going away), so clients reconnect elsewhere.
+async fn going_away<S>(sink: &mut S)
+where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    let _ = sink
+        .send(Message::Close(Some(CloseFrame {
+            code: 1001,
+            reason: "server shutting down".into(),
+        })))
+        .await;
 }

@@ -15,6 +15,7 @@ mod procarrier;
 mod protections;
 mod resilience;
 mod rrr;
+mod server;
 mod sim_admin;
 mod tenants;
 mod tracking;

@@ -67,6 +67,8 @@ pub enum ErrorCode {
     CsrfRefused,
     /// The request body is larger than allowed.
     RequestTooLarge,
+    /// The request body stopped arriving for longer than allowed (HTTP 408).
+    RequestBodyTimeout,
     /// The request is not a well-formed request of its kind.
     BadRequest,
     /// A mutation sent with GET.
@@ -119,6 +121,7 @@ impl ErrorCode {
             ErrorCode::TooManyConnections => "TOO_MANY_CONNECTIONS",
             ErrorCode::CsrfRefused => "CSRF_REFUSED",
             ErrorCode::RequestTooLarge => "REQUEST_TOO_LARGE",
+            ErrorCode::RequestBodyTimeout => "REQUEST_BODY_TIMEOUT",
             ErrorCode::BadRequest => "BAD_REQUEST",
             ErrorCode::MutationOverGet => "MUTATION_OVER_GET",
             ErrorCode::TooManyAliases => "TOO_MANY_ALIASES",
