@@ -37,7 +37,8 @@ pub struct ServerSettings {
     pub safelist_file: Option<String>,
     /// Open graphql-ws connections at most; more upgrades get 503.
     pub max_websockets: usize,
-    /// A WebSocket must send `connection_init` within this long, or it is closed (4408).
+    /// A WebSocket must be authenticated (a `connection_init` accepted) within this long from
+    /// the upgrade, whatever else it sends meanwhile, or it is closed (4408).
     pub websocket_init_timeout_ms: u64,
     /// Running `returnUpdated` subscriptions at most (all connections together).
     pub max_subscriptions: usize,

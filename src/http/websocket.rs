@@ -2,26 +2,27 @@
 //! upgrade. The token travels in the `connection_init` payload (`{"Authorization": "Bearer …"}`,
 //! `{"authorization": …}` or `{"token": "…"}`) — browsers cannot set headers on a WebSocket —
 //! or else in the upgrade request's `Authorization` header. A connection without a valid token
-//! is closed (4403) before any operation runs, unless anonymous access is allowed; one that sends
-//! no `connection_init` within `server.websocket_init_timeout_ms` is closed (4408), and at most
+//! is closed before any operation runs, unless anonymous access is allowed; one whose
+//! `connection_init` is not accepted within `server.websocket_init_timeout_ms` of the upgrade is
+//! closed (4408), whatever it sends meanwhile (pings, pongs, other messages), and at most
 //! `server.max_websockets` are open at once (503 beyond). Every
 //! operation passes the same intake as over HTTP (persisted queries and the safelist, alias
 //! limits) before it runs.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::{Data, Executor};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
-use std::time::Duration;
-
-use axum::extract::ws::{CloseFrame, Message};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::{FromRequestParts, WebSocketUpgrade};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{BoxStream, StreamExt};
 use futures_util::SinkExt;
+use tokio::sync::watch;
 
 use super::AppState;
 use vendors::ErrorCode;
@@ -118,48 +119,65 @@ pub async fn upgrade(state: Arc<AppState>, parts: &mut Parts) -> Response {
         .on_upgrade(move |socket| async move {
             // Held while the connection is open.
             let _permit = permit;
-            let (mut sink, mut stream) = socket.split();
-            // A connection that never says `connection_init` holds a socket for nothing.
-            let init = Duration::from_millis(state.settings.websocket_init_timeout_ms);
-            let first = match tokio::time::timeout(init, stream.next()).await {
-                Ok(Some(first)) => first,
-                Ok(None) => return,
-                Err(_) => {
-                    let _ = sink
-                        .send(Message::Close(Some(CloseFrame {
-                            code: 4408,
-                            reason: "Connection initialisation timeout".into(),
-                        })))
-                        .await;
-                    return;
-                }
-            };
-            let stream = futures_util::stream::once(async move { first }).chain(stream);
-            let executor = CheckedExecutor(state.clone());
-            GraphQLWebSocket::new_with_pair(sink, stream, executor, protocol)
-                .on_connection_init(move |payload| async move {
-                    let authorization = payload_authorization(&payload).or(header_authorization);
-                    let caller = state
-                        .auth
-                        .authenticate(authorization.as_deref())
-                        .await
-                        .map_err(|e| async_graphql::Error::new(e.to_string()))?;
-                    let tenant = state.tenants.get(&caller.tenant).cloned().ok_or_else(|| {
-                        async_graphql::Error::new(format!(
-                            "tenant {:?} is not served here",
-                            caller.tenant
-                        ))
-                    })?;
-                    // The session lives long: its loaders keep nothing between operations, so
-                    // every event's links are read fresh (through the vendor cache).
-                    let loaders = tenant.service.loaders(true);
-                    let mut data = Data::default();
-                    data.insert(caller);
-                    data.insert(tenant.service.clone());
-                    data.insert(loaders);
-                    Ok(data)
-                })
-                .serve()
-                .await;
+            session(state, socket, protocol, header_authorization).await;
         })
+}
+
+/// A peer that does not read gets this long to take our close frame, then it is dropped.
+const CLOSE_SEND_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// One graphql-ws session, until either side closes it or its `connection_init` is late (4408).
+async fn session(
+    state: Arc<AppState>,
+    socket: WebSocket,
+    protocol: GraphQLProtocol,
+    header_authorization: Option<String>,
+) {
+    let (mut sink, stream) = socket.split();
+    let (authenticated_tx, mut authenticated) = watch::channel(false);
+    let init_timeout = Duration::from_millis(state.settings.websocket_init_timeout_ms);
+    let executor = CheckedExecutor(state.clone());
+    let served = GraphQLWebSocket::new_with_pair(&mut sink, stream, executor, protocol)
+        .on_connection_init(move |payload| async move {
+            let authorization = payload_authorization(&payload).or(header_authorization);
+            let caller = state
+                .auth
+                .authenticate(authorization.as_deref())
+                .await
+                .map_err(|e| async_graphql::Error::new(e.to_string()))?;
+            let tenant = state.tenants.get(&caller.tenant).cloned().ok_or_else(|| {
+                async_graphql::Error::new(format!("tenant {:?} is not served here", caller.tenant))
+            })?;
+            // The session lives long: its loaders keep nothing between operations, so
+            // every event's links are read fresh (through the vendor cache).
+            let loaders = tenant.service.loaders(true);
+            let mut data = Data::default();
+            data.insert(caller);
+            data.insert(tenant.service.clone());
+            data.insert(loaders);
+            authenticated_tx.send_replace(true);
+            Ok(data)
+        })
+        .serve();
+    // Counted from the upgrade: no frame the client sends (a ping, a pong, another message)
+    // moves it; only an accepted `connection_init` ends it.
+    let init_deadline = async {
+        let waited = tokio::time::timeout(init_timeout, authenticated.wait_for(|yes| *yes))
+            .await
+            .map(drop);
+        if waited.is_ok() {
+            // Authenticated, or refused (the session closes itself then): no deadline now.
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        () = served => {}
+        () = init_deadline => {
+            let late = Message::Close(Some(CloseFrame {
+                code: 4408,
+                reason: "Connection initialisation timeout".into(),
+            }));
+            let _ = tokio::time::timeout(CLOSE_SEND_TIMEOUT, sink.send(late)).await;
+        }
+    }
 }
