@@ -40,6 +40,13 @@ pub struct ServerSettings {
     /// A WebSocket must be authenticated (a `connection_init` accepted) within this long from
     /// the upgrade, whatever else it sends meanwhile, or it is closed (4408).
     pub websocket_init_timeout_ms: u64,
+    /// The largest WebSocket message (and frame); a larger one closes the connection (1009)
+    /// unread: a frame from its header, a fragmented message as soon as its frames add up to
+    /// more.
+    pub max_websocket_message_bytes: usize,
+    /// The largest message before the connection is authenticated (`connection_init` carries a
+    /// token, nothing more); a larger one closes the connection (1009) before it is parsed.
+    pub max_websocket_init_bytes: usize,
     /// Running `returnUpdated` subscriptions at most (all connections together).
     pub max_subscriptions: usize,
 }
@@ -64,6 +71,8 @@ impl Default for ServerSettings {
             safelist_file: None,
             max_websockets: 10_000,
             websocket_init_timeout_ms: 10_000,
+            max_websocket_message_bytes: 2 * 1024 * 1024,
+            max_websocket_init_bytes: 16 * 1024,
             max_subscriptions: 10_000,
         }
     }

@@ -2,13 +2,21 @@
 //! upgrade. The token travels in the `connection_init` payload (`{"Authorization": "Bearer …"}`,
 //! `{"authorization": …}` or `{"token": "…"}`) — browsers cannot set headers on a WebSocket —
 //! or else in the upgrade request's `Authorization` header. A connection without a valid token
-//! is closed before any operation runs, unless anonymous access is allowed; one whose
-//! `connection_init` is not accepted within `server.websocket_init_timeout_ms` of the upgrade is
-//! closed (4408), whatever it sends meanwhile (pings, pongs, other messages), and at most
-//! `server.max_websockets` are open at once (503 beyond). Every
-//! operation passes the same intake as over HTTP (persisted queries and the safelist, alias
-//! limits) before it runs.
+//! is closed before any operation runs, unless anonymous access is allowed. Every operation
+//! passes the same intake as over HTTP (persisted queries and the safelist, alias limits)
+//! before it runs.
+//!
+//! What an unauthenticated client can hold is bounded:
+//! - a connection whose `connection_init` is not accepted within
+//!   `server.websocket_init_timeout_ms` of the upgrade is closed (4408), whatever it sends
+//!   meanwhile (pings, pongs, other messages);
+//! - a message (or frame) above `server.max_websocket_message_bytes` is refused by the
+//!   WebSocket layer when its frame header arrives, unread, and one above
+//!   `server.max_websocket_init_bytes` before the connection is authenticated is refused
+//!   before it is parsed: the connection is closed (1009) and nothing runs;
+//! - at most `server.max_websockets` connections are open (503 beyond).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,12 +26,13 @@ use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::{FromRequestParts, WebSocketUpgrade};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures_util::stream::{BoxStream, StreamExt};
+use futures_util::stream::{BoxStream, Stream, StreamExt};
 use futures_util::SinkExt;
 use tokio::sync::watch;
 
+use super::intake::Refusal;
 use super::AppState;
 use vendors::ErrorCode;
 
@@ -41,9 +50,9 @@ impl CheckedExecutor {
             .persisted
             .resolve(&mut request)
             .await
-            .map_err(super::intake::Refusal::into_graphql)?;
+            .map_err(Refusal::into_graphql)?;
         super::intake::check(&mut request, &state.settings, false)
-            .map_err(super::intake::Refusal::into_graphql)?;
+            .map_err(Refusal::into_graphql)?;
         Ok(request)
     }
 }
@@ -99,8 +108,8 @@ pub async fn upgrade(state: Arc<AppState>, parts: &mut Parts) -> Response {
         Err(rejection) => return rejection.into_response(),
     };
     let Ok(permit) = state.websockets.clone().try_acquire_owned() else {
-        return super::intake::Refusal {
-            status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        return Refusal {
+            status: StatusCode::SERVICE_UNAVAILABLE,
             code: ErrorCode::TooManyConnections,
             message: format!(
                 "at most {} WebSocket connections are open at once",
@@ -114,7 +123,12 @@ pub async fn upgrade(state: Arc<AppState>, parts: &mut Parts) -> Response {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    // tungstenite refuses a longer frame from its header, before it reserves or reads the
+    // payload, and a fragmented message as soon as its frames add up to more.
+    let max_message = state.settings.max_websocket_message_bytes;
     upgrade
+        .max_message_size(max_message)
+        .max_frame_size(max_message)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| async move {
             // Held while the connection is open.
@@ -126,7 +140,8 @@ pub async fn upgrade(state: Arc<AppState>, parts: &mut Parts) -> Response {
 /// A peer that does not read gets this long to take our close frame, then it is dropped.
 const CLOSE_SEND_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// One graphql-ws session, until either side closes it or its `connection_init` is late (4408).
+/// One graphql-ws session, until either side closes it, its `connection_init` is late (4408) or
+/// the client sends a message too big to read (1009).
 async fn session(
     state: Arc<AppState>,
     socket: WebSocket,
@@ -135,9 +150,16 @@ async fn session(
 ) {
     let (mut sink, stream) = socket.split();
     let (authenticated_tx, mut authenticated) = watch::channel(false);
+    let too_big = AtomicBool::new(false);
+    let input = limited(
+        stream,
+        authenticated.clone(),
+        state.settings.max_websocket_init_bytes,
+        &too_big,
+    );
     let init_timeout = Duration::from_millis(state.settings.websocket_init_timeout_ms);
     let executor = CheckedExecutor(state.clone());
-    let served = GraphQLWebSocket::new_with_pair(&mut sink, stream, executor, protocol)
+    let served = GraphQLWebSocket::new_with_pair(&mut sink, input, executor, protocol)
         .on_connection_init(move |payload| async move {
             let authorization = payload_authorization(&payload).or(header_authorization);
             let caller = state
@@ -170,14 +192,57 @@ async fn session(
             std::future::pending::<()>().await;
         }
     };
-    tokio::select! {
-        () = served => {}
-        () = init_deadline => {
-            let late = Message::Close(Some(CloseFrame {
-                code: 4408,
-                reason: "Connection initialisation timeout".into(),
-            }));
-            let _ = tokio::time::timeout(CLOSE_SEND_TIMEOUT, sink.send(late)).await;
-        }
+    let closing = tokio::select! {
+        () = served => too_big
+            .load(Ordering::Relaxed)
+            .then(|| close_frame(1009, "message too big")),
+        () = init_deadline => Some(close_frame(4408, "Connection initialisation timeout")),
+    };
+    if let Some(closing) = closing {
+        let _ = tokio::time::timeout(CLOSE_SEND_TIMEOUT, sink.send(closing)).await;
     }
+}
+
+fn close_frame(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}
+
+/// The client's messages, ending at the first one that is too big (and `too_big` set): above
+/// `server.max_websocket_message_bytes` (refused by tungstenite, see [`upgrade`]), or above
+/// `init_limit` while the connection is not yet `authenticated` (read, but never parsed).
+fn limited<'a>(
+    stream: impl Stream<Item = Result<Message, axum::Error>> + 'a,
+    authenticated: watch::Receiver<bool>,
+    init_limit: usize,
+    too_big: &'a AtomicBool,
+) -> impl Stream<Item = Result<Message, axum::Error>> + 'a {
+    stream.map(move |read| {
+        let length = match &read {
+            Ok(Message::Text(text)) => text.as_str().len(),
+            Ok(Message::Binary(bytes)) => bytes.len(),
+            Ok(_) => 0,
+            Err(error) => {
+                too_big.store(refused_as_too_big(error), Ordering::Relaxed);
+                return read;
+            }
+        };
+        if length > init_limit && !*authenticated.borrow() {
+            too_big.store(true, Ordering::Relaxed);
+            return Err(axum::Error::new("a message too big before connection_init"));
+        }
+        read
+    })
+}
+
+/// The WebSocket layer refused a frame or message over its size limit. (The error's type is
+/// tungstenite's, the version axum reads with.)
+fn refused_as_too_big(error: &axum::Error) -> bool {
+    use std::error::Error as _;
+    matches!(
+        error.source().and_then(|e| e.downcast_ref()),
+        Some(tungstenite::Error::Capacity(_))
+    )
 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::error::Elapsed;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -68,6 +69,12 @@ impl Subscription {
     /// connection is gone.
     pub async fn send(&mut self, message: Message) -> Result<(), String> {
         self.socket.send(message).await.map_err(|e| e.to_string())
+    }
+
+    /// Writes `bytes` to the connection under the WebSocket as they are: for frames no client
+    /// library sends, such as a header whose payload never follows.
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        self.socket.get_mut().write_all(bytes).await.unwrap();
     }
 
     /// Starts operation `id`.
