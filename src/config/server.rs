@@ -37,6 +37,9 @@ pub struct ServerSettings {
     pub safelist_file: Option<String>,
     /// Open graphql-ws connections at most; more upgrades get 503.
     pub max_websockets: usize,
+    /// Open graphql-ws connections from one client address (an IPv6 client: its /64) at most;
+    /// more upgrades get 429, so that one client cannot take every `max_websockets` slot.
+    pub max_websockets_per_ip: usize,
     /// A WebSocket must be authenticated (a `connection_init` accepted) within this long from
     /// the upgrade, whatever else it sends meanwhile, or it is closed (4408).
     pub websocket_init_timeout_ms: u64,
@@ -70,6 +73,7 @@ impl Default for ServerSettings {
             apq_cache_size: 10_000,
             safelist_file: None,
             max_websockets: 10_000,
+            max_websockets_per_ip: 100,
             websocket_init_timeout_ms: 10_000,
             max_websocket_message_bytes: 2 * 1024 * 1024,
             max_websocket_init_bytes: 16 * 1024,

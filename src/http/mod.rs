@@ -8,6 +8,7 @@ pub mod webhooks;
 pub mod websocket;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
@@ -104,8 +105,8 @@ pub struct AppState {
     pub webhooks: WebhookSettings,
     /// This gateway's own metrics (never the process-global recorder).
     pub metrics: metrics::Metrics,
-    /// One permit per open graphql-ws connection (`server.max_websockets`).
-    pub websockets: Arc<tokio::sync::Semaphore>,
+    /// The open graphql-ws connections (`server.max_websockets`, `server.max_websockets_per_ip`).
+    pub websockets: websocket::Connections,
     pub clock: Clock,
 }
 
@@ -139,7 +140,7 @@ impl App {
                 settings: settings.server.clone(),
                 webhooks: settings.webhooks.clone(),
                 metrics,
-                websockets: Arc::new(tokio::sync::Semaphore::new(settings.server.max_websockets)),
+                websockets: websocket::Connections::new(&settings.server),
                 clock,
             }),
         })
@@ -170,7 +171,11 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let serve = axum::serve(listener, self.router()).with_graceful_shutdown(shutdown);
+        // The peer's address (`ConnectInfo`) bounds the WebSockets one client may open.
+        let service = self
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let serve = axum::serve(listener, service).with_graceful_shutdown(shutdown);
         tokio::select! {
             served = serve => served,
             never = self.state.metrics.upkeep() => match never {},

@@ -14,8 +14,11 @@
 //!   WebSocket layer when its frame header arrives, unread, and one above
 //!   `server.max_websocket_init_bytes` before the connection is authenticated is refused
 //!   before it is parsed: the connection is closed (1009) and nothing runs;
-//! - at most `server.max_websockets` connections are open (503 beyond).
+//! - at most `server.max_websockets` connections are open (503 beyond), and at most
+//!   `server.max_websockets_per_ip` from one client address (429 beyond).
 
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,16 +27,18 @@ use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::{Data, Executor};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use axum::extract::{FromRequestParts, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, FromRequestParts, WebSocketUpgrade};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{BoxStream, Stream, StreamExt};
 use futures_util::SinkExt;
-use tokio::sync::watch;
+use parking_lot::Mutex;
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use super::intake::Refusal;
 use super::AppState;
+use crate::config::ServerSettings;
 use vendors::ErrorCode;
 
 /// The schema behind the HTTP intake checks, for operations arriving over the WebSocket.
@@ -107,16 +112,13 @@ pub async fn upgrade(state: Arc<AppState>, parts: &mut Parts) -> Response {
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
-    let Ok(permit) = state.websockets.clone().try_acquire_owned() else {
-        return Refusal {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: ErrorCode::TooManyConnections,
-            message: format!(
-                "at most {} WebSocket connections are open at once",
-                state.settings.max_websockets
-            ),
-        }
-        .into_response();
+    let client = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
+    let place = match state.websockets.admit(client) {
+        Ok(place) => place,
+        Err(refusal) => return refusal.into_response(),
     };
     let header_authorization = parts
         .headers
@@ -132,7 +134,7 @@ pub async fn upgrade(state: Arc<AppState>, parts: &mut Parts) -> Response {
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| async move {
             // Held while the connection is open.
-            let _permit = permit;
+            let _place = place;
             session(state, socket, protocol, header_authorization).await;
         })
 }
@@ -245,4 +247,142 @@ fn refused_as_too_big(error: &axum::Error) -> bool {
         error.source().and_then(|e| e.downcast_ref()),
         Some(tungstenite::Error::Capacity(_))
     )
+}
+
+/// Open WebSockets: at most `server.max_websockets` in all and `server.max_websockets_per_ip`
+/// from one client.
+pub struct Connections {
+    all: Arc<Semaphore>,
+    max_all: usize,
+    per_client: Arc<Mutex<HashMap<Option<IpAddr>, usize>>>,
+    max_per_client: usize,
+}
+
+/// A connection's place among the open WebSockets, given back when dropped.
+struct Place {
+    _all: OwnedSemaphorePermit,
+    _client: ClientPlace,
+}
+
+struct ClientPlace {
+    client: Option<IpAddr>,
+    per_client: Arc<Mutex<HashMap<Option<IpAddr>, usize>>>,
+}
+
+impl Drop for ClientPlace {
+    fn drop(&mut self) {
+        let mut open = self.per_client.lock();
+        if let Some(count) = open.get_mut(&self.client) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.client);
+            }
+        }
+    }
+}
+
+impl Connections {
+    pub fn new(settings: &ServerSettings) -> Connections {
+        Connections {
+            all: Arc::new(Semaphore::new(settings.max_websockets)),
+            max_all: settings.max_websockets,
+            per_client: Arc::default(),
+            max_per_client: settings.max_websockets_per_ip,
+        }
+    }
+
+    /// A place for one more connection from `peer` (`None`: a server that does not pass the
+    /// peer's address; such connections share one client's allowance, failing closed).
+    fn admit(&self, peer: Option<IpAddr>) -> Result<Place, Refusal> {
+        let client = peer.map(client_key);
+        let client_place = {
+            let mut open = self.per_client.lock();
+            let count = open.entry(client).or_default();
+            if *count >= self.max_per_client {
+                return Err(Refusal {
+                    status: StatusCode::TOO_MANY_REQUESTS,
+                    code: ErrorCode::TooManyConnections,
+                    message: format!(
+                        "at most {} WebSocket connections are open from one client at once",
+                        self.max_per_client
+                    ),
+                });
+            }
+            *count += 1;
+            ClientPlace {
+                client,
+                per_client: self.per_client.clone(),
+            }
+        };
+        let all = self.all.clone().try_acquire_owned().map_err(|_| Refusal {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: ErrorCode::TooManyConnections,
+            message: format!(
+                "at most {} WebSocket connections are open at once",
+                self.max_all
+            ),
+        })?;
+        Ok(Place {
+            _all: all,
+            _client: client_place,
+        })
+    }
+}
+
+/// Whose allowance a connection counts against: its IPv4 address, or the /64 of its IPv6 one
+/// (one host or network usually holds a whole /64, and picks addresses in it at will).
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !(u64::MAX as u128)).into()),
+        v4 => v4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_its_64_and_a_mapped_ipv4_one_its_address() {
+        let key = |ip: &str| client_key(ip.parse().unwrap());
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb::2"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:192.0.2.7"), key("192.0.2.7"));
+        assert_ne!(key("192.0.2.7"), key("192.0.2.8"));
+    }
+
+    #[test]
+    fn places_are_counted_per_client_and_given_back() {
+        let connections = Connections::new(&ServerSettings {
+            max_websockets: 3,
+            max_websockets_per_ip: 2,
+            ..ServerSettings::default()
+        });
+        let client = |ip: &str| Some(ip.parse::<IpAddr>().unwrap());
+        let status = |admitted: Result<Place, Refusal>| admitted.err().map(|r| r.status);
+
+        let first = connections.admit(client("2001:db8::1")).unwrap();
+        let _second = connections.admit(client("2001:db8::2")).unwrap();
+        assert_eq!(
+            status(connections.admit(client("2001:db8::3"))),
+            Some(StatusCode::TOO_MANY_REQUESTS),
+            "the same /64"
+        );
+        let _third = connections.admit(client("192.0.2.1")).unwrap();
+        assert_eq!(
+            status(connections.admit(client("192.0.2.2"))),
+            Some(StatusCode::SERVICE_UNAVAILABLE),
+            "max_websockets"
+        );
+        assert!(
+            !connections
+                .per_client
+                .lock()
+                .contains_key(&client("192.0.2.2")),
+            "a connection refused for max_websockets holds no place of its client's"
+        );
+
+        drop(first);
+        connections.admit(client("2001:db8::3")).unwrap();
+    }
 }

@@ -1,6 +1,6 @@
 //! What an unauthenticated WebSocket client can hold: the `connection_init` deadline whatever
-//! else it sends, and message limits enforced from a frame's header (before its payload is
-//! read).
+//! else it sends, message limits enforced from a frame's header (before its payload is read),
+//! and open connections per client address.
 
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
@@ -210,5 +210,49 @@ async fn an_oversized_websocket_query_is_refused_before_it_is_read_and_never_run
         subscriptions_active(&g).await,
         1,
         "only the 100 KiB subscription runs"
+    );
+}
+
+#[tokio::test]
+async fn one_client_address_opens_at_most_max_websockets_per_ip() {
+    let (_t, g) = gateway(|s| {
+        s.max_websockets = 10;
+        s.max_websockets_per_ip = 3;
+    })
+    .await;
+    let (mut open, mut refused) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        match ws::connect(&g, json!({})).await {
+            Ok(session) => open.push(session),
+            Err(refusal) => refused.push(refusal),
+        }
+    }
+    assert_eq!((open.len(), refused.len()), (3, 2), "{refused:?}");
+    for refusal in &refused {
+        assert!(
+            refusal.starts_with("429") && refusal.contains("TOO_MANY_CONNECTIONS"),
+            "{refusal}"
+        );
+    }
+
+    // The first three are still served.
+    for session in &mut open {
+        let ping = json!({"type": "ping"}).to_string();
+        session.send(Message::Text(ping.into())).await.unwrap();
+        let pong = session.next_message().await;
+        assert_eq!(pong.as_ref().map(|m| &m["type"]), Some(&json!("pong")));
+    }
+
+    // One leaves: a subscriber from the same address takes its place, and the address is at
+    // its limit again.
+    drop(open.pop());
+    let mut subscriber = connect_when_room(&g).await;
+    subscriber.subscribe("s", SUBSCRIPTION, json!({})).await;
+    ws::wait_for_subscribers(&g, 1).await;
+    let one_more = ws::connect(&g, json!({})).await;
+    assert!(
+        one_more.as_ref().is_err_and(|e| e.starts_with("429")),
+        "{:?}",
+        one_more.err()
     );
 }
