@@ -160,6 +160,19 @@ impl Settings {
                 reason: format!("{bad:?} is not one of HS256, RS256, ES256"),
             });
         }
+        if self.server.max_websocket_message_bytes == 0 {
+            return Err(ConfigError::Invalid {
+                key: "server.max_websocket_message_bytes".into(),
+                reason: "must be above zero".into(),
+            });
+        }
+        let init_bytes = self.server.max_websocket_init_bytes;
+        if init_bytes == 0 || init_bytes > self.server.max_websocket_message_bytes {
+            return Err(ConfigError::Invalid {
+                key: "server.max_websocket_init_bytes".into(),
+                reason: "must be above zero and at most server.max_websocket_message_bytes".into(),
+            });
+        }
         if self.server.websocket_init_timeout_ms == 0 {
             return Err(ConfigError::Invalid {
                 key: "server.websocket_init_timeout_ms".into(),
@@ -253,6 +266,27 @@ mod tests {
     fn unknown_keys_are_named() {
         let err = Settings::from_toml("[vendors.trackru]\napi_kee = \"x\"\n").unwrap_err();
         assert!(err.to_string().contains("api_kee"), "{err}");
+    }
+
+    #[test]
+    fn websocket_message_limits_name_their_key() {
+        for (toml, key) in [
+            (
+                "[server]\nmax_websocket_message_bytes = 0\n",
+                "server.max_websocket_message_bytes",
+            ),
+            (
+                "[server]\nmax_websocket_init_bytes = 0\n",
+                "server.max_websocket_init_bytes",
+            ),
+            (
+                "[server]\nmax_websocket_message_bytes = 1000\nmax_websocket_init_bytes = 1001\n",
+                "server.max_websocket_init_bytes",
+            ),
+        ] {
+            let err = Settings::from_toml(toml).unwrap_err();
+            assert!(err.to_string().contains(key), "{toml}: {err}");
+        }
     }
 
     #[test]

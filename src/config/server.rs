@@ -55,8 +55,19 @@ pub struct ServerSettings {
     pub safelist_file: Option<String>,
     /// Open graphql-ws connections at most; more upgrades get 503.
     pub max_websockets: usize,
-    /// A WebSocket must send `connection_init` within this long, or it is closed (4408).
+    /// Open graphql-ws connections from one client address (an IPv6 client: its /64) at most;
+    /// more upgrades get 429, so that one client cannot take every `max_websockets` slot.
+    pub max_websockets_per_ip: usize,
+    /// A WebSocket must be authenticated (a `connection_init` accepted) within this long from
+    /// the upgrade, whatever else it sends meanwhile, or it is closed (4408).
     pub websocket_init_timeout_ms: u64,
+    /// The largest WebSocket message (and frame); a larger one closes the connection (1009)
+    /// unread: a frame from its header, a fragmented message as soon as its frames add up to
+    /// more.
+    pub max_websocket_message_bytes: usize,
+    /// The largest message before the connection is authenticated (`connection_init` carries a
+    /// token, nothing more); a larger one closes the connection (1009) before it is parsed.
+    pub max_websocket_init_bytes: usize,
     /// Running `returnUpdated` subscriptions at most (all connections together).
     pub max_subscriptions: usize,
 }
@@ -86,7 +97,10 @@ impl Default for ServerSettings {
             apq_cache_size: 10_000,
             safelist_file: None,
             max_websockets: 10_000,
+            max_websockets_per_ip: 100,
             websocket_init_timeout_ms: 10_000,
+            max_websocket_message_bytes: 2 * 1024 * 1024,
+            max_websocket_init_bytes: 16 * 1024,
             max_subscriptions: 10_000,
         }
     }

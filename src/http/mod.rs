@@ -110,8 +110,8 @@ pub struct AppState {
     pub webhook_refusals: crate::log_sampler::LogSampler<ErrorCode>,
     /// This gateway's own metrics (never the process-global recorder).
     pub metrics: metrics::Metrics,
-    /// One permit per open graphql-ws connection (`server.max_websockets`).
-    pub websockets: Arc<tokio::sync::Semaphore>,
+    /// The open graphql-ws connections (`server.max_websockets`, `server.max_websockets_per_ip`).
+    pub websockets: websocket::Connections,
     /// The last readiness check (`/readyz`).
     pub readiness: readiness::ReadinessCache,
     /// Shutdown: started when the gateway stops, awaited by [`App::run`].
@@ -152,7 +152,7 @@ impl App {
                     std::time::Duration::from_secs(settings.webhooks.refusal_log_every_s),
                 ),
                 metrics,
-                websockets: Arc::new(tokio::sync::Semaphore::new(settings.server.max_websockets)),
+                websockets: websocket::Connections::new(&settings.server),
                 readiness: readiness::ReadinessCache::new(Duration::from_millis(
                     settings.server.readiness_cache_ms,
                 )),

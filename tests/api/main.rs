@@ -22,4 +22,5 @@ mod tracking;
 mod trackru;
 mod vtrack;
 mod webhooks;
+mod websocket_limits;
 mod ws;

@@ -61,7 +61,8 @@ pub enum ErrorCode {
     InvalidTransition,
     /// The gateway's limit of running subscriptions is reached.
     TooManySubscriptions,
-    /// The gateway's limit of open WebSocket connections is reached.
+    /// The gateway's limit of open WebSocket connections, in all or from one client address, is
+    /// reached.
     TooManyConnections,
     /// A browser-sent request without a CSRF-safe content type or header.
     CsrfRefused,
