@@ -3,6 +3,7 @@
 //! `GET /`, ProCarrier's webhooks, label downloads, health, readiness and metrics.
 
 pub mod intake;
+pub mod limits;
 pub mod metrics;
 pub mod webhooks;
 pub mod websocket;
@@ -13,8 +14,9 @@ use std::sync::Arc;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::BatchRequest;
 use async_graphql_axum::GraphQLResponse;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::from_fn_with_state;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -27,6 +29,7 @@ use crate::schema::mutation::IdempotencyKeyHeader;
 use crate::schema::GatewaySchema;
 use crate::service::labels::LabelError;
 use crate::tenants::{Tenant, Tenants};
+use limits::{Authenticated, RequestLimits};
 use vendors::clock::Clock;
 use vendors::ErrorCode;
 
@@ -69,9 +72,12 @@ impl IntoResponse for Denial {
     }
 }
 
-/// The caller and its tenant.
-async fn admit(state: &AppState, headers: &HeaderMap) -> Result<(Caller, Arc<Tenant>), Denial> {
-    let caller = authenticate(state, headers).await.map_err(Denial::Token)?;
+/// The caller (authenticated once per request, before its rate limit) and its tenant.
+fn admit(
+    state: &AppState,
+    Authenticated(caller): Authenticated,
+) -> Result<(Caller, Arc<Tenant>), Denial> {
+    let caller = caller.map_err(Denial::Token)?;
     match state.tenants.get(&caller.tenant).cloned() {
         Some(tenant) => Ok((caller, tenant)),
         None => Err(Denial::Tenant(caller.tenant)),
@@ -106,6 +112,8 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// One permit per open graphql-ws connection (`server.max_websockets`).
     pub websockets: Arc<tokio::sync::Semaphore>,
+    /// Rate limit, requests in flight, deadline and vendor call budget of every request.
+    pub limits: RequestLimits,
     pub clock: Clock,
 }
 
@@ -140,18 +148,20 @@ impl App {
                 webhooks: settings.webhooks.clone(),
                 metrics,
                 websockets: Arc::new(tokio::sync::Semaphore::new(settings.server.max_websockets)),
+                limits: RequestLimits::new(&settings.server),
                 clock,
             }),
         })
     }
 
+    /// Every route; all but the probes within the inbound limits (see [`limits`]), which run
+    /// inside the request id's layers so their refusals carry one too.
     pub fn router(&self) -> Router {
-        let routes = Router::new()
+        let state = &self.state;
+        // The layer added last runs first: the rate limit, then admission.
+        let limited = Router::new()
             .route("/", get(graphiql))
             .route("/graphql", get(graphql_get).post(graphql_post))
-            .route("/healthz", get(|| async { "ok" }))
-            .route("/metrics", get(prometheus))
-            .route("/readyz", get(readyz))
             .route(
                 "/webhooks/procarrier/{tenant}",
                 post(webhooks::procarrier_return_updated),
@@ -159,8 +169,14 @@ impl App {
             .route(
                 "/labels/procarrier/{tracking_number}",
                 get(procarrier_label),
-            );
-        crate::request_id::layers(routes).with_state(self.state.clone())
+            )
+            .layer(from_fn_with_state(state.clone(), limits::admit))
+            .layer(from_fn_with_state(state.clone(), limits::rate_limit));
+        let probes = Router::new()
+            .route("/healthz", get(|| async { "ok" }))
+            .route("/metrics", get(prometheus))
+            .route("/readyz", get(readyz));
+        crate::request_id::layers(limited.merge(probes)).with_state(state.clone())
     }
 
     /// Serves on `listener` until `shutdown` resolves (keeping the metrics' histograms up to
@@ -198,13 +214,14 @@ fn prepare(
 
 async fn graphql_post(
     State(state): State<Arc<AppState>>,
+    Extension(authenticated): Extension<Authenticated>,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
     if let Err(refusal) = intake::check_csrf(&headers) {
         return refusal.into_response();
     }
-    let (caller, tenant) = match admit(&state, &headers).await {
+    let (caller, tenant) = match admit(&state, authenticated) {
         Ok(admitted) => admitted,
         Err(denial) => return denial.into_response(),
     };
@@ -248,10 +265,10 @@ async fn graphql_post(
 /// produced it (see `service::labels`).
 async fn procarrier_label(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Extension(authenticated): Extension<Authenticated>,
     Path(tracking_number): Path<String>,
 ) -> Response {
-    let tenant = match admit(&state, &headers).await {
+    let tenant = match admit(&state, authenticated) {
         Ok((caller, tenant)) if caller.may(Scope::ReturnsRead) => tenant,
         Ok(_) => return (StatusCode::FORBIDDEN, "returns:read needed").into_response(),
         Err(denial) => return denial.into_response(),
@@ -270,6 +287,7 @@ async fn procarrier_label(
 /// parameter) gets GraphiQL; anything else is a GraphQL request, which must not be a mutation.
 async fn graphql_get(
     State(state): State<Arc<AppState>>,
+    Extension(authenticated): Extension<Authenticated>,
     request: axum::extract::Request,
 ) -> Response {
     let (mut parts, _) = request.into_parts();
@@ -285,7 +303,7 @@ async fn graphql_get(
     if query.is_empty() && wants_html {
         return graphiql(State(state)).await;
     }
-    let (caller, tenant) = match admit(&state, &headers).await {
+    let (caller, tenant) = match admit(&state, authenticated) {
         Ok(admitted) => admitted,
         Err(denial) => return denial.into_response(),
     };

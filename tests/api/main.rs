@@ -6,6 +6,7 @@ mod cli;
 mod dates;
 mod graphql;
 mod helpers;
+mod limits;
 mod merchantpro;
 mod metrics;
 mod mutations;
