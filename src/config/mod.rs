@@ -142,6 +142,36 @@ impl Settings {
         Ok(settings)
     }
 
+    fn validate_request_limits(&self) -> Result<(), ConfigError> {
+        let server = &self.server;
+        let invalid = |key: &str, reason: &str| ConfigError::Invalid {
+            key: format!("server.{key}"),
+            reason: reason.into(),
+        };
+        if server.rate_limit_per_client_per_s > 0 && server.rate_limit_burst == 0 {
+            return Err(invalid(
+                "rate_limit_burst",
+                "must be above zero while server.rate_limit_per_client_per_s is",
+            ));
+        }
+        if !(1..=1_000_000).contains(&server.max_concurrent_requests) {
+            return Err(invalid("max_concurrent_requests", "must be 1 to 1000000"));
+        }
+        if !(1..=3_600_000).contains(&server.request_timeout_ms) {
+            return Err(invalid(
+                "request_timeout_ms",
+                "must be 1 to 3600000 (an hour)",
+            ));
+        }
+        if server.max_vendor_calls_per_request == 0 {
+            return Err(invalid(
+                "max_vendor_calls_per_request",
+                "must be above zero",
+            ));
+        }
+        Ok(())
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         if self.auth.leeway_s > 60 {
             return Err(ConfigError::Invalid {
@@ -208,6 +238,7 @@ impl Settings {
                 reason: format!("{admin:?} is not host:port (e.g. 127.0.0.1:9090)"),
             });
         }
+        self.validate_request_limits()?;
         if self.server.max_page_size == 0 {
             return Err(ConfigError::Invalid {
                 key: "server.max_page_size".into(),
@@ -260,6 +291,42 @@ mod tests {
     fn demo_config_parses() {
         let s = Settings::demo();
         assert_eq!(s.vendors.procarrier.api_key.expose(), "procarrier-demo-key");
+    }
+
+    #[test]
+    fn request_limits_are_checked_and_named() {
+        let d = crate::config::ServerSettings::default();
+        assert_eq!(
+            (
+                d.rate_limit_per_client_per_s,
+                d.rate_limit_burst,
+                d.max_concurrent_requests
+            ),
+            (100, 200, 256)
+        );
+        assert_eq!(
+            (d.request_timeout_ms, d.max_vendor_calls_per_request),
+            (30_000, 200)
+        );
+        for (toml, key) in [
+            ("rate_limit_burst = 0", "server.rate_limit_burst"),
+            (
+                "max_concurrent_requests = 0",
+                "server.max_concurrent_requests",
+            ),
+            ("request_timeout_ms = 0", "server.request_timeout_ms"),
+            (
+                "max_vendor_calls_per_request = 0",
+                "server.max_vendor_calls_per_request",
+            ),
+        ] {
+            let err = Settings::from_toml(&format!("[server]\n{toml}\n")).unwrap_err();
+            assert!(err.to_string().contains(key), "{err}");
+        }
+        let off = Settings::from_toml(
+            "[server]\nrate_limit_per_client_per_s = 0\nrate_limit_burst = 0\n",
+        );
+        assert!(off.is_ok(), "no burst is needed without a rate limit");
     }
 
     #[test]

@@ -70,6 +70,20 @@ pub struct ServerSettings {
     pub max_websocket_init_bytes: usize,
     /// Running `returnUpdated` subscriptions at most (all connections together).
     pub max_subscriptions: usize,
+    /// Requests per second one client (a token's subject, else an address) may send on average;
+    /// beyond, 429 with `Retry-After`. 0: no rate limit.
+    pub rate_limit_per_client_per_s: u32,
+    /// Requests a client may send at once when it has been idle (at least 1 while the limit is
+    /// on).
+    pub rate_limit_burst: u32,
+    /// Requests in flight at most (probes and WebSocket upgrades aside); beyond, 503 at once.
+    pub max_concurrent_requests: usize,
+    /// A request's deadline: its vendor calls end before it, so the answer (partial if a vendor
+    /// is slow) comes back in time; a request still running then gets 504.
+    pub request_timeout_ms: u64,
+    /// Vendor calls one HTTP request may make (every operation of a batch and every retry
+    /// counted); further calls fail at once with `VENDOR_CALL_BUDGET_EXCEEDED`.
+    pub max_vendor_calls_per_request: usize,
 }
 
 impl Default for ServerSettings {
@@ -102,6 +116,11 @@ impl Default for ServerSettings {
             max_websocket_message_bytes: 2 * 1024 * 1024,
             max_websocket_init_bytes: 16 * 1024,
             max_subscriptions: 10_000,
+            rate_limit_per_client_per_s: 100,
+            rate_limit_burst: 200,
+            max_concurrent_requests: 256,
+            request_timeout_ms: 30_000,
+            max_vendor_calls_per_request: 200,
         }
     }
 }

@@ -35,10 +35,15 @@ impl Refusal {
     /// The refusal as a GraphQL response (what a WebSocket operation receives).
     pub fn into_graphql(self) -> async_graphql::Response {
         let code = self.code;
+        // Only the inbound limits' refusals pass: the same request may be sent again later.
+        let retryable = matches!(
+            code,
+            ErrorCode::RateLimited | ErrorCode::Overloaded | ErrorCode::RequestTimeout
+        );
         let error = async_graphql::Error::new(self.message)
             .extend_with(|_, ext| {
                 ext.set("code", code.as_str());
-                ext.set("retryable", false);
+                ext.set("retryable", retryable);
             })
             .into_server_error(Pos::default());
         async_graphql::Response::from_errors(vec![error])

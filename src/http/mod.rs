@@ -4,6 +4,7 @@
 //! `server.admin_listen`, a second listener for operators (metrics, readiness per tenant).
 
 pub mod intake;
+pub mod limits;
 pub mod metrics;
 pub mod readiness;
 pub mod serve;
@@ -17,8 +18,9 @@ use std::time::Duration;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::BatchRequest;
 use async_graphql_axum::GraphQLResponse;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::from_fn_with_state;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -31,6 +33,7 @@ use crate::schema::mutation::IdempotencyKeyHeader;
 use crate::schema::GatewaySchema;
 use crate::service::labels::LabelError;
 use crate::tenants::{Tenant, Tenants};
+use limits::{Authenticated, RequestLimits};
 use vendors::clock::Clock;
 use vendors::ErrorCode;
 
@@ -73,9 +76,12 @@ impl IntoResponse for Denial {
     }
 }
 
-/// The caller and its tenant.
-async fn admit(state: &AppState, headers: &HeaderMap) -> Result<(Caller, Arc<Tenant>), Denial> {
-    let caller = authenticate(state, headers).await.map_err(Denial::Token)?;
+/// The caller (authenticated once per request, before its rate limit) and its tenant.
+fn admit(
+    state: &AppState,
+    Authenticated(caller): Authenticated,
+) -> Result<(Caller, Arc<Tenant>), Denial> {
+    let caller = caller.map_err(Denial::Token)?;
     match state.tenants.get(&caller.tenant).cloned() {
         Some(tenant) => Ok((caller, tenant)),
         None => Err(Denial::Tenant(caller.tenant)),
@@ -116,6 +122,8 @@ pub struct AppState {
     pub readiness: readiness::ReadinessCache,
     /// Shutdown: started when the gateway stops, awaited by [`App::run`].
     pub drain: serve::Drain,
+    /// Rate limit, requests in flight, deadline and vendor call budget of every request.
+    pub limits: RequestLimits,
     pub clock: Clock,
 }
 
@@ -157,19 +165,22 @@ impl App {
                     settings.server.readiness_cache_ms,
                 )),
                 drain: serve::Drain::default(),
+                limits: RequestLimits::new(&settings.server),
                 clock,
             }),
         })
     }
 
-    /// The public listener's routes. `/metrics` is among them only without an admin listener
-    /// (`server.admin_listen` empty), as before there was one: scrapers keep working.
+    /// The public listener's routes; all but the probes within the inbound limits (see
+    /// [`limits`]), which run inside the request id's layers so their refusals carry one too.
+    /// `/metrics` is among the probes only without an admin listener (`server.admin_listen`
+    /// empty), as before there was one: scrapers keep working.
     pub fn router(&self) -> Router {
-        let mut routes = Router::new()
+        let state = &self.state;
+        // The layer added last runs first: the rate limit, then admission.
+        let limited = Router::new()
             .route("/", get(graphiql))
             .route("/graphql", get(graphql_get).post(graphql_post))
-            .route("/healthz", get(|| async { "ok" }))
-            .route("/readyz", get(readiness::public))
             .route(
                 "/webhooks/procarrier/{tenant}",
                 post(webhooks::procarrier_return_updated),
@@ -177,11 +188,16 @@ impl App {
             .route(
                 "/labels/procarrier/{tracking_number}",
                 get(procarrier_label),
-            );
-        if self.state.settings.admin_listen.is_empty() {
-            routes = routes.route("/metrics", get(prometheus));
+            )
+            .layer(from_fn_with_state(state.clone(), limits::admit))
+            .layer(from_fn_with_state(state.clone(), limits::rate_limit));
+        let mut probes = Router::new()
+            .route("/healthz", get(|| async { "ok" }))
+            .route("/readyz", get(readiness::public));
+        if state.settings.admin_listen.is_empty() {
+            probes = probes.route("/metrics", get(prometheus));
         }
-        crate::request_id::layers(routes).with_state(self.state.clone())
+        crate::request_id::layers(limited.merge(probes)).with_state(state.clone())
     }
 
     /// The admin listener's routes: what names tenants.
@@ -284,13 +300,14 @@ fn prepare(
 
 async fn graphql_post(
     State(state): State<Arc<AppState>>,
+    Extension(authenticated): Extension<Authenticated>,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
     if let Err(refusal) = intake::check_csrf(&headers) {
         return refusal.into_response();
     }
-    let (caller, tenant) = match admit(&state, &headers).await {
+    let (caller, tenant) = match admit(&state, authenticated) {
         Ok(admitted) => admitted,
         Err(denial) => return denial.into_response(),
     };
@@ -334,10 +351,10 @@ async fn graphql_post(
 /// produced it (see `service::labels`).
 async fn procarrier_label(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Extension(authenticated): Extension<Authenticated>,
     Path(tracking_number): Path<String>,
 ) -> Response {
-    let tenant = match admit(&state, &headers).await {
+    let tenant = match admit(&state, authenticated) {
         Ok((caller, tenant)) if caller.may(Scope::ReturnsRead) => tenant,
         Ok(_) => return (StatusCode::FORBIDDEN, "returns:read needed").into_response(),
         Err(denial) => return denial.into_response(),
@@ -356,6 +373,7 @@ async fn procarrier_label(
 /// parameter) gets GraphiQL; anything else is a GraphQL request, which must not be a mutation.
 async fn graphql_get(
     State(state): State<Arc<AppState>>,
+    Extension(authenticated): Extension<Authenticated>,
     request: axum::extract::Request,
 ) -> Response {
     let (mut parts, _) = request.into_parts();
@@ -371,7 +389,7 @@ async fn graphql_get(
     if query.is_empty() && wants_html {
         return graphiql(State(state)).await;
     }
-    let (caller, tenant) = match admit(&state, &headers).await {
+    let (caller, tenant) = match admit(&state, authenticated) {
         Ok(admitted) => admitted,
         Err(denial) => return denial.into_response(),
     };

@@ -6,6 +6,7 @@ mod cli;
 mod dates;
 mod graphql;
 mod helpers;
+mod limits;
 mod logs;
 mod merchantpro;
 mod metrics;

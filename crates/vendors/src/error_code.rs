@@ -47,6 +47,9 @@ pub enum ErrorCode {
     VendorCircuitOpen,
     /// Too many calls to the vendor are in flight (bulkhead): the call was not made.
     VendorOverloaded,
+    /// The request has made `server.max_vendor_calls_per_request` vendor calls: this one was
+    /// not made.
+    VendorCallBudgetExceeded,
 
     // ---- The gateway's own ----------------------------------------------------------------
     /// An argument is invalid (`extensions.field` names it); nothing was asked of any vendor.
@@ -88,6 +91,13 @@ pub enum ErrorCode {
     SignatureMissing,
     /// A webhook whose signature does not verify (or names no configured tenant).
     SignatureInvalid,
+    /// HTTP 429: this client sent more requests than its rate limit allows (`Retry-After` says
+    /// when to try again).
+    RateLimited,
+    /// HTTP 503: the gateway has `server.max_concurrent_requests` requests in flight.
+    Overloaded,
+    /// HTTP 504: the request overran `server.request_timeout_ms`.
+    RequestTimeout,
 }
 
 impl ErrorCode {
@@ -113,6 +123,7 @@ impl ErrorCode {
             ErrorCode::ConfigInvalid => "CONFIG_INVALID",
             ErrorCode::VendorCircuitOpen => "VENDOR_CIRCUIT_OPEN",
             ErrorCode::VendorOverloaded => "VENDOR_OVERLOADED",
+            ErrorCode::VendorCallBudgetExceeded => "VENDOR_CALL_BUDGET_EXCEEDED",
             ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
             ErrorCode::Unauthenticated => "UNAUTHENTICATED",
             ErrorCode::Forbidden => "FORBIDDEN",
@@ -132,6 +143,9 @@ impl ErrorCode {
             ErrorCode::PersistedQueryNotAllowed => "PERSISTED_QUERY_NOT_ALLOWED",
             ErrorCode::SignatureMissing => "SIGNATURE_MISSING",
             ErrorCode::SignatureInvalid => "SIGNATURE_INVALID",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::Overloaded => "OVERLOADED",
+            ErrorCode::RequestTimeout => "REQUEST_TIMEOUT",
         }
     }
 }

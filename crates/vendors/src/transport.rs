@@ -152,6 +152,13 @@ pub enum VendorError {
         vendor: Vendor,
         endpoint: &'static str,
     },
+    /// Not sent: the request it was for has made its budget of vendor calls (see
+    /// [`crate::request_id::Limits`]).
+    #[error("{vendor} {endpoint}: not sent: the request has made its budget of vendor calls")]
+    CallBudgetExceeded {
+        vendor: Vendor,
+        endpoint: &'static str,
+    },
 }
 
 impl VendorError {
@@ -171,7 +178,8 @@ impl VendorError {
             | VendorError::RefusalLatched { vendor, .. }
             | VendorError::RateLimitHeld { vendor, .. }
             | VendorError::Overloaded { vendor, .. }
-            | VendorError::Deadline { vendor, .. } => *vendor,
+            | VendorError::Deadline { vendor, .. }
+            | VendorError::CallBudgetExceeded { vendor, .. } => *vendor,
         }
     }
 
@@ -209,6 +217,7 @@ impl VendorError {
             VendorError::RateLimitHeld { .. } => ErrorCode::VendorRateLimited,
             VendorError::Overloaded { .. } => ErrorCode::VendorOverloaded,
             VendorError::Deadline { .. } => ErrorCode::VendorTimeout,
+            VendorError::CallBudgetExceeded { .. } => ErrorCode::VendorCallBudgetExceeded,
         }
     }
 
@@ -235,7 +244,8 @@ impl VendorError {
             | VendorError::Request { .. }
             | VendorError::PaginationRunaway { .. }
             | VendorError::Config { .. }
-            | VendorError::RefusalLatched { .. } => false,
+            | VendorError::RefusalLatched { .. }
+            | VendorError::CallBudgetExceeded { .. } => false,
         }
     }
 
@@ -400,8 +410,14 @@ impl Transport {
         endpoint: &'static str,
         request: RequestBuilder,
     ) -> Result<RawResponse, VendorError> {
-        self.attempt(endpoint, request, Instant::now() + self.timeout)
-            .await
+        self.attempt(endpoint, request, self.deadline()).await
+    }
+
+    /// When a call starting now must have ended: after the vendor's timeout, or at the deadline
+    /// of the request it is made for when that comes first.
+    fn deadline(&self) -> Instant {
+        let own = Instant::now() + self.timeout;
+        crate::request_id::deadline().map_or(own, |request| request.min(own))
     }
 
     /// Fails when a refusal of our credentials holds every call.
@@ -446,9 +462,10 @@ impl Transport {
         }
     }
 
-    /// Unless a refusal of our credentials holds calls, waits for the end of a rate-limit hold,
-    /// for the rate limit and a bulkhead permit, asks the breaker, sends, and tells the breaker
-    /// how it went. Nothing waits past `deadline`.
+    /// Unless a refusal of our credentials holds calls, the deadline has passed or the request's
+    /// budget of vendor calls is spent, waits for the end of a rate-limit hold, for the rate
+    /// limit and a bulkhead permit, asks the breaker, sends, and tells the breaker how it went.
+    /// Nothing waits past `deadline`.
     async fn attempt(
         &self,
         endpoint: &'static str,
@@ -457,6 +474,13 @@ impl Transport {
     ) -> Result<RawResponse, VendorError> {
         let vendor = self.vendor;
         self.not_held(endpoint)?;
+        // A call past its request's deadline is not made, and the breaker hears nothing of it.
+        if Instant::now() >= deadline {
+            return Err(VendorError::Deadline { vendor, endpoint });
+        }
+        if !crate::request_id::take_vendor_call() {
+            return Err(VendorError::CallBudgetExceeded { vendor, endpoint });
+        }
         if let Err(hold) = self.guard.wait_out_rate_limit_hold(deadline).await {
             return Err(self.rate_limit_held(endpoint, hold));
         }
@@ -603,7 +627,7 @@ impl Transport {
         mut request: RequestBuilder,
         api_error: impl Fn(StatusCode, &[u8]) -> Option<ApiError>,
     ) -> Result<T, VendorError> {
-        let deadline = Instant::now() + self.timeout;
+        let deadline = self.deadline();
         let mut retries = 0;
         loop {
             let spare = request.try_clone();
@@ -789,6 +813,45 @@ mod tests {
         .await
         .unwrap_err();
         assert_eq!(err.code(), ErrorCode::VendorPaginationRunaway);
+    }
+
+    /// A transport to an address nothing listens on (port 1): a call that were sent would fail
+    /// with `VENDOR_UNREACHABLE`.
+    fn unreachable() -> Transport {
+        let settings = VendorHttp {
+            base_url: "http://127.0.0.1:1".into(),
+            connect_timeout_ms: 1000,
+            timeout_ms: 60_000,
+            resilience: Default::default(),
+        };
+        Transport::new(Vendor::ProCarrier, &settings).unwrap()
+    }
+
+    #[tokio::test]
+    async fn calls_past_the_requests_budget_or_deadline_are_not_made() {
+        use crate::request_id::{limited, Limits};
+        let transport = unreachable();
+        let call = || transport.send("test", transport.request(Method::GET, "/"));
+        let in_time = Instant::now() + Duration::from_secs(60);
+        let codes = limited(Limits::new(in_time, 1), async {
+            let first = call().await.unwrap_err().code();
+            (first, call().await.unwrap_err().code())
+        })
+        .await;
+        assert_eq!(
+            codes,
+            (
+                ErrorCode::VendorUnreachable,
+                ErrorCode::VendorCallBudgetExceeded
+            )
+        );
+        let past = limited(Limits::new(Instant::now(), 1), call()).await;
+        assert_eq!(past.unwrap_err().code(), ErrorCode::VendorTimeout);
+        assert_eq!(
+            transport.breaker_state(),
+            BreakerState::Closed,
+            "calls not made are no failures"
+        );
     }
 
     #[test]
