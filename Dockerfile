@@ -33,6 +33,10 @@ ENV RETURNS_GATEWAY_CONFIG=/etc/returns-gateway/config.toml \
     RUST_LOG=info
 USER 10001:10001
 EXPOSE 4000
+# SIGTERM drains: no new connections, requests in flight finish (server.shutdown_grace_s, 25 s
+# by default), WebSockets close with 1001. `docker stop` waits 10 s before SIGKILL: run with
+# `--stop-timeout 30` (Kubernetes waits 30 s by default).
+STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
     CMD ["returns-gateway", "healthcheck", "--url", "http://127.0.0.1:4000/healthz"]
 ENTRYPOINT ["returns-gateway"]

@@ -15,6 +15,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{AuthSettings, ConfigError};
+use vendors::escaped::Escaped;
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -83,7 +84,7 @@ impl Caller {
     }
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum AuthError {
     #[error("missing bearer token")]
     Missing,
@@ -282,7 +283,7 @@ impl RemoteJwks {
                 state.failure = None;
             }
             Err(why) => {
-                tracing::warn!(error = %why, ?trigger, "JWKS fetch failed; the previous keys stay");
+                tracing::warn!(error = %Escaped(&why), ?trigger, "JWKS fetch failed; the previous keys stay");
                 state.failure = Some((now, why));
             }
         }

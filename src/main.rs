@@ -1,5 +1,6 @@
 //! The `returns-gateway` binary: parses the command line and calls the library.
 
+use std::future::Future;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -97,10 +98,31 @@ fn load(config: Option<PathBuf>) -> Result<Settings, Box<dyn std::error::Error>>
     }
 }
 
-async fn ctrl_c() {
-    // If the signal cannot be listened for, run until killed.
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
+/// Resolves when the process is asked to stop: SIGTERM (`docker stop`, Kubernetes) or SIGINT
+/// (Ctrl-C); both drain alike. Listens from the moment it is called, so a signal that arrives
+/// before the server first polls the future still drains instead of killing the process.
+fn stop_signal() -> impl Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let terminate = signal(SignalKind::terminate());
+        let interrupt = signal(SignalKind::interrupt());
+        async move {
+            let (Ok(mut terminate), Ok(mut interrupt)) = (terminate, interrupt) else {
+                // If the signals cannot be listened for, run until killed.
+                return std::future::pending().await;
+            };
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 }
 
@@ -140,19 +162,20 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     match cli.command {
         Command::Serve { config, listen } => {
+            let stop = stop_signal();
             let mut settings = Settings::load(&config)?;
             if let Some(listen) = listen {
                 settings.server.listen = listen;
             }
             let listener = TcpListener::bind(&settings.server.listen).await?;
             tracing::info!(address = %listener.local_addr()?, "gateway listening");
-            App::new(&settings).await?.run(listener, ctrl_c()).await?;
+            App::new(&settings).await?.run(listener, stop).await?;
         }
         #[cfg(feature = "demo")]
         Command::Demo { config } => {
             let settings = load(config)?;
             let listener = TcpListener::bind(&settings.server.listen).await?;
-            returns_gateway::demo::run(settings, listener, ctrl_c).await?;
+            returns_gateway::demo::run(settings, listener, stop_signal).await?;
         }
         #[cfg(feature = "demo")]
         Command::Sim {
@@ -164,7 +187,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             if let Some(seed) = seed {
                 settings.sim.seed = seed;
             }
-            returns_gateway::demo::run_simulators(&settings.sim, any_port, ctrl_c).await?;
+            returns_gateway::demo::run_simulators(&settings.sim, any_port, stop_signal).await?;
         }
         Command::Schema => print!("{}", returns_gateway::schema::sdl()),
         Command::Token {

@@ -22,7 +22,14 @@ use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tracing::Instrument;
+use vendors::escaped::Escaped;
 pub use vendors::request_id::{current, scope, spawn, HEADER};
+
+/// Put in a response's extensions by a handler that logs its outcome itself, sampled (refused
+/// webhooks: anyone can send floods of them). Its access line ("request served") is then debug,
+/// not info, so a flood writes a handful of lines instead of one per request.
+#[derive(Debug, Clone, Copy)]
+pub struct SampledAccessLog;
 
 /// A caller's id is kept when it is 1 to 64 of `A-Z a-z 0-9 - _ .`; anything else could forge
 /// log lines or bloat them.
@@ -92,16 +99,21 @@ async fn in_scope(request: Request, next: Next) -> Response {
         "request",
         request_id = %id,
         method = %request.method(),
-        path = %request.uri().path(),
+        // The caller's path: percent-decoded nowhere, but as long as the caller likes.
+        path = %Escaped(request.uri().path()),
     );
     let started = Instant::now();
     let response = scope(id, next.run(request)).instrument(span.clone()).await;
+    let (status, elapsed_ms) = (
+        response.status().as_u16(),
+        started.elapsed().as_millis() as u64,
+    );
     span.in_scope(|| {
-        tracing::info!(
-            status = response.status().as_u16(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "request served"
-        );
+        if response.extensions().get::<SampledAccessLog>().is_some() {
+            tracing::debug!(status, elapsed_ms, "request served");
+        } else {
+            tracing::info!(status, elapsed_ms, "request served");
+        }
     });
     response
 }

@@ -267,12 +267,17 @@ impl Drop for TempDir {
 }
 
 /// A gateway's GraphQL endpoint and a client for it; when started here, the gateway serves
-/// in-process until this is dropped, and `sync` runs its index's sync by hand.
+/// in-process until this is dropped (or [`TestGateway::shutdown`]), and `sync` runs its
+/// index's sync by hand.
 pub struct TestGateway {
     pub url: String,
+    /// The admin listener's origin (`http://127.0.0.1:<port>`) when `server.admin_listen` is
+    /// set (the test kit binds it on a free port).
+    pub admin: Option<String>,
     pub http: reqwest::Client,
     pub sync: Option<crate::http::SyncControl>,
-    _stop: Option<oneshot::Sender<()>>,
+    stop: Option<oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 /// How to start a [`TestGateway`]: the simulators' settings, changed by the builder's calls.
@@ -304,11 +309,11 @@ impl TestGatewayBuilder<'_> {
         self
     }
 
-    /// Serves the gateway on 127.0.0.1:0, on the simulators' clock. Its index is synced once
-    /// first (every vendor's backfill, as a gateway does in the background), and the
-    /// simulators' call counts start again after it, unless [`Self::unsynced`]; after that
-    /// it syncs only when a test asks ([`TestGateway::sync`]), so the vendor calls a test
-    /// counts are its own.
+    /// Serves the gateway on 127.0.0.1:0 (and its admin listener, when `server.admin_listen`
+    /// is set, on another free port), on the simulators' clock. Its index is synced once first
+    /// (every vendor's backfill, as a gateway does in the background), and the simulators'
+    /// call counts start again after it, unless [`Self::unsynced`]; after that it syncs only
+    /// when a test asks ([`TestGateway::sync`]), so the vendor calls a test counts are its own.
     pub async fn start(mut self) -> TestGateway {
         // In memory (the demo settings') unless a test keeps it in a directory.
         if let Some(dir) = &self.data_dir {
@@ -325,17 +330,26 @@ impl TestGatewayBuilder<'_> {
             // The backfill's calls are not the test's: counting starts here.
             self.sims.reset_calls();
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let free_port = || tokio::net::TcpListener::bind("127.0.0.1:0");
+        let listener = free_port().await.expect("bind");
         let url = format!("http://{}/graphql", listener.local_addr().expect("addr"));
+        let admin = if self.settings.server.admin_listen.is_empty() {
+            None
+        } else {
+            Some(free_port().await.expect("bind"))
+        };
+        let admin_origin = admin
+            .as_ref()
+            .map(|a| format!("http://{}", a.local_addr().expect("addr")));
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(app.run(listener, async move {
+        let served = tokio::spawn(app.run_with_admin(listener, admin, async move {
             let _ = stopped.await;
         }));
         TestGateway {
-            _stop: Some(stop),
+            admin: admin_origin,
             sync: Some(sync),
+            stop: Some(stop),
+            served: Some(served),
             ..TestGateway::at(url)
         }
     }
@@ -356,9 +370,22 @@ impl TestGateway {
     pub fn at(url: impl Into<String>) -> TestGateway {
         TestGateway {
             url: url.into(),
+            admin: None,
             http: reqwest::Client::new(),
             sync: None,
-            _stop: None,
+            stop: None,
+            served: None,
+        }
+    }
+
+    /// Stops the gateway started here as SIGTERM would, and waits until it has drained.
+    pub async fn shutdown(mut self) {
+        drop(self.stop.take());
+        if let Some(served) = self.served.take() {
+            served
+                .await
+                .expect("the gateway did not panic")
+                .expect("the gateway served");
         }
     }
 

@@ -24,8 +24,8 @@ use crate::error::ErrorCode;
 use vendors::clock::Clock;
 use vendors::model::{Delivery, DropOffPoint, Order, Return, ReturnService, Shipment, Vendor};
 use vendors::{
-    merchantpro, procarrier, rrr, trackru, vtrack, ApiErrorKind, BreakerState, Refusal, Transport,
-    VendorError,
+    merchantpro, procarrier, rrr, trackru, vtrack, ApiErrorKind, BreakerState, RateLimitHold,
+    Refusal, Transport, VendorError,
 };
 
 /// TrackRU takes at most this many numbers in one `numbers=` query (TrackingMore v2's limit).
@@ -169,6 +169,11 @@ impl Upstreams {
     /// The refusal of our credentials holding every call to `vendor` now, if any.
     pub fn refusal(&self, vendor: Vendor) -> Option<Refusal> {
         self.transport(vendor).refusal()
+    }
+
+    /// The hold after `vendor`'s last 429, while it lasts.
+    pub fn rate_limit_hold(&self, vendor: Vendor) -> Option<RateLimitHold> {
+        self.transport(vendor).rate_limit_hold()
     }
 
     /// How old the data last served for `vendor` is.
@@ -551,14 +556,46 @@ impl Upstreams {
         self.observed(Vendor::VTrack, report)
     }
 
-    // ---- Writes and uncached reads: never cached, never retried (the caller drops the
-    // vendor's cached reads after a write) ------------------------------------------------
+    // ---- Writes and uncached reads: never cached, never retried. A write the vendor accepted
+    // drops the cached reads of what it changed (they describe the state before it); a failed
+    // one drops nothing -----------------------------------------------------------------------
+
+    /// ProCarrier reads that cover every parcel in a window: any write to a parcel stales them.
+    const PROCARRIER_WINDOWS: [&'static str; 1] = ["tracking/range"];
+
+    /// Drops `vendor`'s cached reads of `subjects` (and those starting with `windows`) when
+    /// `outcome` says the write was made.
+    async fn wrote<T>(
+        &self,
+        vendor: Vendor,
+        subjects: &[&str],
+        windows: &[&str],
+        outcome: Result<T, VendorError>,
+    ) -> Result<T, VendorError> {
+        if outcome.is_ok() {
+            self.cache
+                .invalidate_mentioning(vendor, subjects, windows)
+                .await;
+        }
+        outcome
+    }
 
     pub async fn procarrier_create_return(
         &self,
         request: &procarrier::wire::NewReturn,
     ) -> Result<procarrier::wire::ReturnCreated, VendorError> {
-        self.procarrier.create_return(request).await
+        let created = self.procarrier.create_return(request).await;
+        // A lookup of its number before it existed (answered "not found") is stale now.
+        let number = created
+            .as_ref()
+            .map_or(String::new(), |c| c.tracking_number.clone());
+        self.wrote(
+            Vendor::ProCarrier,
+            &[&number],
+            &Self::PROCARRIER_WINDOWS,
+            created,
+        )
+        .await
     }
 
     /// One return fresh from ProCarrier (`returns/get`), with its label when `lookup` asks.
@@ -573,14 +610,37 @@ impl Upstreams {
         &self,
         request: &procarrier::wire::ReturnCancel,
     ) -> Result<procarrier::wire::ReturnCancelled, VendorError> {
-        self.procarrier.cancel_return(request).await
+        let cancelled = self.procarrier.cancel_return(request).await;
+        let answered = cancelled
+            .as_ref()
+            .ok()
+            .and_then(|c| c.result.tracking_number.clone());
+        let subjects: Vec<&str> = [&request.tracking_number, &request.external_id, &answered]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        self.wrote(
+            Vendor::ProCarrier,
+            &subjects,
+            &Self::PROCARRIER_WINDOWS,
+            cancelled,
+        )
+        .await
     }
 
     pub async fn procarrier_add_tracking(
         &self,
         event: &procarrier::wire::NewTrackingStatus,
     ) -> Result<procarrier::wire::Acknowledgement, VendorError> {
-        self.procarrier.add_tracking(event).await
+        let added = self.procarrier.add_tracking(event).await;
+        self.wrote(
+            Vendor::ProCarrier,
+            &[&event.tracking_number],
+            &Self::PROCARRIER_WINDOWS,
+            added,
+        )
+        .await
     }
 
     /// ProCarrier's unauthenticated `check/available` (readiness).
@@ -603,7 +663,9 @@ impl Upstreams {
         id: u64,
         transition: merchantpro::wire::Transition,
     ) -> Result<(), VendorError> {
-        self.merchantpro.transition(id, transition).await.map(drop)
+        let moved = self.merchantpro.transition(id, transition).await.map(drop);
+        self.wrote(Vendor::MerchantPro, &[&id.to_string()], &[], moved)
+            .await
     }
 
     pub async fn merchantpro_update(
@@ -611,15 +673,29 @@ impl Upstreams {
         id: u64,
         change: &merchantpro::wire::OrderUpdate,
     ) -> Result<merchantpro::wire::Order, VendorError> {
-        self.merchantpro.update(id, change).await
+        let updated = self.merchantpro.update(id, change).await;
+        self.wrote(Vendor::MerchantPro, &[&id.to_string()], &[], updated)
+            .await
     }
 
-    /// Registers trackings with TrackRU in batches of 40, an outcome per parcel.
+    /// Registers trackings with TrackRU in batches of 40, an outcome per parcel (TrackRU's
+    /// cached reads of the parcels it accepted are dropped).
     pub async fn trackru_create_many(
         &self,
         trackings: &[trackru::wire::CreateTracking],
     ) -> Vec<trackru::client::BatchItemResult> {
-        self.trackru.create_many(trackings).await
+        let results = self.trackru.create_many(trackings).await;
+        let accepted: Vec<&str> = results
+            .iter()
+            .filter(|r| matches!(r.outcome, trackru::client::BatchOutcome::Accepted))
+            .map(|r| r.tracking_number.as_str())
+            .collect();
+        if !accepted.is_empty() {
+            self.cache
+                .invalidate_mentioning(Vendor::TrackRu, &accepted, &[])
+                .await;
+        }
+        results
     }
 
     pub async fn trackru_update(
@@ -628,7 +704,8 @@ impl Upstreams {
         number: &str,
         update: &trackru::wire::UpdateTracking,
     ) -> Result<trackru::wire::Tracking, VendorError> {
-        self.trackru.update(carrier, number, update).await
+        let updated = self.trackru.update(carrier, number, update).await;
+        self.wrote(Vendor::TrackRu, &[number], &[], updated).await
     }
 }
 

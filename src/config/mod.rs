@@ -146,6 +146,36 @@ impl Settings {
         Ok(settings)
     }
 
+    fn validate_request_limits(&self) -> Result<(), ConfigError> {
+        let server = &self.server;
+        let invalid = |key: &str, reason: &str| ConfigError::Invalid {
+            key: format!("server.{key}"),
+            reason: reason.into(),
+        };
+        if server.rate_limit_per_client_per_s > 0 && server.rate_limit_burst == 0 {
+            return Err(invalid(
+                "rate_limit_burst",
+                "must be above zero while server.rate_limit_per_client_per_s is",
+            ));
+        }
+        if !(1..=1_000_000).contains(&server.max_concurrent_requests) {
+            return Err(invalid("max_concurrent_requests", "must be 1 to 1000000"));
+        }
+        if !(1..=3_600_000).contains(&server.request_timeout_ms) {
+            return Err(invalid(
+                "request_timeout_ms",
+                "must be 1 to 3600000 (an hour)",
+            ));
+        }
+        if server.max_vendor_calls_per_request == 0 {
+            return Err(invalid(
+                "max_vendor_calls_per_request",
+                "must be above zero",
+            ));
+        }
+        Ok(())
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         if self.auth.leeway_s > 60 {
             return Err(ConfigError::Invalid {
@@ -164,12 +194,55 @@ impl Settings {
                 reason: format!("{bad:?} is not one of HS256, RS256, ES256"),
             });
         }
+        if self.server.max_websocket_message_bytes == 0 {
+            return Err(ConfigError::Invalid {
+                key: "server.max_websocket_message_bytes".into(),
+                reason: "must be above zero".into(),
+            });
+        }
+        let init_bytes = self.server.max_websocket_init_bytes;
+        if init_bytes == 0 || init_bytes > self.server.max_websocket_message_bytes {
+            return Err(ConfigError::Invalid {
+                key: "server.max_websocket_init_bytes".into(),
+                reason: "must be above zero and at most server.max_websocket_message_bytes".into(),
+            });
+        }
         if self.server.websocket_init_timeout_ms == 0 {
             return Err(ConfigError::Invalid {
                 key: "server.websocket_init_timeout_ms".into(),
                 reason: "must be above zero".into(),
             });
         }
+        for (key, value) in [
+            (
+                "server.header_read_timeout_ms",
+                self.server.header_read_timeout_ms,
+            ),
+            (
+                "server.body_read_timeout_ms",
+                self.server.body_read_timeout_ms,
+            ),
+            ("server.readiness_cache_ms", self.server.readiness_cache_ms),
+            ("server.max_connections", self.server.max_connections as u64),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    key: key.into(),
+                    reason: "must be above zero".into(),
+                });
+            }
+        }
+        let admin = &self.server.admin_listen;
+        let host_port = admin
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        if !admin.is_empty() && !host_port {
+            return Err(ConfigError::Invalid {
+                key: "server.admin_listen".into(),
+                reason: format!("{admin:?} is not host:port (e.g. 127.0.0.1:9090)"),
+            });
+        }
+        self.validate_request_limits()?;
         if self.server.max_page_size == 0 {
             return Err(ConfigError::Invalid {
                 key: "server.max_page_size".into(),
@@ -225,9 +298,66 @@ mod tests {
     }
 
     #[test]
+    fn request_limits_are_checked_and_named() {
+        let d = crate::config::ServerSettings::default();
+        assert_eq!(
+            (
+                d.rate_limit_per_client_per_s,
+                d.rate_limit_burst,
+                d.max_concurrent_requests
+            ),
+            (100, 200, 256)
+        );
+        assert_eq!(
+            (d.request_timeout_ms, d.max_vendor_calls_per_request),
+            (30_000, 200)
+        );
+        for (toml, key) in [
+            ("rate_limit_burst = 0", "server.rate_limit_burst"),
+            (
+                "max_concurrent_requests = 0",
+                "server.max_concurrent_requests",
+            ),
+            ("request_timeout_ms = 0", "server.request_timeout_ms"),
+            (
+                "max_vendor_calls_per_request = 0",
+                "server.max_vendor_calls_per_request",
+            ),
+        ] {
+            let err = Settings::from_toml(&format!("[server]\n{toml}\n")).unwrap_err();
+            assert!(err.to_string().contains(key), "{err}");
+        }
+        let off = Settings::from_toml(
+            "[server]\nrate_limit_per_client_per_s = 0\nrate_limit_burst = 0\n",
+        );
+        assert!(off.is_ok(), "no burst is needed without a rate limit");
+    }
+
+    #[test]
     fn unknown_keys_are_named() {
         let err = Settings::from_toml("[vendors.trackru]\napi_kee = \"x\"\n").unwrap_err();
         assert!(err.to_string().contains("api_kee"), "{err}");
+    }
+
+    #[test]
+    fn websocket_message_limits_name_their_key() {
+        for (toml, key) in [
+            (
+                "[server]\nmax_websocket_message_bytes = 0\n",
+                "server.max_websocket_message_bytes",
+            ),
+            (
+                "[server]\nmax_websocket_init_bytes = 0\n",
+                "server.max_websocket_init_bytes",
+            ),
+            (
+                "[server]\nmax_websocket_message_bytes = 1000\nmax_websocket_init_bytes = 1001\n",
+                "server.max_websocket_init_bytes",
+            ),
+        ] {
+            let err = Settings::from_toml(toml).unwrap_err();
+            assert!(err.to_string().contains(key), "{toml}: {err}");
+        }
     }
 
     #[test]
@@ -236,6 +366,40 @@ mod tests {
         assert!(err.to_string().contains("vendors.rrr.base_url"), "{err}");
         let err = Settings::from_toml("[sim.faults.rrr]\nerror_rate = 2.0\n").unwrap_err();
         assert!(err.to_string().contains("sim.faults.rrr"), "{err}");
+        for (toml, key) in [
+            (
+                "[server]\nheader_read_timeout_ms = 0\n",
+                "server.header_read_timeout_ms",
+            ),
+            (
+                "[server]\nbody_read_timeout_ms = 0\n",
+                "server.body_read_timeout_ms",
+            ),
+            (
+                "[server]\nreadiness_cache_ms = 0\n",
+                "server.readiness_cache_ms",
+            ),
+            ("[server]\nmax_connections = 0\n", "server.max_connections"),
+            ("[server]\nadmin_listen = \"9090\"\n", "server.admin_listen"),
+            (
+                "[server]\nadmin_listen = \"localhost:http\"\n",
+                "server.admin_listen",
+            ),
+        ] {
+            let err = Settings::from_toml(toml).unwrap_err();
+            assert!(err.to_string().contains(key), "{toml}: {err}");
+        }
+        let admin = Settings::from_toml("[server]\nadmin_listen = \"[::1]:9090\"\n").unwrap();
+        assert_eq!(admin.server.admin_listen, "[::1]:9090");
+    }
+
+    /// GraphiQL is a development tool: off for `serve` unless configured, on in the demo.
+    #[test]
+    fn graphiql_is_off_by_default_and_on_in_the_demo() {
+        assert!(!Settings::default().server.graphiql);
+        let documented = Settings::from_toml(include_str!("../../config/default.toml")).unwrap();
+        assert!(!documented.server.graphiql);
+        assert!(Settings::demo().server.graphiql);
     }
 
     #[test]
@@ -319,6 +483,7 @@ read_retries = 3
         assert_eq!(r.rate_limit_per_s, 1.0, "TrackRU's 1 call/s survives");
         assert_eq!(r.endpoint_rate_limits_per_s["trackings/realtime"], 3.0);
         assert_eq!(r.auth_refusal_cooldown_s, 300);
+        assert_eq!(r.rate_limited_hold_ms, 1_000);
         let s = Settings::from_toml("[vendors.trackru.resilience]\nauth_refusal_cooldown_s = 0\n")
             .unwrap();
         let r = &s.vendors.trackru.resilience;

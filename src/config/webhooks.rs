@@ -13,6 +13,10 @@ pub struct WebhookSettings {
     pub dedupe_ttl_s: u64,
     /// Events buffered per subscriber; a subscriber that falls further behind skips the oldest.
     pub subscriber_buffer: usize,
+    /// Refused deliveries (all counted in `gateway_webhook_refusals_total`) are logged sampled:
+    /// the first of each code, then at most one line per this many seconds, with the count
+    /// since. 0 = a line for every refusal.
+    pub refusal_log_every_s: u64,
 }
 
 impl Default for WebhookSettings {
@@ -21,6 +25,7 @@ impl Default for WebhookSettings {
             max_body_bytes: 262_144,
             dedupe_ttl_s: 86_400,
             subscriber_buffer: 256,
+            refusal_log_every_s: 60,
         }
     }
 }

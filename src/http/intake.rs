@@ -35,10 +35,15 @@ impl Refusal {
     /// The refusal as a GraphQL response (what a WebSocket operation receives).
     pub fn into_graphql(self) -> async_graphql::Response {
         let code = self.code;
+        // Only the inbound limits' refusals pass: the same request may be sent again later.
+        let retryable = matches!(
+            code,
+            ErrorCode::RateLimited | ErrorCode::Overloaded | ErrorCode::RequestTimeout
+        );
         let error = async_graphql::Error::new(self.message)
             .extend_with(|_, ext| {
                 ext.set("code", code.as_str());
-                ext.set("retryable", false);
+                ext.set("retryable", retryable);
             })
             .into_server_error(Pos::default());
         async_graphql::Response::from_errors(vec![error])
@@ -99,13 +104,7 @@ pub async fn read_post(
 ) -> Result<BatchRequest, Refusal> {
     let bytes = axum::body::to_bytes(body, settings.max_body_bytes)
         .await
-        .map_err(|_| {
-            Refusal::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::RequestTooLarge,
-                format!("the body is over {} bytes", settings.max_body_bytes),
-            )
-        })?;
+        .map_err(|e| unreadable_body(&e, settings.max_body_bytes))?;
     serde_json::from_slice::<BatchRequest>(&bytes).map_err(|e| {
         Refusal::new(
             StatusCode::BAD_REQUEST,
@@ -113,6 +112,24 @@ pub async fn read_post(
             format!("not a GraphQL request: {e}"),
         )
     })
+}
+
+/// Why a request body could not be read: it stalled (`server.body_read_timeout_ms`, 408), or
+/// it is over `limit` bytes (413).
+pub fn unreadable_body(error: &axum::Error, limit: usize) -> Refusal {
+    let mut causes = std::iter::successors(Some(error as &dyn std::error::Error), |e| e.source());
+    if causes.any(|e| e.is::<tower_http::timeout::TimeoutError>()) {
+        return Refusal::new(
+            StatusCode::REQUEST_TIMEOUT,
+            ErrorCode::RequestBodyTimeout,
+            "the request body stalled",
+        );
+    }
+    Refusal::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::RequestTooLarge,
+        format!("the body is over {limit} bytes"),
+    )
 }
 
 fn is_mutation(operation_name: Option<&str>, doc: &ExecutableDocument) -> bool {

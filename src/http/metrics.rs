@@ -5,8 +5,9 @@
 //!
 //! The metrics are those of [`catalog`]. Recorded as they happen: every vendor call (by the
 //! tenant's transports, which [`Metrics::watch`] hands the recorder) and every GraphQL
-//! operation. Read from the gateway's state at each scrape: the caches' hits, misses and size,
-//! each breaker's state and refusal latch, and the open subscriptions.
+//! operation, every refused webhook. Read from the gateway's state at each scrape: the caches'
+//! hits, misses and size, each breaker's state, refusal latch and rate-limit hold, and the open
+//! subscriptions.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,11 +18,12 @@ use metrics_exporter_prometheus::{
 };
 
 use crate::events::ReturnEvents;
+use crate::index::SyncPhase;
 use crate::tenants::Tenants;
 pub use vendors::metrics::catalog;
 use vendors::metrics::catalog::Metric;
 use vendors::model::Vendor;
-use vendors::BreakerState;
+use vendors::{BreakerState, ErrorCode};
 
 const METADATA: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, None);
 
@@ -103,6 +105,12 @@ impl Metrics {
             .increment(1);
     }
 
+    /// Counts a webhook delivery refused with `code`.
+    pub fn record_webhook_refusal(&self, code: ErrorCode) {
+        self.counter(&catalog::WEBHOOK_REFUSALS, &[code.as_str()])
+            .increment(1);
+    }
+
     /// Every tenant's vendor metrics (labelled `tenant`), the GraphQL operations and the open
     /// subscriptions, as Prometheus text.
     pub fn render(&self, tenants: &Tenants, events: &ReturnEvents) -> String {
@@ -128,6 +136,27 @@ impl Metrics {
                     0.0
                 };
                 self.gauge(&catalog::REFUSAL_LATCHED, &labels).set(latched);
+                let held_s = up
+                    .rate_limit_hold(vendor)
+                    .map_or(0.0, |hold| hold.remaining().as_secs_f64());
+                self.gauge(&catalog::RATE_LIMIT_HOLD, &labels).set(held_s);
+
+                let sync = tenant.service.index().sync_board().get(vendor);
+                let state = match sync.phase {
+                    SyncPhase::Waiting => 0.0,
+                    SyncPhase::Backfilling => 1.0,
+                    SyncPhase::Ready => 2.0,
+                };
+                self.gauge(&catalog::SYNC_STATE, &labels).set(state);
+                self.gauge(&catalog::SYNC_PROGRESS, &labels)
+                    .set(sync.progress);
+                if let Some(lag) = sync.lag_seconds(tenant.service.now()) {
+                    self.gauge(&catalog::SYNC_LAG, &labels).set(lag);
+                }
+                let failing = if sync.last_error.is_some() { 1.0 } else { 0.0 };
+                self.gauge(&catalog::SYNC_FAILING, &labels).set(failing);
+                self.counter(&catalog::SYNC_ROWS, &labels)
+                    .absolute(sync.rows);
             }
         }
         self.gauge(&catalog::SUBSCRIPTIONS_ACTIVE, &[])

@@ -1,20 +1,26 @@
 //! The HTTP surface: `POST /graphql` (and `GET /graphql?query=…`), subscriptions over
 //! graphql-ws on `GET /graphql` (WebSocket upgrade), GraphiQL for browsers on `GET /graphql` and
-//! `GET /`, ProCarrier's webhooks, label downloads, health, readiness and metrics.
+//! `GET /`, ProCarrier's webhooks, label downloads, health, readiness and metrics; and, with
+//! `server.admin_listen`, a second listener for operators (metrics, readiness per tenant).
 
 pub mod intake;
+pub mod limits;
 pub mod metrics;
+pub mod readiness;
+pub mod serve;
 pub mod webhooks;
 pub mod websocket;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::BatchRequest;
 use async_graphql_axum::GraphQLResponse;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::from_fn_with_state;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -27,6 +33,7 @@ use crate::schema::mutation::IdempotencyKeyHeader;
 use crate::schema::GatewaySchema;
 use crate::service::labels::LabelError;
 use crate::tenants::{Tenant, Tenants};
+use limits::{Authenticated, RequestLimits};
 use vendors::clock::Clock;
 use vendors::ErrorCode;
 
@@ -71,9 +78,12 @@ impl IntoResponse for Denial {
     }
 }
 
-/// The caller and its tenant.
-async fn admit(state: &AppState, headers: &HeaderMap) -> Result<(Caller, Arc<Tenant>), Denial> {
-    let caller = authenticate(state, headers).await.map_err(Denial::Token)?;
+/// The caller (authenticated once per request, before its rate limit) and its tenant.
+fn admit(
+    state: &AppState,
+    Authenticated(caller): Authenticated,
+) -> Result<(Caller, Arc<Tenant>), Denial> {
+    let caller = caller.map_err(Denial::Token)?;
     match state.tenants.get(&caller.tenant).cloned() {
         Some(tenant) => Ok((caller, tenant)),
         None => Err(Denial::Tenant(caller.tenant)),
@@ -104,10 +114,18 @@ pub struct AppState {
     pub events: Arc<ReturnEvents>,
     pub settings: ServerSettings,
     pub webhooks: WebhookSettings,
+    /// Which refused webhooks get a log line (`webhooks.refusal_log_every_s`).
+    pub webhook_refusals: crate::log_sampler::LogSampler<ErrorCode>,
     /// This gateway's own metrics (never the process-global recorder).
     pub metrics: metrics::Metrics,
-    /// One permit per open graphql-ws connection (`server.max_websockets`).
-    pub websockets: Arc<tokio::sync::Semaphore>,
+    /// The open graphql-ws connections (`server.max_websockets`, `server.max_websockets_per_ip`).
+    pub websockets: websocket::Connections,
+    /// The last readiness check (`/readyz`).
+    pub readiness: readiness::ReadinessCache,
+    /// Shutdown: started when the gateway stops, awaited by [`App::run`].
+    pub drain: serve::Drain,
+    /// Rate limit, requests in flight, deadline and vendor call budget of every request.
+    pub limits: RequestLimits,
     pub clock: Clock,
     /// Whether `run` starts the index's background sync (`sync.enabled`).
     pub sync_in_background: bool,
@@ -147,8 +165,16 @@ impl App {
                 events,
                 settings: settings.server.clone(),
                 webhooks: settings.webhooks.clone(),
+                webhook_refusals: crate::log_sampler::LogSampler::new(
+                    std::time::Duration::from_secs(settings.webhooks.refusal_log_every_s),
+                ),
                 metrics,
-                websockets: Arc::new(tokio::sync::Semaphore::new(settings.server.max_websockets)),
+                websockets: websocket::Connections::new(&settings.server),
+                readiness: readiness::ReadinessCache::new(Duration::from_millis(
+                    settings.server.readiness_cache_ms,
+                )),
+                drain: serve::Drain::default(),
+                limits: RequestLimits::new(&settings.server),
                 clock,
                 sync_in_background: settings.sync.enabled,
             }),
@@ -167,13 +193,16 @@ impl App {
         )
     }
 
+    /// The public listener's routes; all but the probes within the inbound limits (see
+    /// [`limits`]), which run inside the request id's layers so their refusals carry one too.
+    /// `/metrics` is among the probes only without an admin listener (`server.admin_listen`
+    /// empty), as before there was one: scrapers keep working.
     pub fn router(&self) -> Router {
-        let routes = Router::new()
+        let state = &self.state;
+        // The layer added last runs first: the rate limit, then admission.
+        let limited = Router::new()
             .route("/", get(graphiql))
             .route("/graphql", get(graphql_get).post(graphql_post))
-            .route("/healthz", get(|| async { "ok" }))
-            .route("/metrics", get(prometheus))
-            .route("/readyz", get(readyz))
             .route(
                 "/webhooks/procarrier/{tenant}",
                 post(webhooks::procarrier_return_updated),
@@ -181,29 +210,103 @@ impl App {
             .route(
                 "/labels/procarrier/{tracking_number}",
                 get(procarrier_label),
-            );
+            )
+            .layer(from_fn_with_state(state.clone(), limits::admit))
+            .layer(from_fn_with_state(state.clone(), limits::rate_limit));
+        let mut probes = Router::new()
+            .route("/healthz", get(|| async { "ok" }))
+            .route("/readyz", get(readiness::public));
+        if state.settings.admin_listen.is_empty() {
+            probes = probes.route("/metrics", get(prometheus));
+        }
+        crate::request_id::layers(limited.merge(probes)).with_state(state.clone())
+    }
+
+    /// The admin listener's routes: what names tenants.
+    pub fn admin_router(&self) -> Router {
+        let routes = Router::new()
+            .route("/healthz", get(|| async { "ok" }))
+            .route("/metrics", get(prometheus))
+            .route("/readyz", get(readiness::detailed));
         crate::request_id::layers(routes).with_state(self.state.clone())
     }
 
-    /// Serves on `listener` until `shutdown` resolves (keeping the metrics' histograms up to
-    /// date meanwhile).
+    /// Serves on `listener`, and on `server.admin_listen` when set, until `shutdown` resolves;
+    /// then drains (see [`serve`]).
     pub async fn run(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let serve = axum::serve(listener, self.router()).with_graceful_shutdown(shutdown);
-        // Dropped (so stopped) when serving ends.
+        let admin = match self.state.settings.admin_listen.as_str() {
+            "" => None,
+            address => Some(TcpListener::bind(address).await.map_err(|e| {
+                std::io::Error::new(e.kind(), format!("server.admin_listen {address}: {e}"))
+            })?),
+        };
+        self.run_with_admin(listener, admin, shutdown).await
+    }
+
+    /// [`App::run`] on an admin listener bound by the caller (the test kit binds port 0 and
+    /// needs to know which port it got). Keeps the metrics' histograms up to date meanwhile.
+    pub async fn run_with_admin(
+        self,
+        listener: TcpListener,
+        admin: Option<TcpListener>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let state = &self.state;
+        let settings = &state.settings;
+        match &admin {
+            Some(admin) => tracing::info!(
+                address = %admin.local_addr()?,
+                "admin listening (metrics, readiness per tenant)"
+            ),
+            None if state.tenants.iter().nth(1).is_some() => tracing::warn!(
+                "/metrics is served on the public listener and its series name every tenant: \
+                 set server.admin_listen to serve it apart"
+            ),
+            None => {}
+        }
+        // The index's sync, stopped (dropped) when serving ends.
         let mut sync = crate::index::sync::SyncTasks::default();
-        if self.state.sync_in_background {
-            for tenant in self.state.tenants.iter() {
+        if state.sync_in_background {
+            for tenant in state.tenants.iter() {
                 tenant.sync.spawn(&mut sync);
             }
         }
+        let public = serve::accept(listener, self.router(), settings, state.drain.clone());
+        let admin = async {
+            match admin {
+                Some(admin) => {
+                    serve::accept(admin, self.admin_router(), settings, state.drain.clone()).await
+                }
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            served = serve => served,
-            never = self.state.metrics.upkeep() => match never {},
+            () = shutdown => {}
+            never = public => match never {},
+            never = admin => match never {},
+            never = state.metrics.upkeep() => match never {},
         }
+        // The accept loops are dropped: the listeners are closed, nothing new comes in.
+        tracing::info!(
+            open = state.drain.open.len(),
+            grace_s = settings.shutdown_grace_s,
+            "shutting down: finishing the requests in flight"
+        );
+        let cut = state
+            .drain
+            .run(Duration::from_secs(settings.shutdown_grace_s))
+            .await;
+        if cut > 0 {
+            tracing::warn!(cut, "grace period over: connections cut");
+        } else {
+            tracing::info!("every connection finished");
+        }
+        drop(sync);
+        Ok(())
     }
 }
 
@@ -290,13 +393,14 @@ fn prepare(
 
 async fn graphql_post(
     State(state): State<Arc<AppState>>,
+    Extension(authenticated): Extension<Authenticated>,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
     if let Err(refusal) = intake::check_csrf(&headers) {
         return refusal.into_response();
     }
-    let (caller, tenant) = match admit(&state, &headers).await {
+    let (caller, tenant) = match admit(&state, authenticated) {
         Ok(admitted) => admitted,
         Err(denial) => return denial.into_response(),
     };
@@ -340,10 +444,10 @@ async fn graphql_post(
 /// produced it (see `service::labels`).
 async fn procarrier_label(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Extension(authenticated): Extension<Authenticated>,
     Path(tracking_number): Path<String>,
 ) -> Response {
-    let tenant = match admit(&state, &headers).await {
+    let tenant = match admit(&state, authenticated) {
         Ok((caller, tenant)) if caller.may(Scope::ReturnsRead) => tenant,
         Ok(_) => return (StatusCode::FORBIDDEN, "returns:read needed").into_response(),
         Err(denial) => return denial.into_response(),
@@ -362,6 +466,7 @@ async fn procarrier_label(
 /// parameter) gets GraphiQL; anything else is a GraphQL request, which must not be a mutation.
 async fn graphql_get(
     State(state): State<Arc<AppState>>,
+    Extension(authenticated): Extension<Authenticated>,
     request: axum::extract::Request,
 ) -> Response {
     let (mut parts, _) = request.into_parts();
@@ -377,7 +482,7 @@ async fn graphql_get(
     if query.is_empty() && wants_html {
         return graphiql(State(state)).await;
     }
-    let (caller, tenant) = match admit(&state, &headers).await {
+    let (caller, tenant) = match admit(&state, authenticated) {
         Ok(admitted) => admitted,
         Err(denial) => return denial.into_response(),
     };
@@ -403,65 +508,6 @@ async fn graphql_get(
     let response = state.schema.execute(request).await;
     state.metrics.record_operation(name.as_deref(), &response);
     GraphQLResponse::from(response).into_response()
-}
-
-/// Ready when every tenant's ProCarrier `check/available` answers, no vendor breaker is open
-/// and no vendor holds calls after refusing our credentials; the body says which tenant's vendor
-/// is not (503 then). While ProCarrier's refusal is latched the probe is held like every other
-/// call (it needs no key, but a vendor we may not call is not ready): `procarrierError` is then
-/// the refusal's code and the vendor's `refusal` says until when. Configuration was validated at
-/// start-up. The `default` tenant's figures are also at the top level.
-async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    let checks = futures_util::future::join_all(state.tenants.iter().map(|tenant| async move {
-        let readiness = tenant.service.readiness().await;
-        let vendors: Vec<serde_json::Value> = readiness
-            .vendors
-            .iter()
-            .map(|v| {
-                let refusal = v.refusal.as_ref().map(|r| {
-                    let until = std::time::SystemTime::now() + r.remaining();
-                    serde_json::json!({
-                        "code": r.code.as_str(),
-                        "message": r.message,
-                        "until": chrono::DateTime::<chrono::Utc>::from(until).to_rfc3339(),
-                    })
-                });
-                serde_json::json!({
-                    "vendor": v.vendor.as_str(),
-                    "breaker": format!("{:?}", v.breaker).to_lowercase(),
-                    "consecutiveFailures": v.consecutive_failures,
-                    "refusal": refusal,
-                })
-            })
-            .collect();
-        serde_json::json!({
-            "tenant": tenant.id,
-            "ready": readiness.ready,
-            "procarrierAvailable": readiness.procarrier_error.is_none(),
-            "procarrierError": readiness.procarrier_error.map(ErrorCode::as_str),
-            "vendors": vendors,
-        })
-    }))
-    .await;
-    let ready = checks.iter().all(|c| c["ready"] == true);
-    let default = checks
-        .iter()
-        .find(|c| c["tenant"] == crate::config::DEFAULT_TENANT)
-        .cloned()
-        .unwrap_or_default();
-    let body = serde_json::json!({
-        "ready": ready,
-        "procarrierAvailable": default["procarrierAvailable"],
-        "procarrierError": default["procarrierError"],
-        "vendors": default["vendors"],
-        "tenants": checks,
-    });
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (status, axum::Json(body)).into_response()
 }
 
 async fn prometheus(State(state): State<Arc<AppState>>) -> Response {

@@ -9,6 +9,10 @@
 //! `webhooks.max_body_bytes` 413; malformed JSON 400; otherwise 200 — also for a repeated
 //! delivery (same return id and `tracking_last_update`), which is acknowledged but not
 //! processed twice, so the vendor stops retrying it.
+//!
+//! Anyone can send refused deliveries, as many as they like: each is counted by its code in
+//! `gateway_webhook_refusals_total`, but logged sampled (`webhooks.refusal_log_every_s`), its
+//! access line at debug. The tenant path segment is the sender's text: it is logged escaped.
 
 use std::sync::Arc;
 
@@ -19,14 +23,33 @@ use axum::Json;
 
 use super::AppState;
 use crate::events::ReturnUpdate;
+use crate::request_id::SampledAccessLog;
+use vendors::escaped::Escaped;
 use vendors::model::Vendor;
 use vendors::procarrier::{signature, wire};
 use vendors::ErrorCode;
 
-/// The webhook's refusal: `{"error": {"code", "message"}}`.
-fn refuse(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Response {
+/// The webhook's refusal: `{"error": {"code", "message"}}`, counted, and logged sampled.
+fn refuse(
+    state: &AppState,
+    tenant_segment: &str,
+    status: StatusCode,
+    code: ErrorCode,
+    message: impl Into<String>,
+) -> Response {
+    state.metrics.record_webhook_refusal(code);
+    if let Some(unlogged) = state.webhook_refusals.sample(code) {
+        tracing::warn!(
+            tenant = %Escaped(tenant_segment),
+            code = code.as_str(),
+            unlogged_since_last_line = unlogged,
+            "ProCarrier webhook refused"
+        );
+    }
     let body = serde_json::json!({"error": {"code": code.as_str(), "message": message.into()}});
-    (status, Json(body)).into_response()
+    let mut response = (status, Json(body)).into_response();
+    response.extensions_mut().insert(SampledAccessLog);
+    response
 }
 
 pub async fn procarrier_return_updated(
@@ -41,6 +64,8 @@ pub async fn procarrier_return_updated(
         .map(|v| v.to_str().unwrap_or_default().to_owned())
     else {
         return refuse(
+            &state,
+            &tenant_id,
             StatusCode::BAD_REQUEST,
             ErrorCode::SignatureMissing,
             "the X-Hmac-Sha256-Signature header is required",
@@ -48,12 +73,15 @@ pub async fn procarrier_return_updated(
     };
     let body = match axum::body::to_bytes(body, limit).await {
         Ok(body) => body,
-        Err(_) => {
+        Err(e) => {
+            let unreadable = super::intake::unreadable_body(&e, limit);
             return refuse(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::RequestTooLarge,
-                format!("the body is over {limit} bytes"),
-            )
+                &state,
+                &tenant_id,
+                unreadable.status,
+                unreadable.code,
+                unreadable.message,
+            );
         }
     };
     // An unknown tenant and a tenant without a key answer like a bad signature: an unsigned
@@ -70,8 +98,9 @@ pub async fn procarrier_return_updated(
         )
     });
     let Some(tenant) = tenant.filter(|_| verified) else {
-        tracing::warn!(tenant = %tenant_id, "ProCarrier webhook refused: bad signature");
         return refuse(
+            &state,
+            &tenant_id,
             StatusCode::UNAUTHORIZED,
             ErrorCode::SignatureInvalid,
             "the signature does not match the body",
@@ -81,6 +110,8 @@ pub async fn procarrier_return_updated(
         Ok(event) => event,
         Err(e) => {
             return refuse(
+                &state,
+                &tenant_id,
                 StatusCode::BAD_REQUEST,
                 ErrorCode::BadRequest,
                 format!("not a return_updated event: {e}"),
@@ -91,7 +122,11 @@ pub async fn procarrier_return_updated(
         Some("return_updated") | None => {}
         Some(other) => {
             // Acknowledged so the vendor does not retry an event we have no use for.
-            tracing::info!(tenant = %tenant.id, event_type = other, "ProCarrier webhook ignored");
+            tracing::info!(
+                tenant = %tenant.id,
+                event_type = %Escaped(other),
+                "ProCarrier webhook ignored"
+            );
             return (
                 StatusCode::OK,
                 Json(serde_json::json!({"status": "ignored"})),
@@ -123,6 +158,8 @@ pub async fn procarrier_return_updated(
             // Not acknowledged: the vendor delivers it again once the index is back.
             tracing::error!(tenant = %tenant.id, error = %e, "ProCarrier webhook not recorded");
             return refuse(
+                &state,
+                &tenant_id,
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::IndexUnavailable,
                 "the delivery cannot be recorded now; send it again later",

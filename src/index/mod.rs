@@ -102,6 +102,13 @@ impl VendorSync {
     pub fn settled(&self) -> bool {
         self.phase == SyncPhase::Ready || self.last_error.is_some()
     }
+
+    /// How far the index is behind the vendor at `now` (`now` less `indexed_through`), in
+    /// seconds; `None` before anything was indexed.
+    pub fn lag_seconds(&self, now: DateTime<Utc>) -> Option<f64> {
+        self.indexed_through
+            .map(|t| ((now - t).num_milliseconds().max(0) as f64) / 1000.0)
+    }
 }
 
 /// Every vendor's sync status of one tenant; watchers learn of each change.

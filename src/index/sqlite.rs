@@ -160,7 +160,7 @@ async fn upsert_return(
     r: &Return,
 ) -> StoreResult<()> {
     let columns = rows::ReturnColumns::of(r);
-    sqlx::query(
+    let written = sqlx::query(
         "INSERT INTO returns (tenant, vendor, id, created_at, status, order_reference,
              marketplace_order_id, tracking_number, customer_email, customer_phone, country,
              reasons, refused, record)
@@ -172,7 +172,8 @@ async fn upsert_return(
              tracking_number = excluded.tracking_number,
              customer_email = excluded.customer_email, customer_phone = excluded.customer_phone,
              country = excluded.country, reasons = excluded.reasons,
-             refused = excluded.refused, record = excluded.record",
+             refused = excluded.refused, record = excluded.record
+         WHERE returns.record <> excluded.record",
     )
     .bind(tenant)
     .bind(r.vendor.as_str())
@@ -190,6 +191,11 @@ async fn upsert_return(
     .bind(json(r))
     .execute(&mut **tx)
     .await?;
+    if written.rows_affected() == 0 {
+        // Read again unchanged (sync windows overlap): its reasons, refunds and contact are
+        // those already indexed.
+        return Ok(());
+    }
     sqlx::query("DELETE FROM return_reasons WHERE tenant = $1 AND vendor = $2 AND return_id = $3")
         .bind(tenant)
         .bind(r.vendor.as_str())

@@ -1,5 +1,6 @@
-//! Errors as GraphQL reports them: a message and `extensions { code, vendor?, retryable, field? }`
-//! with a stable code. Vendor failures keep their type until this point.
+//! Errors as GraphQL reports them: a message and `extensions { code, vendor?, retryable,
+//! retryAfterSeconds?, field? }` with a stable code. Vendor failures keep their type until this
+//! point.
 
 use std::fmt::Display;
 use std::sync::Arc;
@@ -11,12 +12,16 @@ use crate::service::ServiceError;
 use vendors::{ErrorCode, VendorError};
 
 /// A vendor failure as a GraphQL error. The message names the vendor and endpoint, never a
-/// credential or a vendor's body.
+/// credential or a vendor's body. A rate-limited call says when to try again, in whole seconds
+/// rounded up (`retryAfterSeconds`).
 pub fn vendor_error(error: &VendorError) -> async_graphql::Error {
     async_graphql::Error::new(error.to_string()).extend_with(|_, ext| {
         ext.set("code", error.code().as_str());
         ext.set("vendor", error.vendor().as_str());
         ext.set("retryable", error.retryable());
+        if let Some(wait) = error.retry_after() {
+            ext.set("retryAfterSeconds", wait.as_millis().div_ceil(1000) as u64);
+        }
     })
 }
 

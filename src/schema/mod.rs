@@ -1,5 +1,6 @@
 //! The GraphQL schema over the unified model.
 
+pub mod complexity;
 pub mod enums;
 pub mod errors;
 pub mod ids;
@@ -27,6 +28,7 @@ pub fn build(events: Arc<ReturnEvents>, server: &ServerSettings) -> GatewaySchem
         .register_output_type::<types::Node>()
         .limit_depth(server.max_depth)
         .limit_complexity(server.max_complexity)
+        .extension(complexity::TypenameComplexity::new(server.max_complexity))
         .limit_directives(server.max_directives)
         .limit_recursive_depth(server.max_recursive_depth);
     if !server.introspection {

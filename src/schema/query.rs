@@ -194,8 +194,30 @@ pub struct VendorStatus {
     /// `auth_refusal_cooldown_s`): calls fail at once with the refusal's code, without reaching
     /// the vendor. Null otherwise.
     refusal: Option<VendorRefusal>,
+    /// Set while the vendor's last 429 holds every call to it (until its `Retry-After`, or for
+    /// `rate_limited_hold_ms` without one): calls that cannot wait that long fail at once with
+    /// `VENDOR_RATE_LIMITED`, without reaching the vendor. Null otherwise.
+    rate_limit_hold: Option<VendorRateLimitHold>,
     /// The vendor's sync into the returns index.
     sync: VendorSyncStatus,
+}
+
+/// The vendor answered HTTP 429 (too many requests): until `until` no call is sent to it.
+#[derive(SimpleObject)]
+pub struct VendorRateLimitHold {
+    /// The call the vendor answered with the 429 that set the hold (or last extended it).
+    endpoint: String,
+    /// When calls are sent again.
+    until: DateTime<FixedOffset>,
+}
+
+impl From<vendors::RateLimitHold> for VendorRateLimitHold {
+    fn from(hold: vendors::RateLimitHold) -> Self {
+        VendorRateLimitHold {
+            endpoint: hold.endpoint.to_owned(),
+            until: at(std::time::SystemTime::now() + hold.remaining()),
+        }
+    }
 }
 
 /// How a vendor's data reaches the returns index, which answers listings, customers and
@@ -566,14 +588,12 @@ impl Query {
                 cached_entries: h.cached_entries,
                 breaker_state: h.breaker.into(),
                 refusal: h.refusal.map(VendorRefusal::from),
+                rate_limit_hold: h.rate_limit_hold.map(VendorRateLimitHold::from),
                 sync: VendorSyncStatus {
                     state: h.sync.phase.into(),
                     progress: h.sync.progress,
                     indexed_through: h.sync.indexed_through.map(|t| t.fixed_offset()),
-                    lag_seconds: h
-                        .sync
-                        .indexed_through
-                        .map(|t| ((now - t).num_milliseconds().max(0) as f64) / 1000.0),
+                    lag_seconds: h.sync.lag_seconds(now),
                     last_success_at: h.sync.last_success.map(|t| t.fixed_offset()),
                     last_error_code: h
                         .sync

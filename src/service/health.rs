@@ -1,10 +1,11 @@
 //! How each vendor is doing, as the gateway sees it: the outcome of the last reads, the age of
-//! the data served, the breaker, a latched refusal of our credentials; and readiness.
+//! the data served, the breaker, a latched refusal of our credentials, a rate-limit hold; and
+//! readiness.
 
 use std::time::{Duration, SystemTime};
 
 use vendors::model::Vendor;
-use vendors::{BreakerState, ErrorCode, Refusal};
+use vendors::{BreakerState, ErrorCode, RateLimitHold, Refusal};
 
 use super::Service;
 use crate::index::VendorSync;
@@ -21,6 +22,8 @@ pub struct VendorHealth {
     pub breaker: BreakerState,
     /// Set while a refusal of our credentials holds every call.
     pub refusal: Option<Refusal>,
+    /// Set while the vendor's last 429 holds every call.
+    pub rate_limit_hold: Option<RateLimitHold>,
     /// The vendor's sync into the returns index.
     pub sync: VendorSync,
 }
@@ -64,6 +67,7 @@ impl Service {
                     cached_entries: self.up.cache.entry_count(vendor),
                     breaker: self.up.breaker_state(vendor),
                     refusal: self.up.refusal(vendor),
+                    rate_limit_hold: self.up.rate_limit_hold(vendor),
                     sync,
                 }
             })

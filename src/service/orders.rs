@@ -228,7 +228,7 @@ impl Service {
         if !self.replays(operation, key).await {
             check_transition(&self.up.merchantpro_order(id).await?, t)?;
         }
-        let write = Write::new(operation, key, Vendor::MerchantPro, &(id, t.as_str()));
+        let write = Write::new(operation, key, &(id, t.as_str()));
         let order = self
             .write_once(write, |up| async move {
                 up.merchantpro_transition(id, t).await.map_err(Arc::new)?;
@@ -248,7 +248,7 @@ impl Service {
         key: Option<&str>,
     ) -> Result<Arc<Order>> {
         let change = changes.to_wire()?;
-        let write = Write::new("updateOrder", key, Vendor::MerchantPro, &(id, changes));
+        let write = Write::new("updateOrder", key, &(id, changes));
         let order = self
             .write_once(write, |up| async move {
                 let order = up.merchantpro_update(id, &change).await.map_err(Arc::new)?;

@@ -657,7 +657,7 @@ impl Service {
         let services = self.up.procarrier_services(Default::default()).await?;
         let services: Vec<String> = services.iter().map(|s| s.id.clone()).collect();
         let request = input.to_wire(&services)?;
-        let write = Write::new("createReturn", key, Vendor::ProCarrier, &request);
+        let write = Write::new("createReturn", key, &request);
         let created = self
             .write_once(write, |up| async move {
                 let answer = up
@@ -694,7 +694,7 @@ impl Service {
                 external_id: Some(validate::required("externalId", e)?),
             },
         };
-        let write = Write::new("cancelReturn", key, Vendor::ProCarrier, &request);
+        let write = Write::new("cancelReturn", key, &request);
         let cancelled = self
             .write_once(write, |up| async move {
                 let cancelled = up

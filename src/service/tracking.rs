@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
-use vendors::model::{Shipment, TrackingStatus, Vendor};
+use vendors::model::{Shipment, TrackingStatus};
 use vendors::procarrier::{mapping as pc_map, wire as pc};
 use vendors::trackru::client::BatchOutcome;
 use vendors::trackru::{mapping as tr_map, wire as tr};
@@ -180,7 +180,7 @@ impl Service {
         key: Option<&str>,
     ) -> Result<TrackedParcels> {
         let requests = tracking_requests(parcels)?;
-        let write = Write::new("trackParcels", key, Vendor::TrackRu, parcels);
+        let write = Write::new("trackParcels", key, parcels);
         let tracked = self
             .write_once(write, |up| async move {
                 let results = up
@@ -258,12 +258,7 @@ impl Service {
             StatusOverride::Exception => 7,
             StatusOverride::Revert => 8,
         };
-        let write = Write::new(
-            "overrideTrackingStatus",
-            key,
-            Vendor::TrackRu,
-            &(&carrier, &number, status),
-        );
+        let write = Write::new("overrideTrackingStatus", key, &(&carrier, &number, status));
         let overridden = self
             .write_once(write, |up| async move {
                 let update = tr::UpdateTracking {
@@ -323,7 +318,7 @@ impl Service {
             location,
             ..Default::default()
         };
-        let write = Write::new("addTrackingEvent", key, Vendor::ProCarrier, &request);
+        let write = Write::new("addTrackingEvent", key, &request);
         let (status_code, at) = (event.status_code, event.at);
         let recorded = self
             .write_once(write, |up| async move {

@@ -1,13 +1,13 @@
-//! Writes run once per idempotency key (see `crate::idempotency`), are never retried, and
-//! afterwards drop the cached reads of the vendor they wrote to (also after a failure: a
-//! write that failed may still have happened); each operation then puts the rows the vendor
-//! answered into the index, so the next query shows the change without asking the vendor.
+//! Writes run once per idempotency key (see `crate::idempotency`) and are never retried. A write
+//! the vendor accepted drops that vendor's cached reads (`crate::upstream`, where each write is
+//! sent); a failed one drops nothing: a flood of failing writes must not empty the cache and
+//! turn every read into a vendor call. Each operation then puts the rows the vendor answered
+//! into the index, so the next query shows the change without asking the vendor.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use serde::Serialize;
-use vendors::model::Vendor;
 use vendors::VendorError;
 
 use super::error::{Result, ServiceError};
@@ -18,11 +18,10 @@ use crate::upstream::Upstreams;
 pub type Outcome<T> = std::result::Result<T, Arc<VendorError>>;
 
 /// What names one write for its idempotency key: the operation, the caller's key (if any) and
-/// the input's fingerprint (its JSON); and the vendor it writes to.
+/// the input's fingerprint (its JSON).
 pub struct Write<'a> {
     operation: &'static str,
     key: Option<&'a str>,
-    vendor: Vendor,
     fingerprint: String,
 }
 
@@ -30,13 +29,11 @@ impl<'a> Write<'a> {
     pub fn new(
         operation: &'static str,
         key: Option<&'a str>,
-        vendor: Vendor,
         input: &(impl Serialize + ?Sized),
     ) -> Self {
         Write {
             operation,
             key,
-            vendor,
             fingerprint: serde_json::to_string(input).expect("write inputs serialise to JSON"),
         }
     }
@@ -87,9 +84,7 @@ impl Service {
         let stored = self
             .idempotency
             .run(w.operation, w.key, w.fingerprint, || async {
-                let outcome = write(up.clone()).await;
-                up.cache.invalidate_vendor(w.vendor);
-                StoredOutcome(outcome)
+                StoredOutcome(write(up).await)
             })
             .await?;
         stored.0.map_err(ServiceError::Vendor)

@@ -109,6 +109,20 @@ async fn metrics_are_scraped_and_parsed() {
         get(r#"gateway_graphql_operations_total{operation="Dashboard",outcome="partial"}"#),
         2.0
     );
+    // The index's sync: ProCarrier backfilled, MerchantPro failing since the start.
+    let pc = r#"{tenant="default",vendor="procarrier"}"#;
+    let mp = r#"{tenant="default",vendor="merchantpro"}"#;
+    assert_eq!(get(&format!("gateway_sync_state{pc}")), 2.0);
+    assert_eq!(get(&format!("gateway_sync_backfill_progress{pc}")), 1.0);
+    assert!(get(&format!("gateway_sync_lag_seconds{pc}")) >= 0.0);
+    assert!(get(&format!("gateway_sync_rows_total{pc}")) > 0.0);
+    assert_eq!(get(&format!("gateway_sync_failing{pc}")), 0.0);
+    assert_eq!(get(&format!("gateway_sync_failing{mp}")), 1.0);
+    assert_eq!(get(&format!("gateway_sync_rows_total{mp}")), 0.0);
+    assert!(
+        !m.contains_key(&format!("gateway_sync_lag_seconds{mp}")),
+        "no lag before anything was indexed"
+    );
 }
 
 #[tokio::test]

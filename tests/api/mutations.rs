@@ -1,5 +1,6 @@
-//! Mutations against the simulators: each success shows in a following query; validation
-//! names the field and writes nothing; idempotency is proved by the simulators' write counts.
+//! Mutations against the simulators: each success shows in a following query; a failure drops
+//! no cached read; validation names the field and writes nothing; idempotency is proved by the
+//! simulators' write counts.
 
 use serde_json::{json, Value};
 
@@ -214,6 +215,50 @@ async fn a_vendor_timeout_on_create_causes_no_second_create() {
         .await;
     assert_eq!(code(&retried), "VENDOR_TIMEOUT");
     assert_eq!(writes(&t, RETURNS_CREATE), 1);
+}
+
+#[tokio::test]
+async fn a_write_drops_only_the_cached_reads_of_what_it_changed() {
+    // A live read (a parcel no index holds), cached.
+    const LOOKUP: &str = r#"{ tracking(trackingNumber: "NOT-INDEXED-1") { status } }"#;
+    const TRACKING_GET: &str = "procarrier POST /api/tracking/get/json";
+    let (t, g) = started().await;
+    g.query(LOOKUP).await;
+    // The services list createReturn validates against, cached too.
+    let invalid = with(create_input(), "/products/0/quantity", json!(0));
+    let _ = g.query_with(CREATE, json!({"input": invalid})).await;
+    assert_eq!(writes(&t, TRACKING_GET), 1);
+
+    t.sims.procarrier.control.set_faults(simulators::Faults {
+        error_rate: 1.0,
+        ..Default::default()
+    });
+    let failed = g.query_with(CREATE, json!({"input": create_input()})).await;
+    assert_eq!(code(&failed), "VENDOR_HTTP_ERROR", "{failed}");
+    assert_eq!(writes(&t, RETURNS_CREATE), 1);
+    t.sims.procarrier.control.set_faults(Default::default());
+    g.query(LOOKUP).await;
+    assert_eq!(
+        writes(&t, TRACKING_GET),
+        1,
+        "still cached: the failed write dropped nothing"
+    );
+
+    let created = g.query_with(CREATE, json!({"input": create_input()})).await;
+    assert!(created["errors"].is_null(), "{created}");
+    g.query(LOOKUP).await;
+    assert_eq!(
+        writes(&t, TRACKING_GET),
+        1,
+        "still cached: the new return is another parcel, and the index shows it"
+    );
+    let listed = g
+        .query_with(
+            "query($n: String) { returns(filter: {trackingNumber: $n}) { totalCount } }",
+            json!({"n": created["data"]["createReturn"]["trackingNumber"]}),
+        )
+        .await;
+    assert_eq!(listed["data"]["returns"]["totalCount"], 1, "{listed}");
 }
 
 #[tokio::test]

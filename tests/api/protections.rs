@@ -60,6 +60,33 @@ async fn depth_complexity_and_directives_are_limited() {
     assert!(answer_has_error(&directives), "{directives}");
 }
 
+#[tokio::test]
+async fn typenames_count_toward_complexity() {
+    let (t, g) = gateway(|_| {}).await;
+    let typenames = |n: usize| format!("{{ {} }}", "__typename ".repeat(n));
+    let max = t.settings.server.max_complexity;
+    let small = g.query(&typenames(max)).await;
+    assert_eq!(small["data"]["__typename"], "Query", "{small}");
+    for n in [150_000, max + 1] {
+        let refused = g.query(&typenames(n)).await;
+        assert!(
+            refused["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("too complex")),
+            "{n} × __typename: {}",
+            refused.to_string().chars().take(300).collect::<String>()
+        );
+        assert!(refused["data"].is_null());
+    }
+    // Inside a fragment spread twice, they count twice.
+    let fragment = format!(
+        "{{ ...T ...T }} fragment T on Query {{ {} }}",
+        "__typename ".repeat(max / 2 + 1)
+    );
+    let refused = g.query(&fragment).await;
+    assert!(refused["data"].is_null(), "{refused}");
+}
+
 fn answer_has_error(answer: &Value) -> bool {
     answer["errors"].as_array().is_some_and(|e| !e.is_empty())
 }

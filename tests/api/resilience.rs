@@ -1,9 +1,12 @@
 //! Resilience on every vendor call, proved by the simulators' request counts (never by
 //! timing): reads are retried and writes are not; an open breaker fails fast without calling
 //! the vendor; a trial call whose caller went away does not keep it half-open; the client-side
-//! rate limit paces calls; a `Retry-After` that fits the deadline is honoured; a refused
-//! credential is sent once, then every call is held.
+//! rate limit paces calls; a `Retry-After` that fits the deadline is honoured, and one that does
+//! not holds the tenant's vendor until it ends; a refused credential is sent once, then every
+//! call is held.
 
+use returns_gateway::auth::{mint, Scope};
+use returns_gateway::config::TenantSettings;
 use simulators::Faults;
 use vendors::ErrorCode;
 use vendors::{merchantpro, procarrier, trackru, BreakerState, VendorError};
@@ -319,4 +322,151 @@ async fn a_cancelled_trial_call_does_not_keep_the_breaker_half_open() {
         1,
         "the next call was the trial, and it went through"
     );
+}
+
+/// Reads RRR only.
+/// An RRR return the index does not hold: asked of RRR.
+fn rrr_return() -> String {
+    let id = returns_gateway::schema::ids::GlobalId::new(
+        returns_gateway::schema::ids::NodeKind::Return,
+        Some(vendors::model::Vendor::Rrr),
+        "999999999".to_owned(),
+    )
+    .encode();
+    format!(r#"{{ return(id: "{id}") {{ id }} }}"#)
+}
+
+/// The value of the `/metrics` sample `series` (`name{labels}`).
+async fn sample(g: &helpers::TestGateway, series: &str) -> f64 {
+    let root = g.url.trim_end_matches("/graphql");
+    let text = g
+        .http
+        .get(format!("{root}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("{series} in:\n{text}"))
+}
+
+#[tokio::test]
+async fn a_429_holds_the_tenants_vendor_until_its_retry_after_without_calling_it() {
+    let t = helpers::start().await;
+    let g = helpers::gateway_with(&t, |s| {
+        s.tenants.insert(
+            "other".into(),
+            TenantSettings {
+                vendors: t.settings.vendors.clone(),
+            },
+        );
+    })
+    .await;
+    t.set_faults(&t.sims.procarrier, helpers::rate_limited(120));
+    let answer = g.query(PROCARRIER_RETURNS).await;
+    let error = &answer["errors"][0];
+    assert_eq!(
+        error["extensions"]["code"], "VENDOR_RATE_LIMITED",
+        "{answer}"
+    );
+    assert_eq!(
+        procarrier_calls(&t),
+        1,
+        "120 s is past the deadline: no retry"
+    );
+
+    // It asked for 120 s: nothing is sent before (each call would be refused again).
+    t.reset_calls();
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        held.push(g.query(PROCARRIER_RETURNS).await);
+    }
+    assert_eq!(procarrier_calls(&t), 0, "20 queries, no call to the vendor");
+    assert_eq!(
+        error["extensions"]["retryAfterSeconds"], 120,
+        "the vendor's Retry-After is passed on: {answer}"
+    );
+    for (n, answer) in held.iter().enumerate() {
+        let error = &answer["errors"][0];
+        assert_eq!(
+            error["extensions"]["code"], "VENDOR_RATE_LIMITED",
+            "{n}: {answer}"
+        );
+        assert_eq!(error["extensions"]["retryable"], true, "{n}: {answer}");
+        let wait = error["extensions"]["retryAfterSeconds"].as_u64();
+        assert!(
+            wait.is_some_and(|s| (1..=120).contains(&s)),
+            "{n}: the time to retry: {answer}"
+        );
+        let message = error["message"].as_str().unwrap_or("");
+        assert!(
+            message.contains("held for another") && message.contains("returns/get"),
+            "{n}: the message says why and for how long: {answer}"
+        );
+    }
+
+    let answer = g
+        .query("{ vendors { vendor rateLimitHold { endpoint until } } }")
+        .await;
+    for v in answer["data"]["vendors"].as_array().expect("vendors") {
+        if v["vendor"] == "PROCARRIER" {
+            assert_eq!(v["rateLimitHold"]["endpoint"], "returns/get", "{answer}");
+            assert!(v["rateLimitHold"]["until"].is_string(), "{answer}");
+        } else {
+            assert!(v["rateLimitHold"].is_null(), "{answer}");
+        }
+    }
+    let held = |vendor: &str| {
+        format!("gateway_vendor_rate_limit_hold_seconds{{tenant=\"default\",vendor=\"{vendor}\"}}")
+    };
+    let left = sample(&g, &held("procarrier")).await;
+    assert!(left > 0.0 && left <= 120.0, "{left}");
+    assert_eq!(sample(&g, &held("rrr")).await, 0.0);
+
+    // The vendor would answer now; the tenant's calls to it stay held all the same.
+    t.set_faults(&t.sims.procarrier, Faults::default());
+    let answer = g.query(PROCARRIER_RETURNS).await;
+    assert_eq!(
+        answer["errors"][0]["extensions"]["code"], "VENDOR_RATE_LIMITED",
+        "{answer}"
+    );
+    assert_eq!(procarrier_calls(&t), 0);
+
+    // Another vendor of the tenant, and the same vendor for another tenant, are not held.
+    let answer = g.query(&rrr_return()).await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    assert!(t.sims.rrr.control.stats().values().sum::<u64>() > 0);
+    let token = mint(&t.settings.auth, "other", &Scope::ALL, 600).unwrap();
+    let other: serde_json::Value = g
+        .http
+        .post(&g.url)
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "query": PROCARRIER_RETURNS }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(other["errors"].is_null(), "{other}");
+    assert_eq!(procarrier_calls(&t), 1, "the other tenant's call went out");
+}
+
+#[tokio::test]
+async fn a_retry_after_of_any_size_is_read_without_a_panic_and_holds_at_most_an_hour() {
+    let t = helpers::start().await;
+    t.set_faults(&t.sims.merchantpro, helpers::rate_limited(u64::MAX));
+    let client = merchantpro::Client::new(&t.settings.vendors.merchantpro).unwrap();
+    let err = client.get(12_345_001, &[]).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::VendorRateLimited);
+    let held = client.get(12_345_001, &[]).await.unwrap_err();
+    assert_eq!(held.code(), ErrorCode::VendorRateLimited);
+    assert!(
+        held.to_string().contains("held for another 3600 s"),
+        "{held}"
+    );
+    assert_eq!(count(&t.sims.merchantpro, "GET /api/v2/orders/{id}"), 1);
 }

@@ -47,6 +47,9 @@ pub enum ErrorCode {
     VendorCircuitOpen,
     /// Too many calls to the vendor are in flight (bulkhead): the call was not made.
     VendorOverloaded,
+    /// The request has made `server.max_vendor_calls_per_request` vendor calls: this one was
+    /// not made.
+    VendorCallBudgetExceeded,
 
     // ---- The gateway's own ----------------------------------------------------------------
     /// An argument is invalid (`extensions.field` names it); nothing was asked of any vendor.
@@ -61,12 +64,15 @@ pub enum ErrorCode {
     InvalidTransition,
     /// The gateway's limit of running subscriptions is reached.
     TooManySubscriptions,
-    /// The gateway's limit of open WebSocket connections is reached.
+    /// The gateway's limit of open WebSocket connections, in all or from one client address, is
+    /// reached.
     TooManyConnections,
     /// A browser-sent request without a CSRF-safe content type or header.
     CsrfRefused,
     /// The request body is larger than allowed.
     RequestTooLarge,
+    /// The request body stopped arriving for longer than allowed (HTTP 408).
+    RequestBodyTimeout,
     /// The request is not a well-formed request of its kind.
     BadRequest,
     /// A mutation sent with GET.
@@ -85,6 +91,13 @@ pub enum ErrorCode {
     SignatureMissing,
     /// A webhook whose signature does not verify (or names no configured tenant).
     SignatureInvalid,
+    /// HTTP 429: this client sent more requests than its rate limit allows (`Retry-After` says
+    /// when to try again).
+    RateLimited,
+    /// HTTP 503: the gateway has `server.max_concurrent_requests` requests in flight.
+    Overloaded,
+    /// HTTP 504: the request overran `server.request_timeout_ms`.
+    RequestTimeout,
     /// The returns index could not be read or written (its store failed).
     IndexUnavailable,
 }
@@ -112,6 +125,7 @@ impl ErrorCode {
             ErrorCode::ConfigInvalid => "CONFIG_INVALID",
             ErrorCode::VendorCircuitOpen => "VENDOR_CIRCUIT_OPEN",
             ErrorCode::VendorOverloaded => "VENDOR_OVERLOADED",
+            ErrorCode::VendorCallBudgetExceeded => "VENDOR_CALL_BUDGET_EXCEEDED",
             ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
             ErrorCode::Unauthenticated => "UNAUTHENTICATED",
             ErrorCode::Forbidden => "FORBIDDEN",
@@ -121,6 +135,7 @@ impl ErrorCode {
             ErrorCode::TooManyConnections => "TOO_MANY_CONNECTIONS",
             ErrorCode::CsrfRefused => "CSRF_REFUSED",
             ErrorCode::RequestTooLarge => "REQUEST_TOO_LARGE",
+            ErrorCode::RequestBodyTimeout => "REQUEST_BODY_TIMEOUT",
             ErrorCode::BadRequest => "BAD_REQUEST",
             ErrorCode::MutationOverGet => "MUTATION_OVER_GET",
             ErrorCode::TooManyAliases => "TOO_MANY_ALIASES",
@@ -130,6 +145,9 @@ impl ErrorCode {
             ErrorCode::PersistedQueryNotAllowed => "PERSISTED_QUERY_NOT_ALLOWED",
             ErrorCode::SignatureMissing => "SIGNATURE_MISSING",
             ErrorCode::SignatureInvalid => "SIGNATURE_INVALID",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::Overloaded => "OVERLOADED",
+            ErrorCode::RequestTimeout => "REQUEST_TIMEOUT",
             ErrorCode::IndexUnavailable => "INDEX_UNAVAILABLE",
         }
     }

@@ -91,11 +91,23 @@ pub mod catalog {
         help: "1 while a refusal of our credentials holds every call to the vendor (auth_refusal_cooldown_s).",
         labels: &["tenant", "vendor"],
     };
+    pub const RATE_LIMIT_HOLD: Metric = Metric {
+        name: "gateway_vendor_rate_limit_hold_seconds",
+        kind: Kind::Gauge,
+        help: "Seconds until calls to the vendor go out again after it answered 429 (Retry-After, or rate_limited_hold_ms); 0 when not held.",
+        labels: &["tenant", "vendor"],
+    };
     pub const GRAPHQL_OPERATIONS: Metric = Metric {
         name: "gateway_graphql_operations_total",
         kind: Kind::Counter,
         help: "GraphQL operations by name and outcome.",
         labels: &["operation", "outcome"],
+    };
+    pub const WEBHOOK_REFUSALS: Metric = Metric {
+        name: "gateway_webhook_refusals_total",
+        kind: Kind::Counter,
+        help: "Webhook deliveries refused, by the refusal's code (their log lines are sampled).",
+        labels: &["reason"],
     };
     pub const SUBSCRIPTIONS_ACTIVE: Metric = Metric {
         name: "gateway_subscriptions_active",
@@ -104,7 +116,39 @@ pub mod catalog {
         labels: &[],
     };
 
-    pub const ALL: [Metric; 9] = [
+    pub const SYNC_STATE: Metric = Metric {
+        name: "gateway_sync_state",
+        kind: Kind::Gauge,
+        help: "The returns index's sync of the vendor: 0 waiting, 1 backfilling, 2 ready.",
+        labels: &["tenant", "vendor"],
+    };
+    pub const SYNC_PROGRESS: Metric = Metric {
+        name: "gateway_sync_backfill_progress",
+        kind: Kind::Gauge,
+        help: "Share of the vendor's backfill done, 0 to 1.",
+        labels: &["tenant", "vendor"],
+    };
+    pub const SYNC_LAG: Metric = Metric {
+        name: "gateway_sync_lag_seconds",
+        kind: Kind::Gauge,
+        help: "How far the returns index is behind the vendor (now less the time it holds the vendor's data at); absent before the first sync.",
+        labels: &["tenant", "vendor"],
+    };
+    pub const SYNC_FAILING: Metric = Metric {
+        name: "gateway_sync_failing",
+        kind: Kind::Gauge,
+        help:
+            "1 while the vendor's last sync attempt failed (the index keeps serving what it holds).",
+        labels: &["tenant", "vendor"],
+    };
+    pub const SYNC_ROWS: Metric = Metric {
+        name: "gateway_sync_rows_total",
+        kind: Kind::Counter,
+        help: "Rows the sync wrote into the returns index from the vendor (since the index was created).",
+        labels: &["tenant", "vendor"],
+    };
+
+    pub const ALL: [Metric; 16] = [
         VENDOR_REQUESTS,
         VENDOR_REQUEST_DURATION,
         CACHE_HITS,
@@ -112,8 +156,15 @@ pub mod catalog {
         CACHE_ENTRIES,
         BREAKER_STATE,
         REFUSAL_LATCHED,
+        RATE_LIMIT_HOLD,
         GRAPHQL_OPERATIONS,
+        WEBHOOK_REFUSALS,
         SUBSCRIPTIONS_ACTIVE,
+        SYNC_STATE,
+        SYNC_PROGRESS,
+        SYNC_LAG,
+        SYNC_FAILING,
+        SYNC_ROWS,
     ];
 
     /// Upper bounds of [`VENDOR_REQUEST_DURATION`]'s buckets, in seconds (Prometheus `le`).

@@ -16,6 +16,13 @@
 //! - a refusal latch: once the vendor refuses our credentials (auth failed, access denied, IP
 //!   blocked), every call is held for `auth_refusal_cooldown_s` and fails at once with the
 //!   refusal's code: sending a refused key again is refused again, and repeats get us blocked;
+//! - a rate-limit hold, its sibling: once the vendor answers 429, no call goes out until the
+//!   time its `Retry-After` gives (seconds or an HTTP date; at most [`LONGEST_RATE_LIMIT_HOLD`]),
+//!   or for `rate_limited_hold_ms` without one. A call that meanwhile would wait past its
+//!   deadline fails at once as rate limited, with the time left; one whose deadline is later
+//!   waits for the hold to end (a write too: it was never sent, so waiting is not a retry). A
+//!   429 about one resource (TrackRU's `realtime`, for one parcel) holds nothing (see
+//!   `Transport::with_per_resource_429`);
 //! - retries for reads only (writes are never repeated automatically): at most `read_retries`,
 //!   with full-jitter exponential backoff from `retry_base_ms`, a `Retry-After` honoured when it
 //!   fits the deadline, and a retry budget (one retry per ten calls, after a small reserve) so
@@ -105,6 +112,27 @@ impl Refusal {
     }
 }
 
+/// The longest a `Retry-After` holds calls: a vendor's (or a proxy's) answer of a day, or of
+/// 2⁶⁴ seconds, is read as an hour, after which one call asks again.
+pub const LONGEST_RATE_LIMIT_HOLD: Duration = Duration::from_secs(3_600);
+
+/// The vendor asked us to slow down (HTTP 429): no call to it is sent before `until`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimitHold {
+    /// The call the vendor answered with the 429 that set (or last extended) the hold.
+    pub endpoint: &'static str,
+    /// When calls go out again (on tokio's clock, which tests can pause and advance).
+    pub until: tokio::time::Instant,
+}
+
+impl RateLimitHold {
+    /// How long calls stay held.
+    pub fn remaining(&self) -> Duration {
+        self.until
+            .saturating_duration_since(tokio::time::Instant::now())
+    }
+}
+
 /// Tokio's clock, for the rate limiters: real time in production, and in tests the clock that
 /// `tokio::time::pause` stops and `advance` moves, the same one `tokio::time::sleep` waits on.
 /// Its instants are the time since the limiter was made (governor's `Reference` for `Duration`).
@@ -170,6 +198,10 @@ pub struct Resilience {
     /// The latched refusal of our credentials, if any (it may have expired).
     refusal: Mutex<Option<Refusal>>,
     refusal_cooldown: Duration,
+    /// The hold after the vendor's last 429, if any (it may have expired).
+    rate_limit_hold: Mutex<Option<RateLimitHold>>,
+    /// The hold after a 429 without a `Retry-After` (`rate_limited_hold_ms`).
+    default_rate_limit_hold: Duration,
     pub(super) read_retries: u32,
     pub(super) retry_base: Duration,
     jitter: Mutex<crate::rng::Rng>,
@@ -194,6 +226,8 @@ impl Resilience {
             cooldown: Duration::from_millis(settings.breaker_cooldown_ms),
             refusal: Mutex::new(None),
             refusal_cooldown: Duration::from_secs(settings.auth_refusal_cooldown_s),
+            rate_limit_hold: Mutex::new(None),
+            default_rate_limit_hold: Duration::from_millis(settings.rate_limited_hold_ms),
             read_retries: settings.read_retries,
             retry_base: Duration::from_millis(settings.retry_base_ms),
             // Jitter only has to differ between processes, not be unpredictable.
@@ -288,6 +322,58 @@ impl Resilience {
         latched.clone()
     }
 
+    /// Holds every call after the vendor answered `endpoint` with a 429 that asked us to wait
+    /// `asked` (its `Retry-After`; `None`: `rate_limited_hold_ms`), at most
+    /// [`LONGEST_RATE_LIMIT_HOLD`]. A hold is never shortened: a call that was in flight when
+    /// the hold began may come back with a smaller `Retry-After`. `None` when nothing is held
+    /// (a `Retry-After` of 0, or no default hold).
+    pub fn hold_after_429(
+        &self,
+        endpoint: &'static str,
+        asked: Option<Duration>,
+    ) -> Option<RateLimitHold> {
+        let wait = asked
+            .unwrap_or(self.default_rate_limit_hold)
+            .min(LONGEST_RATE_LIMIT_HOLD);
+        let until = tokio::time::Instant::now() + wait;
+        let mut held = self.rate_limit_hold.lock();
+        match &*held {
+            Some(longer) if longer.until >= until => {}
+            _ if wait.is_zero() => {}
+            _ => *held = Some(RateLimitHold { endpoint, until }),
+        }
+        held.clone()
+            .filter(|h| h.until > tokio::time::Instant::now())
+    }
+
+    /// The hold after the vendor's last 429, while it lasts.
+    pub fn rate_limit_hold(&self) -> Option<RateLimitHold> {
+        let mut held = self.rate_limit_hold.lock();
+        if held
+            .as_ref()
+            .is_some_and(|h| h.until <= tokio::time::Instant::now())
+        {
+            *held = None;
+        }
+        held.clone()
+    }
+
+    /// Waits (on tokio's clock) for the rate-limit hold to end, unless it would last until
+    /// `deadline`: then waits not at all and answers the hold.
+    pub async fn wait_out_rate_limit_hold(&self, deadline: Instant) -> Result<(), RateLimitHold> {
+        // A loop: a 429 that landed while this call waited may have extended the hold.
+        while let Some(hold) = self.rate_limit_hold() {
+            let ends_in_time = Instant::now()
+                .checked_add(hold.remaining())
+                .is_some_and(|end| end < deadline);
+            if !ends_in_time {
+                return Err(hold);
+            }
+            tokio::time::sleep_until(hold.until).await;
+        }
+        Ok(())
+    }
+
     /// The limiter that paces `endpoint`: its own, else the vendor's.
     fn limiter_of(&self, endpoint: &str) -> Option<&Limiter> {
         self.endpoint_limiters
@@ -369,6 +455,7 @@ mod tests {
             breaker_failures: 3,
             breaker_cooldown_ms: 0,
             auth_refusal_cooldown_s: 300,
+            rate_limited_hold_ms: 1_000,
             endpoint_rate_limits_per_s: Default::default(),
         }
     }
@@ -460,6 +547,82 @@ mod tests {
         }));
         off.latch_refusal(ErrorCode::VendorAuthFailed, "4001: Invalid API key.".into());
         assert_eq!(off.refusal(), None, "0 disables the latch");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_holds_calls_until_its_retry_after_ends() {
+        let r = Resilience::new(&with(settings()));
+        assert_eq!(r.rate_limit_hold(), None);
+        let held = r
+            .hold_after_429("returns/search", Some(Duration::from_secs(120)))
+            .expect("held");
+        assert_eq!(held.endpoint, "returns/search");
+        assert_eq!(held.remaining(), Duration::from_secs(120));
+        assert_eq!(
+            r.hold_after_429("returns/get", Some(Duration::from_secs(5))),
+            Some(held.clone()),
+            "a shorter Retry-After (a call that was in flight) does not shorten the hold"
+        );
+        tokio::time::advance(Duration::from_secs(119)).await;
+        assert_eq!(
+            r.rate_limit_hold(),
+            Some(held),
+            "still held a second before the end"
+        );
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(
+            r.rate_limit_hold(),
+            None,
+            "calls go out when Retry-After said"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_a_retry_after_the_default_hold_applies_and_a_huge_one_is_capped() {
+        let r = Resilience::new(&with(settings()));
+        let held = r.hold_after_429("x", None).expect("rate_limited_hold_ms");
+        assert_eq!(held.remaining(), Duration::from_secs(1));
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(
+            r.hold_after_429("x", Some(Duration::ZERO)),
+            None,
+            "Retry-After: 0"
+        );
+        let held = r
+            .hold_after_429("x", Some(Duration::from_secs(u64::MAX)))
+            .expect("held");
+        assert_eq!(held.remaining(), LONGEST_RATE_LIMIT_HOLD);
+
+        let off = Resilience::new(&with(VendorResilience {
+            rate_limited_hold_ms: 0,
+            ..settings()
+        }));
+        assert_eq!(off.hold_after_429("x", None), None, "0: no default hold");
+        assert!(off
+            .hold_after_429("x", Some(Duration::from_secs(2)))
+            .is_some());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_waits_out_a_hold_ending_before_its_deadline_and_fails_fast_otherwise() {
+        let r = Resilience::new(&with(settings()));
+        r.hold_after_429("x", Some(Duration::from_secs(120)));
+        let start = tokio::time::Instant::now();
+        let soon = Instant::now() + Duration::from_secs(30);
+        let held = r
+            .wait_out_rate_limit_hold(soon)
+            .await
+            .expect_err("the hold outlasts a 30 s deadline");
+        assert_eq!(held.remaining(), Duration::from_secs(120));
+        assert_eq!(start.elapsed(), Duration::ZERO, "refused without waiting");
+
+        let later = Instant::now() + Duration::from_secs(300);
+        assert_eq!(r.wait_out_rate_limit_hold(later).await, Ok(()));
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_secs(120),
+            "waited until the hold ended, no longer"
+        );
     }
 
     /// How many calls to `endpoint` the rate limit lets go now (of at most 10).

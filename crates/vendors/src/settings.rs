@@ -73,6 +73,10 @@ pub struct VendorResilience {
     /// call is sent for this long: each would be refused again, and repeats get us blocked.
     /// 0 = no latch.
     pub auth_refusal_cooldown_s: u64,
+    /// After the vendor answers 429 without a `Retry-After` (or its envelope says "rate
+    /// limited"), no call is sent for this long. With a `Retry-After`, calls are held until the
+    /// time it gives (at most an hour). 0 = no hold without a `Retry-After`.
+    pub rate_limited_hold_ms: u64,
     /// Endpoints with their own rate limit instead of `rate_limit_per_s` (calls per second;
     /// keys are the endpoint names of the metrics, e.g. TrackRU's `trackings/realtime`).
     pub endpoint_rate_limits_per_s: BTreeMap<String, f64>,
@@ -88,6 +92,7 @@ impl Default for VendorResilience {
             breaker_failures: 5,
             breaker_cooldown_ms: 10_000,
             auth_refusal_cooldown_s: 300,
+            rate_limited_hold_ms: 1_000,
             endpoint_rate_limits_per_s: BTreeMap::new(),
         }
     }
@@ -105,6 +110,7 @@ struct ResilienceOverrides {
     breaker_failures: Option<u32>,
     breaker_cooldown_ms: Option<u64>,
     auth_refusal_cooldown_s: Option<u64>,
+    rate_limited_hold_ms: Option<u64>,
     endpoint_rate_limits_per_s: Option<BTreeMap<String, f64>>,
 }
 
@@ -120,6 +126,9 @@ impl ResilienceOverrides {
             auth_refusal_cooldown_s: self
                 .auth_refusal_cooldown_s
                 .unwrap_or(base.auth_refusal_cooldown_s),
+            rate_limited_hold_ms: self
+                .rate_limited_hold_ms
+                .unwrap_or(base.rate_limited_hold_ms),
             endpoint_rate_limits_per_s: self
                 .endpoint_rate_limits_per_s
                 .unwrap_or(base.endpoint_rate_limits_per_s),

@@ -13,9 +13,10 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 
+use crate::escaped::Escaped;
 pub use crate::model::Vendor;
 use crate::resilience::{Admission, Resilience};
-pub use crate::resilience::{BreakerState, Refusal};
+pub use crate::resilience::{BreakerState, RateLimitHold, Refusal};
 use crate::settings::VendorHttp;
 use crate::ErrorCode;
 
@@ -128,6 +129,19 @@ pub enum VendorError {
         refusal: Refusal,
         retry_in: Duration,
     },
+    /// Held, not sent: the vendor answered a 429 a moment ago (see [`RateLimitHold`]), and the
+    /// hold outlasts this call's deadline.
+    #[error(
+        "{vendor} {endpoint}: not sent: the vendor rate-limited us (HTTP 429 to {}); calls are held for another {} s",
+        .hold.endpoint,
+        .retry_in.as_millis().div_ceil(1000)
+    )]
+    RateLimitHeld {
+        vendor: Vendor,
+        endpoint: &'static str,
+        hold: RateLimitHold,
+        retry_in: Duration,
+    },
     #[error("{vendor} {endpoint}: too many calls in flight")]
     Overloaded {
         vendor: Vendor,
@@ -135,6 +149,13 @@ pub enum VendorError {
     },
     #[error("{vendor} {endpoint}: the deadline passed before the call")]
     Deadline {
+        vendor: Vendor,
+        endpoint: &'static str,
+    },
+    /// Not sent: the request it was for has made its budget of vendor calls (see
+    /// [`crate::request_id::Limits`]).
+    #[error("{vendor} {endpoint}: not sent: the request has made its budget of vendor calls")]
+    CallBudgetExceeded {
         vendor: Vendor,
         endpoint: &'static str,
     },
@@ -193,9 +214,11 @@ impl VendorError {
             | VendorError::Config { vendor, .. }
             | VendorError::CircuitOpen { vendor, .. }
             | VendorError::RefusalLatched { vendor, .. }
+            | VendorError::RateLimitHeld { vendor, .. }
             | VendorError::Overloaded { vendor, .. }
             | VendorError::Deadline { vendor, .. }
-            | VendorError::Replayed { vendor, .. } => *vendor,
+            | VendorError::Replayed { vendor, .. }
+            | VendorError::CallBudgetExceeded { vendor, .. } => *vendor,
         }
     }
 
@@ -230,8 +253,10 @@ impl VendorError {
             VendorError::Config { .. } => ErrorCode::ConfigInvalid,
             VendorError::CircuitOpen { .. } => ErrorCode::VendorCircuitOpen,
             VendorError::RefusalLatched { refusal, .. } => refusal.code,
+            VendorError::RateLimitHeld { .. } => ErrorCode::VendorRateLimited,
             VendorError::Overloaded { .. } => ErrorCode::VendorOverloaded,
             VendorError::Deadline { .. } => ErrorCode::VendorTimeout,
+            VendorError::CallBudgetExceeded { .. } => ErrorCode::VendorCallBudgetExceeded,
             VendorError::Replayed { code, .. } => *code,
         }
     }
@@ -243,6 +268,7 @@ impl VendorError {
             VendorError::Timeout { .. }
             | VendorError::Unreachable { .. }
             | VendorError::RateLimited { .. }
+            | VendorError::RateLimitHeld { .. }
             | VendorError::Truncated { .. }
             | VendorError::CircuitOpen { .. }
             | VendorError::Overloaded { .. }
@@ -259,7 +285,18 @@ impl VendorError {
             | VendorError::PaginationRunaway { .. }
             | VendorError::Config { .. }
             | VendorError::RefusalLatched { .. }
-            | VendorError::Replayed { .. } => false,
+            | VendorError::Replayed { .. }
+            | VendorError::CallBudgetExceeded { .. } => false,
+        }
+    }
+
+    /// When a rate-limited call may be made again: the vendor's `Retry-After` (or our own rate
+    /// limit's wait), or what is left of the hold after the vendor's 429.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            VendorError::RateLimited { retry_after, .. } => *retry_after,
+            VendorError::RateLimitHeld { retry_in, .. } => Some(*retry_in),
+            _ => None,
         }
     }
 
@@ -325,6 +362,9 @@ pub struct Transport {
     timeout: Duration,
     guard: Arc<Resilience>,
     metrics: Arc<crate::metrics::CallMetrics>,
+    /// Endpoints whose 429 is about the one resource asked for, not our account: it holds no
+    /// other call (see [`Transport::with_per_resource_429`]).
+    per_resource_429: &'static [&'static str],
 }
 
 impl Transport {
@@ -353,7 +393,16 @@ impl Transport {
             timeout,
             guard: Arc::new(Resilience::new(settings)),
             metrics: Arc::new(crate::metrics::CallMetrics::new(vendor)),
+            per_resource_429: &[],
         })
+    }
+
+    /// `endpoints` answer 429 about the one resource asked for (TrackRU's `realtime`: the same
+    /// parcel at most once per two hours), not about our account: their 429s start no
+    /// rate-limit hold, and other calls go on.
+    pub fn with_per_resource_429(mut self, endpoints: &'static [&'static str]) -> Self {
+        self.per_resource_429 = endpoints;
+        self
     }
 
     pub fn vendor(&self) -> Vendor {
@@ -371,6 +420,11 @@ impl Transport {
     /// The refusal of our credentials holding every call to this vendor now, if any.
     pub fn refusal(&self) -> Option<Refusal> {
         self.guard.refusal()
+    }
+
+    /// The hold after the vendor's last 429, while it lasts.
+    pub fn rate_limit_hold(&self) -> Option<RateLimitHold> {
+        self.guard.rate_limit_hold()
     }
 
     /// Records this transport's calls from now on into `recorder`, for `tenant` (see
@@ -397,8 +451,14 @@ impl Transport {
         endpoint: &'static str,
         request: RequestBuilder,
     ) -> Result<RawResponse, VendorError> {
-        self.attempt(endpoint, request, Instant::now() + self.timeout)
-            .await
+        self.attempt(endpoint, request, self.deadline()).await
+    }
+
+    /// When a call starting now must have ended: after the vendor's timeout, or at the deadline
+    /// of the request it is made for when that comes first.
+    fn deadline(&self) -> Instant {
+        let own = Instant::now() + self.timeout;
+        crate::request_id::deadline().map_or(own, |request| request.min(own))
     }
 
     /// Fails when a refusal of our credentials holds every call.
@@ -414,9 +474,39 @@ impl Transport {
         }
     }
 
-    /// Unless a refusal of our credentials holds calls, waits for the rate limit and a bulkhead
-    /// permit, asks the breaker, sends, and tells the breaker how it went. Nothing waits past
-    /// `deadline`.
+    /// Holds every call after the vendor answered `endpoint` with a 429 (or its envelope said
+    /// "rate limited") asking us to wait `asked`.
+    fn hold_after_429(&self, endpoint: &'static str, asked: Option<Duration>) {
+        if self.per_resource_429.contains(&endpoint) {
+            return;
+        }
+        // One line when a hold begins, not one per 429 of the calls that were in flight.
+        let held_before = self.guard.rate_limit_hold().is_some();
+        let hold = self.guard.hold_after_429(endpoint, asked);
+        if let Some(hold) = hold.filter(|_| !held_before) {
+            tracing::warn!(
+                vendor = %self.vendor,
+                endpoint,
+                retry_after_s = asked.map(|a| a.as_secs()),
+                held_ms = hold.remaining().as_millis() as u64,
+                "rate limited by the vendor: calls are held"
+            );
+        }
+    }
+
+    fn rate_limit_held(&self, endpoint: &'static str, hold: RateLimitHold) -> VendorError {
+        VendorError::RateLimitHeld {
+            vendor: self.vendor,
+            endpoint,
+            retry_in: hold.remaining(),
+            hold,
+        }
+    }
+
+    /// Unless a refusal of our credentials holds calls, the deadline has passed or the request's
+    /// budget of vendor calls is spent, waits for the end of a rate-limit hold, for the rate
+    /// limit and a bulkhead permit, asks the breaker, sends, and tells the breaker how it went.
+    /// Nothing waits past `deadline`.
     async fn attempt(
         &self,
         endpoint: &'static str,
@@ -425,6 +515,16 @@ impl Transport {
     ) -> Result<RawResponse, VendorError> {
         let vendor = self.vendor;
         self.not_held(endpoint)?;
+        // A call past its request's deadline is not made, and the breaker hears nothing of it.
+        if Instant::now() >= deadline {
+            return Err(VendorError::Deadline { vendor, endpoint });
+        }
+        if !crate::request_id::take_vendor_call() {
+            return Err(VendorError::CallBudgetExceeded { vendor, endpoint });
+        }
+        if let Err(hold) = self.guard.wait_out_rate_limit_hold(deadline).await {
+            return Err(self.rate_limit_held(endpoint, hold));
+        }
         if let Err(wait) = self.guard.rate_pace(endpoint, deadline).await {
             return Err(VendorError::RateLimited {
                 vendor,
@@ -436,8 +536,11 @@ impl Transport {
             .await
             .map_err(|_| VendorError::Overloaded { vendor, endpoint })?
             .map_err(|_| VendorError::Overloaded { vendor, endpoint })?;
-        // A refusal may have landed while this call waited.
+        // A refusal, or a 429 and its hold, may have landed while this call waited.
         self.not_held(endpoint)?;
+        if let Some(hold) = self.guard.rate_limit_hold() {
+            return Err(self.rate_limit_held(endpoint, hold));
+        }
         let admitted = match self.guard.admit() {
             Admission::Go(admitted) => admitted,
             Admission::Refused(retry_in) => {
@@ -512,10 +615,12 @@ impl Transport {
         );
         let headers = response.headers().clone();
         if status == StatusCode::TOO_MANY_REQUESTS {
+            let asked = retry_after(&headers);
+            self.hold_after_429(endpoint, asked);
             return Err(VendorError::RateLimited {
                 vendor,
                 endpoint,
-                retry_after: retry_after(&headers),
+                retry_after: asked,
             });
         }
         let body = response.bytes().await.map_err(|source| {
@@ -563,7 +668,7 @@ impl Transport {
         mut request: RequestBuilder,
         api_error: impl Fn(StatusCode, &[u8]) -> Option<ApiError>,
     ) -> Result<T, VendorError> {
-        let deadline = Instant::now() + self.timeout;
+        let deadline = self.deadline();
         let mut retries = 0;
         loop {
             let spare = request.try_clone();
@@ -577,20 +682,25 @@ impl Transport {
                 Ok(value) => return Ok(value),
                 Err(e) => e,
             };
-            let wait = match &error {
-                VendorError::RateLimited {
-                    retry_after: Some(after),
-                    ..
-                } => *after,
-                _ => self.guard.backoff(retries + 1),
-            };
+            let wait = error
+                .retry_after()
+                .unwrap_or_else(|| self.guard.backoff(retries + 1));
+            // Checked: a `Retry-After` is the vendor's number, as large as it likes.
             let may_retry = error.retryable()
                 && !matches!(error, VendorError::CircuitOpen { .. })
                 && retries < self.guard.read_retries
-                && Instant::now() + wait < deadline;
+                && Instant::now()
+                    .checked_add(wait)
+                    .is_some_and(|at| at < deadline);
             match spare {
                 Some(next) if may_retry && self.guard.spend_budget() => {
-                    tracing::debug!(vendor = %self.vendor, endpoint, %error, ?wait, "retrying read");
+                    tracing::debug!(
+                        vendor = %self.vendor,
+                        endpoint,
+                        error = %Escaped(&error),
+                        ?wait,
+                        "retrying read"
+                    );
                     tokio::time::sleep(wait).await;
                     retries += 1;
                     request = next;
@@ -600,7 +710,8 @@ impl Transport {
         }
     }
 
-    /// [`Transport::decode`], latching a refusal of our credentials (see [`Refusal`]).
+    /// [`Transport::decode`], latching a refusal of our credentials (see [`Refusal`]) and
+    /// holding calls when the vendor's envelope says "rate limited" (see [`RateLimitHold`]).
     fn read_answer<T: DeserializeOwned>(
         &self,
         endpoint: &'static str,
@@ -609,11 +720,17 @@ impl Transport {
     ) -> Result<T, VendorError> {
         let answer = self.decode(endpoint, raw, api_error);
         if let Err(error) = &answer {
+            if error
+                .api_error()
+                .is_some_and(|e| e.kind == ApiErrorKind::RateLimited)
+            {
+                self.hold_after_429(endpoint, retry_after(&raw.headers));
+            }
             if let Some(said) = error.credential_refusal() {
                 tracing::warn!(
                     vendor = %self.vendor,
                     endpoint,
-                    %error,
+                    error = %Escaped(error),
                     "credentials refused: calls to the vendor are held"
                 );
                 self.guard.latch_refusal(error.code(), said);
@@ -737,6 +854,45 @@ mod tests {
         .await
         .unwrap_err();
         assert_eq!(err.code(), ErrorCode::VendorPaginationRunaway);
+    }
+
+    /// A transport to an address nothing listens on (port 1): a call that were sent would fail
+    /// with `VENDOR_UNREACHABLE`.
+    fn unreachable() -> Transport {
+        let settings = VendorHttp {
+            base_url: "http://127.0.0.1:1".into(),
+            connect_timeout_ms: 1000,
+            timeout_ms: 60_000,
+            resilience: Default::default(),
+        };
+        Transport::new(Vendor::ProCarrier, &settings).unwrap()
+    }
+
+    #[tokio::test]
+    async fn calls_past_the_requests_budget_or_deadline_are_not_made() {
+        use crate::request_id::{limited, Limits};
+        let transport = unreachable();
+        let call = || transport.send("test", transport.request(Method::GET, "/"));
+        let in_time = Instant::now() + Duration::from_secs(60);
+        let codes = limited(Limits::new(in_time, 1), async {
+            let first = call().await.unwrap_err().code();
+            (first, call().await.unwrap_err().code())
+        })
+        .await;
+        assert_eq!(
+            codes,
+            (
+                ErrorCode::VendorUnreachable,
+                ErrorCode::VendorCallBudgetExceeded
+            )
+        );
+        let past = limited(Limits::new(Instant::now(), 1), call()).await;
+        assert_eq!(past.unwrap_err().code(), ErrorCode::VendorTimeout);
+        assert_eq!(
+            transport.breaker_state(),
+            BreakerState::Closed,
+            "calls not made are no failures"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use chrono::{DateTime, FixedOffset};
 
 use super::wire;
+use crate::escaped::Escaped;
 use crate::model::{
     Address, Customer, Money, Order, OrderLine, PaymentStatus, TrackingStatus, Vendor,
 };
@@ -61,7 +62,7 @@ pub fn date(raw: &Option<String>) -> Option<DateTime<FixedOffset>> {
     match DateTime::parse_from_rfc3339(&raw) {
         Ok(d) => Some(d),
         Err(e) => {
-            tracing::warn!(vendor = "merchantpro", value = %raw, error = %e, "unreadable date");
+            tracing::warn!(vendor = "merchantpro", value = %Escaped(&raw), error = %e, "unreadable date");
             None
         }
     }
@@ -156,13 +157,13 @@ pub fn order(o: &wire::Order) -> Order {
     let shipping_raw = o.shipping_status.clone().unwrap_or_default();
     let payment = payment_status(&payment_raw).unwrap_or_else(|| {
         if !payment_raw.is_empty() {
-            tracing::warn!(vendor = "merchantpro", status = %payment_raw, "unknown payment_status");
+            tracing::warn!(vendor = "merchantpro", status = %Escaped(&payment_raw), "unknown payment_status");
         }
         PaymentStatus::Pending
     });
     let shipping = shipping_status(&shipping_raw).unwrap_or_else(|| {
         if !shipping_raw.is_empty() {
-            tracing::warn!(vendor = "merchantpro", status = %shipping_raw, "unknown shipping_status");
+            tracing::warn!(vendor = "merchantpro", status = %Escaped(&shipping_raw), "unknown shipping_status");
         }
         TrackingStatus::Pending
     });

@@ -9,6 +9,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZon
 use rust_decimal::Decimal;
 
 use super::wire;
+use crate::escaped::Escaped;
 use crate::model::{
     self, Address, Customer, DayHours, Label, Location, Money, ReturnItem, ReturnReason,
     ReturnService, ReturnStatus, Shipment, TrackingEvent, TrackingStatus, Vendor,
@@ -287,7 +288,7 @@ fn dated(
     parsed: Option<DateTime<FixedOffset>>,
 ) -> Option<DateTime<FixedOffset>> {
     if parsed.is_none() && !raw.trim().is_empty() {
-        tracing::warn!(vendor = %VENDOR, field, raw, "unreadable date");
+        tracing::warn!(vendor = %VENDOR, field, raw = %Escaped(raw), "unreadable date");
     }
     parsed
 }
@@ -574,7 +575,7 @@ pub fn map_detail_hours(h: &wire::DetailHours) -> Vec<DayHours> {
                     .filter_map(|r| {
                         let parsed = parse_range(r);
                         if parsed.is_none() {
-                            tracing::warn!(vendor = %VENDOR, range = %r, "unreadable opening hours");
+                            tracing::warn!(vendor = %VENDOR, range = %Escaped(r), "unreadable opening hours");
                         }
                         parsed
                     })
@@ -592,7 +593,7 @@ pub fn map_dropoff_points(r: &wire::DropOffResult) -> Vec<model::DropOffPoint> {
         for service in &carrier.services {
             for p in &service.points {
                 let Ok(lat) = p.lat.trim().parse::<f64>() else {
-                    tracing::warn!(vendor = %VENDOR, point = %p.id, lat = %p.lat, "unreadable latitude");
+                    tracing::warn!(vendor = %VENDOR, point = %Escaped(&p.id), lat = %Escaped(&p.lat), "unreadable latitude");
                     continue;
                 };
                 let address = p

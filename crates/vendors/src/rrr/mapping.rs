@@ -11,6 +11,7 @@ use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::Decimal;
 
 use super::wire;
+use crate::escaped::Escaped;
 use crate::model::{
     Address, Customer, Money, Refund, RefundStatus, Return, ReturnItem, ReturnReason, ReturnStatus,
     Vendor,
@@ -85,7 +86,7 @@ fn warn_unknown(field: &'static str, code: &str) {
         tracing::warn!(
             vendor = "rrr",
             field,
-            code,
+            code = %Escaped(code),
             "status not in our table (logged once)"
         );
     }

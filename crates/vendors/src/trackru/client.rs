@@ -23,6 +23,9 @@ pub const OVER_BATCH_LIMIT: i64 = 4020;
 pub const MAX_PAGE_SIZE: u32 = 2000;
 /// A listing longer than this many pages is a runaway, not data.
 const MAX_PAGES: usize = 10_000;
+/// The live lookup's endpoint name (in errors and metrics); the vendor allows it once per parcel
+/// per two hours.
+const REALTIME: &str = "trackings/realtime";
 
 /// `meta.code`s that mean success.
 const SUCCESS_CODES: [i64; 2] = [200, 201];
@@ -130,7 +133,9 @@ impl Client {
     }
 
     pub fn new(settings: &TrackRuSettings) -> Result<Client, VendorError> {
-        let transport = Transport::new(Vendor::TrackRu, &settings.http())?;
+        // A realtime 429 says that parcel was looked up within two hours; other calls are fine.
+        let transport =
+            Transport::new(Vendor::TrackRu, &settings.http())?.with_per_resource_429(&[REALTIME]);
         if settings.api_key.is_empty() {
             return Err(VendorError::Config {
                 vendor: Vendor::TrackRu,
@@ -297,7 +302,7 @@ impl Client {
         let http = self
             .request(Method::POST, "/trackings/realtime")
             .json(request);
-        self.call_read("trackings/realtime", http).await
+        self.call_read(REALTIME, http).await
     }
 }
 

@@ -8,6 +8,7 @@
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Offset, Utc};
 
 use super::wire::{Checkpoint, Tracking};
+use crate::escaped::Escaped;
 use crate::model::{Customer, Location, Shipment, TrackingEvent, TrackingStatus, Vendor};
 
 /// Tracking `status` strings (TrackingMore v2's set).
@@ -151,8 +152,8 @@ fn events(t: &Tracking, local: Option<FixedOffset>) -> Vec<TrackingEvent> {
 fn event(t: &Tracking, c: &Checkpoint, local: Option<FixedOffset>) -> Option<TrackingEvent> {
     let Some(at) = parse_date(&c.date, local) else {
         tracing::warn!(
-            tracking_number = %t.tracking_number,
-            date = %c.date,
+            tracking_number = %Escaped(&t.tracking_number),
+            date = %Escaped(&c.date),
             "trackru checkpoint with an unreadable date skipped"
         );
         return None;

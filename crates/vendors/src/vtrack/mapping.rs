@@ -12,6 +12,7 @@ use chrono::{
 };
 
 use super::wire::{self, Lenient, Scalar};
+use crate::escaped::Escaped;
 use crate::model::{Customer, Delivery, Return, ReturnStatus, TrackingStatus, Vendor};
 
 /// How the vendor writes dates.
@@ -66,7 +67,7 @@ pub fn map_report(response: &wire::ReturnsResponse) -> Report {
         let row = match row {
             Lenient::Parsed(row) => row,
             Lenient::Unparsed { error, .. } => {
-                tracing::warn!(vendor = "vtrack", row = index, %error, "skipping unreadable row");
+                tracing::warn!(vendor = "vtrack", row = index, error = %Escaped(&error), "skipping unreadable row");
                 report.skipped_rows += 1;
                 continue;
             }
@@ -80,7 +81,7 @@ pub fn map_report(response: &wire::ReturnsResponse) -> Report {
                         vendor = "vtrack",
                         row = index,
                         entry = entry_index,
-                        %error,
+                        error = %Escaped(&error),
                         "skipping unreadable return entry"
                     );
                     report.skipped_entries += 1;
@@ -95,7 +96,7 @@ pub fn map_report(response: &wire::ReturnsResponse) -> Report {
                         vendor = "vtrack",
                         row = index,
                         entry = entry_index,
-                        %error,
+                        error = %Escaped(&error),
                         "skipping unreadable delivered entry"
                     );
                     report.skipped_entries += 1;
