@@ -190,13 +190,13 @@ impl Sim {
                     .and_then(|o| data.orders.get(o))
                     .and_then(|o| o.order.currency.clone())
             };
-            let r = data.returns.get_mut(&id).expect("chosen from the map");
+            let r = &data.returns[&id];
             let status = next_status(r.record.current_tracking_status.unwrap_or(10));
             // Strictly later than the last update: the receiver treats the same
             // (return, tracking_last_update) as a repeated delivery.
             let at = now.max(r.record.tracking_last_update.unwrap_or(0) + 1);
             let location = r.events.last().and_then(|e| e.event.location.clone());
-            r.events.push(SimEvent {
+            let event = SimEvent {
                 event: wire::TrackingEvent {
                     id: Some(event_id),
                     dt: at,
@@ -206,7 +206,8 @@ impl Sim {
                     date_added: None,
                 },
                 date_added: at,
-            });
+            };
+            let r = data.add_event(id, event).expect("chosen from the map");
             r.record.current_tracking_status = Some(status);
             r.record.tracking_last_update = Some(at);
             let body = webhook_body(r, currency.as_deref(), now);
