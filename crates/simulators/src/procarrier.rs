@@ -192,6 +192,8 @@ struct Data {
     next_order_id: i64,
     /// Where the moving world takes its next turn (a return id).
     webhook_cursor: i64,
+    /// Which return the moving world's next booked return copies (a return id).
+    booking_cursor: i64,
     clock: Clock,
 }
 
@@ -484,6 +486,7 @@ impl Data {
             next_event_id,
             next_order_id,
             webhook_cursor: 0,
+            booking_cursor: 0,
             clock: w.clock,
         };
         for r in returns.into_values() {
