@@ -1024,14 +1024,11 @@ async fn update(
 
 async fn delete(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> Response {
     let mut shop = sim.shop();
-    let Some(key) = id
+    let Some((key, entry)) = id
         .parse::<u64>()
         .ok()
-        .filter(|n| shop.orders.contains_key(n))
+        .and_then(|n| Some((n, shop.remove(n)?)))
     else {
-        return not_found(&id);
-    };
-    let Some(entry) = shop.remove(key) else {
         return not_found(&id);
     };
     // "Together with all the data related to it": the links to it go too. Links are only

@@ -1292,11 +1292,7 @@ impl Data {
             None => tracking.and_then(|t| self.by_tracking.get(t).copied()),
         }
         .ok_or_else(|| wrong("Return not found"))?;
-        let status = self
-            .returns
-            .get(&id)
-            .and_then(|r| r.record.current_tracking_status);
-        match status {
+        match self.returns[&id].record.current_tracking_status {
             Some(60 | 70) => return Err(wrong("Return was already delivered to the retailer")),
             Some(300 | 310) => {}
             _ => {
@@ -1320,10 +1316,7 @@ impl Data {
                 }
             }
         }
-        let r = self
-            .returns
-            .get(&id)
-            .ok_or_else(|| wrong("Return not found"))?;
+        let r = &self.returns[&id];
         Ok(success(wire::ReturnCancelled {
             result: wire::ReturnCancelDetail {
                 message: Some("Return cancel requested".into()),
