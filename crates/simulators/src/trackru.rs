@@ -382,18 +382,19 @@ async fn list(State(sim): State<Sim>, query: Result<Query<ListQuery>, QueryRejec
     };
     // Newest first, as TrackingMore lists; ties by creation order so pages never overlap.
     // With `numbers`, only their trackings are read; else the creation dates asked for.
-    let newest_first: Vec<(i64, usize)> = if numbers.is_empty() {
+    let newest_first: Box<dyn Iterator<Item = usize>> = if numbers.is_empty() {
         let from = q.created_at_min.unwrap_or(i64::MIN);
         let to = q.created_at_max.unwrap_or(i64::MAX);
         if from > to {
-            Vec::new()
+            Box::new(std::iter::empty())
         } else {
-            store
-                .by_created
-                .range((from, 0)..=(to, usize::MAX))
-                .rev()
-                .copied()
-                .collect()
+            Box::new(
+                store
+                    .by_created
+                    .range((from, 0)..=(to, usize::MAX))
+                    .rev()
+                    .map(|&(_, p)| p),
+            )
         }
     } else {
         let mut found: Vec<(i64, usize)> = numbers
@@ -403,14 +404,13 @@ async fn list(State(sim): State<Sim>, query: Result<Query<ListQuery>, QueryRejec
             .collect();
         found.sort_unstable_by(|a, b| b.cmp(a));
         found.dedup();
-        found
+        Box::new(found.into_iter().map(|(_, p)| p))
     };
     let mut total = 0u64;
     let start = (u64::from(page) - 1) * u64::from(limit);
     let mut items = Vec::new();
     for stored in newest_first
-        .into_iter()
-        .filter_map(|(_, p)| store.trackings[p].as_ref())
+        .filter_map(|p| store.trackings[p].as_ref())
         .filter(|s| matches(s))
     {
         if total >= start && items.len() < limit as usize {
