@@ -238,6 +238,11 @@ async fn reads(sims: &Simulators) {
         merchantpro(&window(500))
     })
     .await;
+    let email = world.people[world.orders[0].customer].email.clone();
+    time("MerchantPro orders, customer_email= (no window)", || {
+        merchantpro(&[("customer_email", email.clone())])
+    })
+    .await;
     let ids: Vec<String> = world
         .orders
         .iter()

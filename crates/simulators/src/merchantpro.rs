@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::settings::SimCredentials;
-use crate::world::{Clock, Milestone, ReturnChannel, Stage, World};
+use crate::world::{Clock, Milestone, Return, ReturnChannel, Stage, World};
 use vendors::merchantpro::client::PAGE_LIMIT;
 use vendors::merchantpro::wire::{
     Ack, Amount, ErrorBody, Id, Invoice, LineItem, ListCount, ListLinks, ListMeta, ListQuery,
@@ -711,16 +711,13 @@ async fn list(
         if !filter.matches_key(id, entry.created) {
             continue;
         }
-        // Only the page is written out, and what the filter must read.
-        let in_page = total >= start && (data.len() as u64) < limit;
-        if filter.reads_orders() || in_page {
-            let order = sim.writer().render(id, &entry.source);
-            if !filter.matches_order(&order) {
-                continue;
-            }
-            if in_page {
-                data.push(projection.apply(order.into_owned()));
-            }
+        // Only what the filter reads is written out, and the page whole.
+        if filter.reads_orders() && !filter.matches_order(&sim.writer().head(&entry.source)) {
+            continue;
+        }
+        if total >= start && (data.len() as u64) < limit {
+            let order = sim.writer().render(id, &entry.source).into_owned();
+            data.push(projection.apply(order));
         }
         total += 1;
     }
@@ -1323,32 +1320,31 @@ impl<'a> Writer<'a> {
         orders.chain(rmas)
     }
 
-    /// The world order `i` ([`World::orders`] index) as the shop writes it.
-    fn world_order(self, i: usize) -> Order {
+    /// A world order's shipping status: parcels V-Track saw come back were returned to the
+    /// shop.
+    fn world_shipping(self, i: usize) -> ShippingStatus {
+        let world = self.world;
+        let returned_to_sender = self.seed.return_of[i]
+            .is_some_and(|r| world.returns[r].channel == ReturnChannel::VTrack);
+        if returned_to_sender {
+            ShippingStatus::Returned
+        } else {
+            ShippingStatus::parse(world.orders[i].shipping_status)
+                .unwrap_or(ShippingStatus::Awaiting)
+        }
+    }
+
+    /// The world order `i` ([`World::orders`] index) with only what the list filters read
+    /// (statuses, payment method and transaction, shipping method and AWB, customer, tags):
+    /// the whole order starts from it, so a filter reads the same on both.
+    fn world_order_head(self, i: usize) -> Order {
         let world = self.world;
         let o = &world.orders[i];
-        let ret = self.seed.return_of[i];
-        // Parcels V-Track saw come back were returned to the shop: the order shows `returned`.
-        let returned_to_sender =
-            ret.is_some_and(|r| world.returns[r].channel == ReturnChannel::VTrack);
         let person = world.person_of(o);
         let parcel = &world.parcels[o.parcel];
         let mut order = Order::with_id(o.id);
         let payment = PaymentStatus::parse(o.payment_status).unwrap_or(PaymentStatus::Awaiting);
-        let shipping = if returned_to_sender {
-            ShippingStatus::Returned
-        } else {
-            ShippingStatus::parse(o.shipping_status).unwrap_or(ShippingStatus::Awaiting)
-        };
-        let event_at = |m: Milestone| {
-            parcel
-                .events
-                .iter()
-                .find(|e| e.milestone == m)
-                .map(|e| stamp(e.at))
-        };
-        order.channel_name = Some("Website".into());
-        order.channel_ref_id = Some(o.reference.clone());
+        let shipping = self.world_shipping(i);
         order.payment_status = Some(payment.as_str().into());
         order.payment_status_text = Some(payment_text(payment).into());
         let (method, method_name) = match o.id % 3 {
@@ -1367,12 +1363,41 @@ impl<'a> Writer<'a> {
         order.shipping_method_name = Some(parcel.carrier_name.into());
         order.shipping_carrier_id = Some(parcel.carrier_code.into());
         order.shipping_awb = Some(parcel.tracking_number.clone());
+        order.customer_id = Some(Id(o.customer as u64 + 1));
+        order.customer_email = Some(person.email.clone());
+        let mut tags = Vec::new();
+        if o.customer % 7 == 0 {
+            tags.push(tag(TAG_VIP));
+        }
+        if self.seed.return_of[i].is_some() {
+            tags.push(tag(TAG_RETURN));
+        }
+        order.tags = (!tags.is_empty()).then_some(tags);
+        order
+    }
+
+    /// The world order `i` ([`World::orders`] index) as the shop writes it.
+    fn world_order(self, i: usize) -> Order {
+        let world = self.world;
+        let o = &world.orders[i];
+        let ret = self.seed.return_of[i];
+        let person = world.person_of(o);
+        let parcel = &world.parcels[o.parcel];
+        let mut order = self.world_order_head(i);
+        let shipping = self.world_shipping(i);
+        let event_at = |m: Milestone| {
+            parcel
+                .events
+                .iter()
+                .find(|e| e.milestone == m)
+                .map(|e| stamp(e.at))
+        };
+        order.channel_name = Some("Website".into());
+        order.channel_ref_id = Some(o.reference.clone());
         order.shipping_amount = Some(Amount::from_cents(o.shipping_cents));
         order.shipping_tax_amount = Some(Amount::from_cents(split_vat(o.shipping_cents).1));
         order.total_amount = Some(Amount::from_cents(o.total_cents()));
         order.currency = Some(o.currency.into());
-        order.customer_id = Some(Id(o.customer as u64 + 1));
-        order.customer_email = Some(person.email.clone());
         order.customer_ip_address = Some(format!(
             "85.{}.{}.{}",
             (o.id >> 16) & 0xff,
@@ -1406,14 +1431,6 @@ impl<'a> Writer<'a> {
             order.date_delivered = event_at(Milestone::Delivered);
         }
         order.created_by = Some("customer".into());
-        let mut tags = Vec::new();
-        if o.customer % 7 == 0 {
-            tags.push(tag(TAG_VIP));
-        }
-        if ret.is_some() {
-            tags.push(tag(TAG_RETURN));
-        }
-        order.tags = (!tags.is_empty()).then_some(tags);
         order.billing_type = Some("individual".into());
         order.billing_name = Some(person.full_name());
         let phone = shop_phone(&person.phone, person.country, o.customer % 2 == 0);
@@ -1461,19 +1478,9 @@ impl<'a> Writer<'a> {
         order
     }
 
-    /// The return (RMA) order `id` of the world return `r` ([`World::returns`] index): a copy
-    /// of its order with the return's lines, parcel and dates, linked back to it.
-    fn return_order(self, id: u64, r: usize) -> Order {
-        let world = self.world;
-        let r = &world.returns[r];
-        let world_order = world.order_of(r);
-        let mut rma = self.world_order(r.order);
-        rma.return_source_id = Some(rma.id);
-        rma.id = Id(id);
-        rma.parent_id = None;
-        rma.rma_orders = None;
-        // The channel reference stays the original's alone, so it keeps naming one order.
-        rma.channel_ref_id = None;
+    /// What the return (RMA) order of world return `r` changes of its order's filtered fields
+    /// ([`Writer::world_order_head`]'s): the return's statuses, parcel and tag.
+    fn return_head(self, mut rma: Order, r: &Return) -> Order {
         let payment = if r.stage == Stage::Refunded {
             PaymentStatus::Refunded
         } else {
@@ -1484,11 +1491,29 @@ impl<'a> Writer<'a> {
         rma.payment_transaction_id = None;
         rma.shipping_status = Some(ShippingStatus::Returned.as_str().into());
         rma.shipping_status_text = Some(shipping_text(ShippingStatus::Returned).into());
-        let parcel = &world.parcels[r.parcel];
+        let parcel = &self.world.parcels[r.parcel];
         rma.shipping_awb = Some(parcel.tracking_number.clone());
         rma.shipping_method_name = Some(parcel.carrier_name.into());
         rma.shipping_method_id = Some(Id(shipping_method(parcel.carrier_name)));
         rma.shipping_carrier_id = Some(parcel.carrier_code.into());
+        rma.tags = Some(vec![tag(TAG_RMA)]);
+        rma
+    }
+
+    /// The return (RMA) order `id` of the world return `r` ([`World::returns`] index): a copy
+    /// of its order with the return's lines, parcel and dates, linked back to it.
+    fn return_order(self, id: u64, r: usize) -> Order {
+        let world = self.world;
+        let r = &world.returns[r];
+        let world_order = world.order_of(r);
+        let mut rma = self.return_head(self.world_order(r.order), r);
+        rma.return_source_id = Some(rma.id);
+        rma.id = Id(id);
+        rma.parent_id = None;
+        rma.rma_orders = None;
+        // The channel reference stays the original's alone, so it keeps naming one order.
+        rma.channel_ref_id = None;
+        let parcel = &world.parcels[r.parcel];
         let lines: Vec<LineItem> = r
             .lines
             .iter()
@@ -1514,10 +1539,21 @@ impl<'a> Writer<'a> {
             .map(|e| stamp(e.at));
         rma.date_delivered = None;
         rma.created_by = Some("account".into());
-        rma.tags = Some(vec![tag(TAG_RMA)]);
         rma.invoice = None;
         urls(&mut rma);
         rma
+    }
+
+    /// What the list filters read of an order: for one of the world's, only its head.
+    fn head<'s>(self, source: &'s Source) -> Cow<'s, Order> {
+        match source {
+            Source::World(i) => Cow::Owned(self.world_order_head(*i)),
+            Source::Return(r) => {
+                let r = &self.world.returns[*r];
+                Cow::Owned(self.return_head(self.world_order_head(r.order), r))
+            }
+            Source::Kept(order) => Cow::Borrowed(order),
+        }
     }
 
     fn render<'s>(self, id: u64, source: &'s Source) -> Cow<'s, Order> {
@@ -1584,6 +1620,39 @@ mod tests {
         assert_eq!(shop_phone("+306912345678", "GR", false), "+30 691 234 5678");
         assert_eq!(shop_phone("+306912345678", "GR", true), "691 234 5678");
         assert_eq!(shop_phone("+37061234567", "LT", true), "+370 612 345 67");
+    }
+
+    #[test]
+    fn an_orders_head_holds_what_the_filters_read_as_the_whole_order_does() {
+        let world = World::generate(42, 200, crate::world::test_clock());
+        let seed = Seed::new(&world);
+        let writer = Writer {
+            world: &world,
+            seed: &seed,
+        };
+        let filtered = |o: &Order| {
+            (
+                (o.payment_status.clone(), o.payment_substatus_id),
+                (
+                    o.payment_method_code.clone(),
+                    o.payment_transaction_id.clone(),
+                ),
+                (o.shipping_status.clone(), o.shipping_substatus_id),
+                (o.shipping_method_id, o.shipping_awb.clone()),
+                (o.customer_id, o.customer_email.clone()),
+                o.tags.clone(),
+            )
+        };
+        let mut returns = 0;
+        for (id, source, _) in writer.orders() {
+            returns += usize::from(matches!(source, Source::Return(_)));
+            assert_eq!(
+                filtered(&writer.head(&source)),
+                filtered(&writer.render(id, &source)),
+                "order {id}"
+            );
+        }
+        assert!(returns > 10, "return orders too: {returns}");
     }
 
     #[test]
