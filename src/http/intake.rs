@@ -1,7 +1,8 @@
 //! What a GraphQL request must pass before it runs: CSRF-safe content type, body size, batch
-//! size, no batched or GET mutations, and an alias limit (aliases multiply a query's work
-//! beyond what depth and complexity see). Refusals are GraphQL-shaped JSON with a stable
-//! `extensions.code`; nothing internal leaks.
+//! size, no batched or GET mutations, an alias limit (aliases multiply a query's work beyond
+//! what depth and complexity see), and the complexity limit counted on the document as its
+//! fragments expand, before async-graphql expands them (see `schema::complexity`). Refusals
+//! are GraphQL-shaped JSON with a stable `extensions.code`; nothing internal leaks.
 
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
@@ -207,6 +208,20 @@ pub fn check(
             format!(
                 "the query has {n} aliases; at most {} are allowed",
                 settings.max_aliases
+            ),
+        ));
+    }
+    // Before async-graphql sees the document: it walks the expanded document, fragment by
+    // fragment, before it compares anything with the limit.
+    let fields = crate::schema::complexity::expansion(doc).fields;
+    if fields > settings.max_complexity {
+        // HTTP 200 and async-graphql's words, as when async-graphql refuses it itself.
+        return Err(Refusal::new(
+            StatusCode::OK,
+            ErrorCode::QueryTooComplex,
+            format!(
+                "Query is too complex: {fields} fields once its fragments are expanded; at most {} are allowed",
+                settings.max_complexity
             ),
         ));
     }

@@ -87,6 +87,112 @@ async fn typenames_count_toward_complexity() {
     assert!(refused["data"].is_null(), "{refused}");
 }
 
+/// The audit's document: `n` fragments, each spreading the next twice, down to one selecting
+/// `__typename` (n = 22: under a kilobyte, 2^22 fields once expanded).
+fn doubling_fragments(n: usize) -> String {
+    let mut query = String::from("{ ...F0 } ");
+    for i in 0..n {
+        query.push_str(&format!(
+            "fragment F{i} on Query {{ ...F{j} ...F{j} }} ",
+            j = i + 1
+        ));
+    }
+    query.push_str(&format!("fragment F{n} on Query {{ __typename }}"));
+    query
+}
+
+fn assert_too_complex(answer: &Value, what: &str) {
+    let error = &answer["errors"][0];
+    assert_eq!(
+        error["extensions"]["code"], "QUERY_TOO_COMPLEX",
+        "{what}: {answer}"
+    );
+    assert_eq!(error["extensions"]["retryable"], false, "{what}: {answer}");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Query is too complex")),
+        "{what}: {answer}"
+    );
+    assert!(answer["data"].is_null(), "{what}: {answer}");
+}
+
+/// Fragments spreading fragments are counted before async-graphql sees the document (it expands
+/// each spread anew: 2^22 fields to walk kept a core busy for 18 s, 2^30 would for over an
+/// hour), whether the request comes by POST, GET or in a batch.
+#[tokio::test]
+async fn doubling_fragments_are_refused_before_they_are_expanded() {
+    let (t, g) = gateway(|_| {}).await;
+    assert_eq!(t.settings.server.max_complexity, 500);
+    for n in [22, 30] {
+        let query = doubling_fragments(n);
+        let (status, refused) = post_raw(
+            &g,
+            Some("application/json"),
+            serde_json::to_vec(&json!({ "query": query })).unwrap(),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{n} fragments");
+        assert_too_complex(&refused, &format!("POST, {n} fragments"));
+
+        let resp = g
+            .http
+            .get(&g.url)
+            .query(&[("query", query.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{n} fragments");
+        assert_too_complex(&resp.json().await.unwrap(), &format!("GET, {n} fragments"));
+
+        let batch = json!([{ "query": "{ __typename }" }, { "query": query }]);
+        let (status, refused) = post_raw(
+            &g,
+            Some("application/json"),
+            serde_json::to_vec(&batch).unwrap(),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{n} fragments");
+        assert_too_complex(&refused, &format!("batch, {n} fragments"));
+    }
+    // The count is the expanded field count: 2^8 = 256 fields run, 2^9 = 512 are over 500.
+    let within = g.query(&doubling_fragments(8)).await;
+    assert_eq!(within["data"]["__typename"], "Query", "{within}");
+    assert_too_complex(&g.query(&doubling_fragments(9)).await, "2^9 fields");
+}
+
+#[tokio::test]
+async fn doubling_fragments_are_refused_over_the_websocket() {
+    let (_t, g) = gateway(|_| {}).await;
+    let mut session = crate::ws::connect(&g, json!({})).await.unwrap();
+    // The answer to operation `id`, past the previous operations' `complete`s.
+    async fn answer(session: &mut crate::ws::Subscription, id: &str) -> Value {
+        loop {
+            let m = session.next_message().await.unwrap();
+            if m["type"] != "complete" {
+                assert_eq!(m["id"], id, "{m}");
+                return m;
+            }
+        }
+    }
+    for n in [22, 30] {
+        let id = format!("doubling-{n}");
+        session
+            .subscribe(&id, &doubling_fragments(n), json!({}))
+            .await;
+        let m = answer(&mut session, &id).await;
+        assert_too_complex(&m["payload"], &format!("graphql-ws, {n} fragments: {m}"));
+    }
+    // The session goes on: a query within the limit runs.
+    session
+        .subscribe("within", &doubling_fragments(8), json!({}))
+        .await;
+    let m = answer(&mut session, "within").await;
+    assert_eq!(m["payload"]["data"]["__typename"], "Query", "{m}");
+}
+
 fn answer_has_error(answer: &Value) -> bool {
     answer["errors"].as_array().is_some_and(|e| !e.is_empty())
 }

@@ -294,7 +294,7 @@ impl Simulators {
 
 /// A simulator's vendor API and its own admin endpoints (merged after the counting and fault
 /// layers, so they are neither counted nor faulted).
-fn router_for(vendor: Vendor, world: &World, sim: &SimSettings) -> (Router, Router) {
+fn router_for(vendor: Vendor, world: &Arc<World>, sim: &SimSettings) -> (Router, Router) {
     let credentials = &sim.credentials;
     let api = match vendor {
         Vendor::VTrack => vtrack::router(world, credentials),

@@ -16,7 +16,9 @@
 //! than a per-route mix, since nothing tells which server answers which way, and a client must
 //! read both on every route.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound::{Excluded, Included, Unbounded};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
@@ -28,12 +30,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch};
 use axum::{Json, Router};
-use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono::{DateTime, FixedOffset, NaiveDate, SubsecRound};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::settings::SimCredentials;
-use crate::world::{Clock, Milestone, ReturnChannel, Stage, World};
+use crate::world::{Clock, Milestone, Return, ReturnChannel, Stage, World};
 use vendors::merchantpro::client::PAGE_LIMIT;
 use vendors::merchantpro::wire::{
     Ack, Amount, ErrorBody, Id, Invoice, LineItem, ListCount, ListLinks, ListMeta, ListQuery,
@@ -90,8 +92,28 @@ fn shipping_text(s: ShippingStatus) -> &'static str {
     }
 }
 
+/// Where an order's fields come from.
+enum Source {
+    /// A world order ([`World::orders`] index), written out when read.
+    World(usize),
+    /// The return (RMA) order of a world return ([`World::returns`] index), written out when
+    /// read.
+    Return(usize),
+    /// Created through the API, or one of the world's since changed.
+    Kept(Box<Order>),
+}
+
+struct Entry {
+    /// `date_created`, to the second, for the date filters and `sort`. Every order has one,
+    /// written in the shop's one offset, so its text sorts as this does.
+    created: DateTime<FixedOffset>,
+    source: Source,
+}
+
 struct Shop {
-    orders: BTreeMap<u64, Order>,
+    orders: BTreeMap<u64, Entry>,
+    /// (created, id) of every order: date windows and `sort` read it instead of every order.
+    by_created: BTreeSet<(DateTime<FixedOffset>, u64)>,
     next_id: u64,
     /// Tag name (lower-case) → tag.
     tags: BTreeMap<String, Tag>,
@@ -99,8 +121,36 @@ struct Shop {
     next_invoice: u64,
 }
 
+impl Shop {
+    fn insert(&mut self, id: u64, source: Source, created: DateTime<FixedOffset>) {
+        let created = created.trunc_subsecs(0);
+        self.by_created.insert((created, id));
+        self.orders.insert(id, Entry { created, source });
+    }
+
+    fn remove(&mut self, id: u64) -> Option<Entry> {
+        let entry = self.orders.remove(&id)?;
+        self.by_created.remove(&(entry.created, id));
+        Some(entry)
+    }
+
+    /// Order `id`, kept whole from now on so that it can be changed.
+    fn kept(&mut self, writer: Writer, id: u64) -> Option<&mut Order> {
+        let entry = self.orders.get_mut(&id)?;
+        if !matches!(entry.source, Source::Kept(_)) {
+            entry.source = Source::Kept(Box::new(writer.render(id, &entry.source).into_owned()));
+        }
+        match &mut entry.source {
+            Source::Kept(order) => Some(order),
+            Source::World(_) | Source::Return(_) => unreachable!("kept just above"),
+        }
+    }
+}
+
 struct Sim {
     shop: Mutex<Shop>,
+    world: Arc<World>,
+    seed: Seed,
     /// The `Basic` token the credentials give.
     token: String,
     clock: Clock,
@@ -113,15 +163,34 @@ impl Sim {
         self.clock.now().with_timezone(&bucharest)
     }
 
+    fn writer(&self) -> Writer<'_> {
+        Writer {
+            world: &self.world,
+            seed: &self.seed,
+        }
+    }
+
     fn shop(&self) -> MutexGuard<'_, Shop> {
         // A panicking handler must not take the simulator down with it.
         self.shop.lock()
     }
 }
 
-pub fn router(world: &World, credentials: &SimCredentials, errors: ErrorShape) -> Router {
-    let orders = seed_orders(world);
-    let mut tags = BTreeMap::new();
+pub fn router(world: &Arc<World>, credentials: &SimCredentials, errors: ErrorShape) -> Router {
+    let seed = Seed::new(world);
+    let writer = Writer { world, seed: &seed };
+    let mut shop = Shop {
+        orders: BTreeMap::new(),
+        by_created: BTreeSet::new(),
+        next_id: FIRST_NEW_ID,
+        tags: BTreeMap::new(),
+        next_tag_id: 100,
+        next_invoice: seed.invoice_of.iter().flatten().count() as u64 + 1,
+    };
+    for (id, source, created) in writer.orders() {
+        shop.insert(id, source, created);
+    }
+    let tags = &mut shop.tags;
     for (id, name) in [TAG_VIP, TAG_RETURN, TAG_RMA] {
         tags.insert(
             name.to_lowercase(),
@@ -131,15 +200,10 @@ pub fn router(world: &World, credentials: &SimCredentials, errors: ErrorShape) -
             },
         );
     }
-    let next_invoice = orders.iter().filter(|o| o.invoice.is_some()).count() as u64 + 1;
     let sim = Arc::new(Sim {
-        shop: Mutex::new(Shop {
-            orders: orders.into_iter().map(|o| (o.id.0, o)).collect(),
-            next_id: FIRST_NEW_ID,
-            tags,
-            next_tag_id: 100,
-            next_invoice,
-        }),
+        shop: Mutex::new(shop),
+        world: world.clone(),
+        seed,
         token: base64(&format!(
             "{}:{}",
             credentials.merchantpro_username,
@@ -404,22 +468,40 @@ fn parse_filter(q: &ListQuery) -> Result<Filter, BadParameter> {
 }
 
 impl Filter {
-    fn matches(&self, o: &Order) -> bool {
+    /// The conditions on an order's id and creation date, which the shop's indexes answer.
+    fn matches_key(&self, id: u64, created: DateTime<FixedOffset>) -> bool {
+        self.id.is_none_or(|v| id == v)
+            && self.ids.as_ref().is_none_or(|ids| ids.contains(&id))
+            && self.created_after.is_none_or(|after| created >= after)
+            && self.created_before.is_none_or(|before| created < before)
+    }
+
+    /// Whether any condition needs more of an order than its id and creation date.
+    fn reads_orders(&self) -> bool {
+        self.payment_status.is_some()
+            || self.payment_substatus_id.is_some()
+            || self.payment_method_code.is_some()
+            || self.payment_transaction_id.is_some()
+            || self.shipping_status.is_some()
+            || self.shipping_substatus_id.is_some()
+            || self.shipping_method_id.is_some()
+            || self.shipping_awb.is_some()
+            || self.customer_id.is_some()
+            || self.customer_email.is_some()
+            || self.tag_name.is_some()
+            || self.tag_ids.is_some()
+    }
+
+    /// The conditions beyond [`Filter::matches_key`]'s.
+    fn matches_order(&self, o: &Order) -> bool {
         let id = |v: Option<Id>| v.map(|i| i.0);
         let eq = |want: &Option<String>, have: &Option<String>| {
             want.as_ref()
                 .is_none_or(|w| have.as_deref().is_some_and(|h| h == w))
         };
-        let created = o
-            .date_created
-            .as_deref()
-            .and_then(|d| DateTime::parse_from_rfc3339(d).ok());
         let tags = o.tags.as_deref().unwrap_or_default();
-        self.id.is_none_or(|v| o.id.0 == v)
-            && self.ids.as_ref().is_none_or(|ids| ids.contains(&o.id.0))
-            && self
-                .payment_status
-                .is_none_or(|s| o.payment_status.as_deref() == Some(s.as_str()))
+        self.payment_status
+            .is_none_or(|s| o.payment_status.as_deref() == Some(s.as_str()))
             && self
                 .payment_substatus_id
                 .is_none_or(|v| id(o.payment_substatus_id) == Some(v))
@@ -443,12 +525,6 @@ impl Filter {
                     .as_deref()
                     .is_some_and(|h| h.trim().eq_ignore_ascii_case(w))
             })
-            && self
-                .created_after
-                .is_none_or(|after| created.is_some_and(|c| c >= after))
-            && self
-                .created_before
-                .is_none_or(|before| created.is_some_and(|c| c < before))
             && self.tag_name.as_ref().is_none_or(|name| {
                 tags.iter().any(|t| {
                     t.name
@@ -486,16 +562,15 @@ impl Projection {
         Projection { fields, line_items }
     }
 
-    fn apply(&self, order: &Order) -> Projected {
+    fn apply(&self, mut order: Order) -> Projected {
         let Some(fields) = &self.fields else {
             // Whole orders go out as the struct, so fields keep the vendor's order.
-            let mut order = order.clone();
             if !self.line_items {
                 order.line_items = None;
             }
             return Projected::Whole(Box::new(order));
         };
-        let mut value = serde_json::to_value(order).unwrap_or(Value::Null);
+        let mut value = serde_json::to_value(&order).unwrap_or(Value::Null);
         if let Value::Object(map) = &mut value {
             if !self.line_items {
                 map.remove("line_items");
@@ -534,6 +609,69 @@ fn page_link(raw_query: Option<&str>, start: u64, limit: u64) -> String {
     format!("{PREFIX}/orders?{}", pairs.join("&"))
 }
 
+type Key = (DateTime<FixedOffset>, u64);
+
+/// The orders the filter's `ids`, `id` and date conditions may let through, in the answer's
+/// order: by creation date (ties by id) with `sort`, else by id. Listed ids are looked up and a
+/// date window is read from the creation-date index, so a page costs its window, not the shop.
+fn candidates<'a>(
+    shop: &'a Shop,
+    filter: &Filter,
+    sort: Option<Sort>,
+) -> Box<dyn Iterator<Item = (u64, &'a Entry)> + 'a> {
+    let entry = |&(_, id): &Key| Some((id, shop.orders.get(&id)?));
+    let listed = match (&filter.ids, filter.id) {
+        (Some(ids), _) => Some(ids.iter().copied().collect::<Vec<u64>>()),
+        (None, Some(id)) => Some(vec![id]),
+        (None, None) => None,
+    };
+    let dated = filter.created_after.is_some() || filter.created_before.is_some();
+    let mut keys: Vec<Key> = match listed {
+        Some(ids) => ids
+            .into_iter()
+            .filter_map(|id| Some((shop.orders.get(&id)?.created, id)))
+            .collect(),
+        None if dated || sort.is_some() => {
+            let window = created_window(&shop.by_created, filter);
+            match sort {
+                Some(Sort::DateCreated) => return Box::new(window.filter_map(entry)),
+                Some(Sort::DateCreatedDesc) => return Box::new(window.rev().filter_map(entry)),
+                None => window.copied().collect(),
+            }
+        }
+        None => return Box::new(shop.orders.iter().map(|(id, e)| (*id, e))),
+    };
+    match sort {
+        Some(_) => keys.sort_unstable(),
+        None => keys.sort_unstable_by_key(|&(_, id)| id),
+    }
+    if sort == Some(Sort::DateCreatedDesc) {
+        keys.reverse();
+    }
+    Box::new(keys.into_iter().filter_map(move |k| entry(&k)))
+}
+
+/// The part of the creation-date index within `created_after` (inclusive) and
+/// `created_before` (exclusive).
+fn created_window<'a>(
+    by_created: &'a BTreeSet<Key>,
+    filter: &Filter,
+) -> std::collections::btree_set::Range<'a, Key> {
+    let from = filter
+        .created_after
+        .map_or(Unbounded, |after| Included((after, 0)));
+    let to = filter
+        .created_before
+        .map_or(Unbounded, |before| Excluded((before, 0)));
+    match (filter.created_after, filter.created_before) {
+        // Nothing is both after and before: an empty range (`range` refuses a reversed one).
+        (Some(after), Some(before)) if after > before => {
+            by_created.range((Included((before, 0)), Excluded((before, 0))))
+        }
+        _ => by_created.range((from, to)),
+    }
+}
+
 async fn list(
     State(sim): State<Arc<Sim>>,
     RawQuery(raw): RawQuery,
@@ -565,23 +703,24 @@ async fn list(
         Some(None) => return bad_parameter("sort", "must be date_created or date_created.desc"),
     };
     let projection = Projection::new(q.fields.as_deref(), q.include.as_deref(), false);
+    let mut data: Vec<Projected> = Vec::new();
 
     let shop = sim.shop();
-    let mut matching: Vec<&Order> = shop.orders.values().filter(|o| filter.matches(o)).collect();
-    if let Some(sort) = sort {
-        // ISO 8601 with one offset throughout sorts as text; ties keep id order.
-        matching.sort_by(|a, b| a.date_created.cmp(&b.date_created));
-        if sort == Sort::DateCreatedDesc {
-            matching.reverse();
+    let mut total = 0u64;
+    for (id, entry) in candidates(&shop, &filter, sort) {
+        if !filter.matches_key(id, entry.created) {
+            continue;
         }
+        // Only what the filter reads is written out, and the page whole.
+        if filter.reads_orders() && !filter.matches_order(&sim.writer().head(&entry.source)) {
+            continue;
+        }
+        if total >= start && (data.len() as u64) < limit {
+            let order = sim.writer().render(id, &entry.source).into_owned();
+            data.push(projection.apply(order));
+        }
+        total += 1;
     }
-    let total = matching.len() as u64;
-    let data: Vec<Projected> = matching
-        .into_iter()
-        .skip(usize::try_from(start).unwrap_or(usize::MAX))
-        .take(limit as usize)
-        .map(|o| projection.apply(o))
-        .collect();
     drop(shop);
     let current = data.len() as u64;
     let meta = ListMeta {
@@ -614,9 +753,15 @@ async fn get_one(
         return error(StatusCode::BAD_REQUEST, "Invalid query string", None);
     };
     let shop = sim.shop();
-    let Some(order) = id.parse::<u64>().ok().and_then(|n| shop.orders.get(&n)) else {
+    let Some((n, entry)) = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| Some((n, shop.orders.get(&n)?)))
+    else {
         return not_found(&id);
     };
+    let order = sim.writer().render(n, &entry.source).into_owned();
+    drop(shop);
     Json(Projection::new(q.fields.as_deref(), None, true).apply(order)).into_response()
 }
 
@@ -740,7 +885,8 @@ async fn create(
     let id = shop.next_id;
     shop.next_id += 1;
     let tags = new.tags.as_deref().map(|t| resolve_tags(&mut shop, t));
-    let at = stamp(sim.now());
+    let now = sim.now();
+    let at = stamp(now);
     let mut order = Order::with_id(id);
     order.channel_name = new.channel_name;
     order.channel_ref_id = new.channel_ref_id;
@@ -783,7 +929,7 @@ async fn create(
     order.shipping_phone = new.shipping_phone;
     order.line_items = Some(lines);
     urls(&mut order);
-    shop.orders.insert(id, order.clone());
+    shop.insert(id, Source::Kept(Box::new(order.clone())), now);
     drop(shop);
 
     // As the doc's example: the create answer's lines lack item_type and the variant details.
@@ -826,7 +972,7 @@ async fn update(
         return not_found(&id);
     };
     let tags = change.tags.as_deref().map(|t| resolve_tags(&mut shop, t));
-    let Some(order) = shop.orders.get_mut(&key) else {
+    let Some(order) = shop.kept(sim.writer(), key) else {
         return not_found(&id);
     };
     if let Some(p) = payment {
@@ -875,20 +1021,29 @@ async fn update(
 
 async fn delete(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> Response {
     let mut shop = sim.shop();
-    let Some(key) = id
+    let Some((key, entry)) = id
         .parse::<u64>()
         .ok()
-        .filter(|n| shop.orders.contains_key(n))
+        .and_then(|n| Some((n, shop.remove(n)?)))
     else {
         return not_found(&id);
     };
-    shop.orders.remove(&key);
-    // "Together with all the data related to it": the links to it go too.
-    for order in shop.orders.values_mut() {
-        if order.return_source_id == Some(Id(key)) {
-            order.return_source_id = None;
+    // "Together with all the data related to it": the links to it go too. Links are only
+    // ever both ways (an order's return orders, each linked back to it), so the deleted
+    // order's own links name every order linked to it.
+    let deleted = sim.writer().render(key, &entry.source);
+    for rma in deleted.rma_orders.iter().flatten() {
+        if let Some(order) = shop.kept(sim.writer(), rma.id.0) {
+            if order.return_source_id == Some(Id(key)) {
+                order.return_source_id = None;
+            }
         }
-        if let Some(rma) = &mut order.rma_orders {
+    }
+    if let Some(source) = deleted.return_source_id {
+        if let Some(rma) = shop
+            .kept(sim.writer(), source.0)
+            .and_then(|order| order.rma_orders.as_mut())
+        {
             rma.retain(|r| r.id.0 != key);
         }
     }
@@ -908,7 +1063,11 @@ async fn transition(
     };
     let mut shop = sim.shop();
     let invoice_number = shop.next_invoice;
-    let Some(order) = id.parse::<u64>().ok().and_then(|n| shop.orders.get_mut(&n)) else {
+    let Some(order) = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| shop.kept(sim.writer(), n))
+    else {
         return not_found(&id);
     };
     let current = order
@@ -1090,166 +1249,238 @@ fn tag((id, name): (u64, &str)) -> Tag {
     }
 }
 
-/// The shop's orders for `world`: every world order, then a return (RMA) order for each
-/// customer return (ProCarrier, RRR) that reached the shop, in id order.
-pub fn seed_orders(world: &World) -> Vec<Order> {
-    // Parcels V-Track saw come back were returned to the shop: the order shows `returned`.
-    let returned_to_sender: BTreeSet<usize> = world
-        .returns
-        .iter()
-        .filter(|r| r.channel == ReturnChannel::VTrack)
-        .map(|r| r.order)
-        .collect();
-    let with_return: BTreeSet<usize> = world.returns.iter().map(|r| r.order).collect();
-    let mut invoices = 0u64;
-    let mut orders: Vec<Order> = world
-        .orders
-        .iter()
-        .enumerate()
-        .map(|(i, o)| {
-            let person = world.person_of(o);
-            let parcel = &world.parcels[o.parcel];
-            let mut order = Order::with_id(o.id);
-            let payment = PaymentStatus::parse(o.payment_status).unwrap_or(PaymentStatus::Awaiting);
-            let shipping = if returned_to_sender.contains(&i) {
-                ShippingStatus::Returned
-            } else {
-                ShippingStatus::parse(o.shipping_status).unwrap_or(ShippingStatus::Awaiting)
-            };
-            let event_at = |m: Milestone| {
-                parcel
-                    .events
-                    .iter()
-                    .find(|e| e.milestone == m)
-                    .map(|e| stamp(e.at))
-            };
-            order.channel_name = Some("Website".into());
-            order.channel_ref_id = Some(o.reference.clone());
-            order.payment_status = Some(payment.as_str().into());
-            order.payment_status_text = Some(payment_text(payment).into());
-            let (method, method_name) = match o.id % 3 {
-                0 => ("cash_delivery", "Plata in sistem ramburs"),
-                1 => ("paypal", "PayPal"),
-                _ => ("wire", "Transfer bancar"),
-            };
-            order.payment_method_code = Some(method.into());
-            order.payment_method_name = Some(method_name.into());
-            if method == "paypal" && payment == PaymentStatus::Paid {
-                order.payment_transaction_id = Some(format!("PAYID-{:010X}", o.id * 7919));
-            }
-            order.shipping_status = Some(shipping.as_str().into());
-            order.shipping_status_text = Some(shipping_text(shipping).into());
-            order.shipping_method_id = Some(Id(shipping_method(parcel.carrier_name)));
-            order.shipping_method_name = Some(parcel.carrier_name.into());
-            order.shipping_carrier_id = Some(parcel.carrier_code.into());
-            order.shipping_awb = Some(parcel.tracking_number.clone());
-            order.shipping_amount = Some(Amount::from_cents(o.shipping_cents));
-            order.shipping_tax_amount = Some(Amount::from_cents(split_vat(o.shipping_cents).1));
-            order.total_amount = Some(Amount::from_cents(o.total_cents()));
-            order.currency = Some(o.currency.into());
-            order.customer_id = Some(Id(o.customer as u64 + 1));
-            order.customer_email = Some(person.email.clone());
-            order.customer_ip_address = Some(format!(
-                "85.{}.{}.{}",
-                (o.id >> 16) & 0xff,
-                (o.id >> 8) & 0xff,
-                o.id & 0xff
-            ));
-            order.customer_ip_country = Some(if o.id % 2 == 0 {
-                person.country.to_lowercase()
-            } else {
-                person.country.to_owned()
-            });
-            order.customer_device = Some(if o.id % 4 == 0 { "mobile" } else { "desktop" }.into());
-            order.customer_lang = Some(language(person.country).into());
-            order.customer_notification = (o.id % 2 == 1).then(String::new);
-            order.date_created = Some(stamp(o.created_at));
-            order.date_modified = Some(stamp(
-                parcel
-                    .events
-                    .iter()
-                    .map(|e| e.at)
-                    .max()
-                    .unwrap_or(o.created_at),
-            ));
-            if matches!(
-                shipping,
-                ShippingStatus::Shipped | ShippingStatus::Delivered | ShippingStatus::Returned
-            ) {
-                order.date_shipped = event_at(Milestone::PickedUp);
-            }
-            if shipping == ShippingStatus::Delivered {
-                order.date_delivered = event_at(Milestone::Delivered);
-            }
-            order.created_by = Some("customer".into());
-            let mut tags = Vec::new();
-            if o.customer % 7 == 0 {
-                tags.push(tag(TAG_VIP));
-            }
-            if with_return.contains(&i) {
-                tags.push(tag(TAG_RETURN));
-            }
-            order.tags = (!tags.is_empty()).then_some(tags);
-            order.billing_type = Some("individual".into());
-            order.billing_name = Some(person.full_name());
-            let phone = shop_phone(&person.phone, person.country, o.customer % 2 == 0);
-            for (field, value) in [
-                (&mut order.billing_country_code, person.country.to_owned()),
-                (
-                    &mut order.billing_country_name,
-                    country_name(person.country).into(),
-                ),
-                (&mut order.billing_state, person.region.into()),
-                (&mut order.billing_city, person.city.into()),
-                (&mut order.billing_address, person.street.clone()),
-                (&mut order.billing_postal_code, person.postal_code.clone()),
-                (&mut order.billing_phone, phone.clone()),
-                (&mut order.shipping_name, person.full_name()),
-                (&mut order.shipping_country_code, person.country.to_owned()),
-                (
-                    &mut order.shipping_country_name,
-                    country_name(person.country).into(),
-                ),
-                (&mut order.shipping_state, person.region.into()),
-                (&mut order.shipping_city, person.city.into()),
-                (&mut order.shipping_address, person.street.clone()),
-                (&mut order.shipping_postal_code, person.postal_code.clone()),
-                (&mut order.shipping_phone, phone),
-            ] {
-                *field = Some(value);
-            }
-            order.line_items = Some(
-                o.lines
-                    .iter()
-                    .map(|l| line_item(&l.product, l.quantity))
-                    .collect(),
-            );
-            if payment == PaymentStatus::Paid {
-                invoices += 1;
-                order.invoice = Some(invoice(o.id, invoices));
-            }
-            urls(&mut order);
-            order
-        })
-        .collect();
+/// What writing the world's orders out needs beyond the world, worked out once: which order
+/// has which return, the invoice numbers and the return (RMA) orders' ids.
+struct Seed {
+    /// Per world order: its return ([`World::returns`] index); an order returns at most once.
+    return_of: Vec<Option<usize>>,
+    /// Per world order: its invoice's number, when paid (numbered in order).
+    invoice_of: Vec<Option<u64>>,
+    /// Per world return: the id of its return (RMA) order, when it reached the shop.
+    rma_of: Vec<Option<u64>>,
+    /// The world returns of the return (RMA) orders, by id from [`FIRST_RMA_ID`].
+    rma_returns: Vec<usize>,
+}
 
-    let mut next_rma = FIRST_RMA_ID;
-    let mut rma_orders = Vec::new();
-    for r in &world.returns {
-        let reached_shop = matches!(r.stage, Stage::Received | Stage::Refunded);
-        if r.channel == ReturnChannel::VTrack || !reached_shop {
-            continue;
+impl Seed {
+    fn new(world: &World) -> Seed {
+        let mut return_of = vec![None; world.orders.len()];
+        let mut rma_of = vec![None; world.returns.len()];
+        let mut rma_returns = Vec::new();
+        for (index, r) in world.returns.iter().enumerate() {
+            return_of[r.order] = Some(index);
+            let reached_shop = matches!(r.stage, Stage::Received | Stage::Refunded);
+            if r.channel != ReturnChannel::VTrack && reached_shop {
+                rma_of[index] = Some(FIRST_RMA_ID + rma_returns.len() as u64);
+                rma_returns.push(index);
+            }
         }
-        let source = &orders[r.order];
-        let world_order = world.order_of(r);
-        let mut rma = source.clone();
-        rma.id = Id(next_rma);
-        next_rma += 1;
-        rma.parent_id = None;
-        rma.return_source_id = Some(source.id);
-        rma.rma_orders = None;
-        // The channel reference stays the original's alone, so it keeps naming one order.
-        rma.channel_ref_id = None;
+        let mut invoices = 0u64;
+        let invoice_of = world
+            .orders
+            .iter()
+            .map(|o| {
+                (PaymentStatus::parse(o.payment_status) == Some(PaymentStatus::Paid)).then(|| {
+                    invoices += 1;
+                    invoices
+                })
+            })
+            .collect();
+        Seed {
+            return_of,
+            invoice_of,
+            rma_of,
+            rma_returns,
+        }
+    }
+}
+
+/// Writes the shop's orders from the world.
+#[derive(Clone, Copy)]
+struct Writer<'a> {
+    world: &'a World,
+    seed: &'a Seed,
+}
+
+impl<'a> Writer<'a> {
+    /// Ids and creation dates of every order written from the world, world orders first.
+    fn orders(self) -> impl Iterator<Item = (u64, Source, DateTime<FixedOffset>)> + 'a {
+        let world = self.world;
+        let orders = world
+            .orders
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.id, Source::World(i), o.created_at));
+        let rmas = self
+            .seed
+            .rma_returns
+            .iter()
+            .zip(FIRST_RMA_ID..)
+            .map(|(&r, id)| (id, Source::Return(r), world.returns[r].created_at));
+        orders.chain(rmas)
+    }
+
+    /// A world order's shipping status: parcels V-Track saw come back were returned to the
+    /// shop.
+    fn world_shipping(self, i: usize) -> ShippingStatus {
+        let world = self.world;
+        let returned_to_sender = self.seed.return_of[i]
+            .is_some_and(|r| world.returns[r].channel == ReturnChannel::VTrack);
+        if returned_to_sender {
+            ShippingStatus::Returned
+        } else {
+            ShippingStatus::parse(world.orders[i].shipping_status)
+                .unwrap_or(ShippingStatus::Awaiting)
+        }
+    }
+
+    /// The world order `i` ([`World::orders`] index) with only what the list filters read
+    /// (statuses, payment method and transaction, shipping method and AWB, customer, tags):
+    /// the whole order starts from it, so a filter reads the same on both.
+    fn world_order_head(self, i: usize) -> Order {
+        let world = self.world;
+        let o = &world.orders[i];
+        let person = world.person_of(o);
+        let parcel = &world.parcels[o.parcel];
+        let mut order = Order::with_id(o.id);
+        let payment = PaymentStatus::parse(o.payment_status).unwrap_or(PaymentStatus::Awaiting);
+        let shipping = self.world_shipping(i);
+        order.payment_status = Some(payment.as_str().into());
+        order.payment_status_text = Some(payment_text(payment).into());
+        let (method, method_name) = match o.id % 3 {
+            0 => ("cash_delivery", "Plata in sistem ramburs"),
+            1 => ("paypal", "PayPal"),
+            _ => ("wire", "Transfer bancar"),
+        };
+        order.payment_method_code = Some(method.into());
+        order.payment_method_name = Some(method_name.into());
+        if method == "paypal" && payment == PaymentStatus::Paid {
+            order.payment_transaction_id = Some(format!("PAYID-{:010X}", o.id * 7919));
+        }
+        order.shipping_status = Some(shipping.as_str().into());
+        order.shipping_status_text = Some(shipping_text(shipping).into());
+        order.shipping_method_id = Some(Id(shipping_method(parcel.carrier_name)));
+        order.shipping_method_name = Some(parcel.carrier_name.into());
+        order.shipping_carrier_id = Some(parcel.carrier_code.into());
+        order.shipping_awb = Some(parcel.tracking_number.clone());
+        order.customer_id = Some(Id(o.customer as u64 + 1));
+        order.customer_email = Some(person.email.clone());
+        let mut tags = Vec::new();
+        if o.customer % 7 == 0 {
+            tags.push(tag(TAG_VIP));
+        }
+        if self.seed.return_of[i].is_some() {
+            tags.push(tag(TAG_RETURN));
+        }
+        order.tags = (!tags.is_empty()).then_some(tags);
+        order
+    }
+
+    /// The world order `i` ([`World::orders`] index) as the shop writes it.
+    fn world_order(self, i: usize) -> Order {
+        let world = self.world;
+        let o = &world.orders[i];
+        let ret = self.seed.return_of[i];
+        let person = world.person_of(o);
+        let parcel = &world.parcels[o.parcel];
+        let mut order = self.world_order_head(i);
+        let shipping = self.world_shipping(i);
+        let event_at = |m: Milestone| {
+            parcel
+                .events
+                .iter()
+                .find(|e| e.milestone == m)
+                .map(|e| stamp(e.at))
+        };
+        order.channel_name = Some("Website".into());
+        order.channel_ref_id = Some(o.reference.clone());
+        order.shipping_amount = Some(Amount::from_cents(o.shipping_cents));
+        order.shipping_tax_amount = Some(Amount::from_cents(split_vat(o.shipping_cents).1));
+        order.total_amount = Some(Amount::from_cents(o.total_cents()));
+        order.currency = Some(o.currency.into());
+        order.customer_ip_address = Some(format!(
+            "85.{}.{}.{}",
+            (o.id >> 16) & 0xff,
+            (o.id >> 8) & 0xff,
+            o.id & 0xff
+        ));
+        order.customer_ip_country = Some(if o.id % 2 == 0 {
+            person.country.to_lowercase()
+        } else {
+            person.country.to_owned()
+        });
+        order.customer_device = Some(if o.id % 4 == 0 { "mobile" } else { "desktop" }.into());
+        order.customer_lang = Some(language(person.country).into());
+        order.customer_notification = (o.id % 2 == 1).then(String::new);
+        order.date_created = Some(stamp(o.created_at));
+        order.date_modified = Some(stamp(
+            parcel
+                .events
+                .iter()
+                .map(|e| e.at)
+                .max()
+                .unwrap_or(o.created_at),
+        ));
+        if matches!(
+            shipping,
+            ShippingStatus::Shipped | ShippingStatus::Delivered | ShippingStatus::Returned
+        ) {
+            order.date_shipped = event_at(Milestone::PickedUp);
+        }
+        if shipping == ShippingStatus::Delivered {
+            order.date_delivered = event_at(Milestone::Delivered);
+        }
+        order.created_by = Some("customer".into());
+        order.billing_type = Some("individual".into());
+        order.billing_name = Some(person.full_name());
+        let phone = shop_phone(&person.phone, person.country, o.customer % 2 == 0);
+        for (field, value) in [
+            (&mut order.billing_country_code, person.country.to_owned()),
+            (
+                &mut order.billing_country_name,
+                country_name(person.country).into(),
+            ),
+            (&mut order.billing_state, person.region.into()),
+            (&mut order.billing_city, person.city.into()),
+            (&mut order.billing_address, person.street.clone()),
+            (&mut order.billing_postal_code, person.postal_code.clone()),
+            (&mut order.billing_phone, phone.clone()),
+            (&mut order.shipping_name, person.full_name()),
+            (&mut order.shipping_country_code, person.country.to_owned()),
+            (
+                &mut order.shipping_country_name,
+                country_name(person.country).into(),
+            ),
+            (&mut order.shipping_state, person.region.into()),
+            (&mut order.shipping_city, person.city.into()),
+            (&mut order.shipping_address, person.street.clone()),
+            (&mut order.shipping_postal_code, person.postal_code.clone()),
+            (&mut order.shipping_phone, phone),
+        ] {
+            *field = Some(value);
+        }
+        order.line_items = Some(
+            o.lines
+                .iter()
+                .map(|l| line_item(&l.product, l.quantity))
+                .collect(),
+        );
+        if let Some(number) = self.seed.invoice_of[i] {
+            order.invoice = Some(invoice(o.id, number));
+        }
+        if let Some(rma) = ret.and_then(|r| self.seed.rma_of[r]) {
+            order.rma_orders = Some(vec![RmaOrder {
+                id: Id(rma),
+                kind: Some("return".into()),
+            }]);
+        }
+        urls(&mut order);
+        order
+    }
+
+    /// What the return (RMA) order of world return `r` changes of its order's filtered fields
+    /// ([`Writer::world_order_head`]'s): the return's statuses, parcel and tag.
+    fn return_head(self, mut rma: Order, r: &Return) -> Order {
         let payment = if r.stage == Stage::Refunded {
             PaymentStatus::Refunded
         } else {
@@ -1260,11 +1491,29 @@ pub fn seed_orders(world: &World) -> Vec<Order> {
         rma.payment_transaction_id = None;
         rma.shipping_status = Some(ShippingStatus::Returned.as_str().into());
         rma.shipping_status_text = Some(shipping_text(ShippingStatus::Returned).into());
-        let parcel = &world.parcels[r.parcel];
+        let parcel = &self.world.parcels[r.parcel];
         rma.shipping_awb = Some(parcel.tracking_number.clone());
         rma.shipping_method_name = Some(parcel.carrier_name.into());
         rma.shipping_method_id = Some(Id(shipping_method(parcel.carrier_name)));
         rma.shipping_carrier_id = Some(parcel.carrier_code.into());
+        rma.tags = Some(vec![tag(TAG_RMA)]);
+        rma
+    }
+
+    /// The return (RMA) order `id` of the world return `r` ([`World::returns`] index): a copy
+    /// of its order with the return's lines, parcel and dates, linked back to it.
+    fn return_order(self, id: u64, r: usize) -> Order {
+        let world = self.world;
+        let r = &world.returns[r];
+        let world_order = world.order_of(r);
+        let mut rma = self.return_head(self.world_order(r.order), r);
+        rma.return_source_id = Some(rma.id);
+        rma.id = Id(id);
+        rma.parent_id = None;
+        rma.rma_orders = None;
+        // The channel reference stays the original's alone, so it keeps naming one order.
+        rma.channel_ref_id = None;
+        let parcel = &world.parcels[r.parcel];
         let lines: Vec<LineItem> = r
             .lines
             .iter()
@@ -1290,20 +1539,41 @@ pub fn seed_orders(world: &World) -> Vec<Order> {
             .map(|e| stamp(e.at));
         rma.date_delivered = None;
         rma.created_by = Some("account".into());
-        rma.tags = Some(vec![tag(TAG_RMA)]);
         rma.invoice = None;
         urls(&mut rma);
-        orders[r.order]
-            .rma_orders
-            .get_or_insert_with(Vec::new)
-            .push(RmaOrder {
-                id: rma.id,
-                kind: Some("return".into()),
-            });
-        rma_orders.push(rma);
+        rma
     }
-    orders.extend(rma_orders);
-    orders
+
+    /// What the list filters read of an order: for one of the world's, only its head.
+    fn head<'s>(self, source: &'s Source) -> Cow<'s, Order> {
+        match source {
+            Source::World(i) => Cow::Owned(self.world_order_head(*i)),
+            Source::Return(r) => {
+                let r = &self.world.returns[*r];
+                Cow::Owned(self.return_head(self.world_order_head(r.order), r))
+            }
+            Source::Kept(order) => Cow::Borrowed(order),
+        }
+    }
+
+    fn render<'s>(self, id: u64, source: &'s Source) -> Cow<'s, Order> {
+        match source {
+            Source::World(i) => Cow::Owned(self.world_order(*i)),
+            Source::Return(r) => Cow::Owned(self.return_order(id, *r)),
+            Source::Kept(order) => Cow::Borrowed(order),
+        }
+    }
+}
+
+/// The shop's orders for `world`: every world order, then a return (RMA) order for each
+/// customer return (ProCarrier, RRR) that reached the shop, in id order.
+pub fn seed_orders(world: &World) -> Vec<Order> {
+    let seed = Seed::new(world);
+    let writer = Writer { world, seed: &seed };
+    writer
+        .orders()
+        .map(|(id, source, _)| writer.render(id, &source).into_owned())
+        .collect()
 }
 
 /// Standard base64 with padding, for the expected `Basic` token.
@@ -1350,6 +1620,39 @@ mod tests {
         assert_eq!(shop_phone("+306912345678", "GR", false), "+30 691 234 5678");
         assert_eq!(shop_phone("+306912345678", "GR", true), "691 234 5678");
         assert_eq!(shop_phone("+37061234567", "LT", true), "+370 612 345 67");
+    }
+
+    #[test]
+    fn an_orders_head_holds_what_the_filters_read_as_the_whole_order_does() {
+        let world = World::generate(42, 200, crate::world::test_clock());
+        let seed = Seed::new(&world);
+        let writer = Writer {
+            world: &world,
+            seed: &seed,
+        };
+        let filtered = |o: &Order| {
+            (
+                (o.payment_status.clone(), o.payment_substatus_id),
+                (
+                    o.payment_method_code.clone(),
+                    o.payment_transaction_id.clone(),
+                ),
+                (o.shipping_status.clone(), o.shipping_substatus_id),
+                (o.shipping_method_id, o.shipping_awb.clone()),
+                (o.customer_id, o.customer_email.clone()),
+                o.tags.clone(),
+            )
+        };
+        let mut returns = 0;
+        for (id, source, _) in writer.orders() {
+            returns += usize::from(matches!(source, Source::Return(_)));
+            assert_eq!(
+                filtered(&writer.head(&source)),
+                filtered(&writer.render(id, &source)),
+                "order {id}"
+            );
+        }
+        assert!(returns > 10, "return orders too: {returns}");
     }
 
     #[test]

@@ -11,7 +11,8 @@
 
 pub mod webhooks;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound::{Included, Unbounded};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -103,6 +104,16 @@ impl SimReturn {
     }
 
     fn tracking(&self, with_date_added: bool) -> wire::TrackingRecord {
+        self.tracking_with(
+            self.events
+                .iter()
+                .map(|e| event_out(e, with_date_added))
+                .collect(),
+        )
+    }
+
+    /// The return's tracking record with `events`.
+    fn tracking_with(&self, events: Vec<wire::TrackingEvent>) -> wire::TrackingRecord {
         let tn = self.tracking_number().to_owned();
         wire::TrackingRecord {
             id: Some(self.record.id),
@@ -114,11 +125,7 @@ impl SimReturn {
             order_reference: self.record.order_reference.clone(),
             secondary_barcode: Some(format!("SEC_{tn}")),
             tracking_number: tn,
-            events: self
-                .events
-                .iter()
-                .map(|e| event_out(e, with_date_added))
-                .collect(),
+            events,
         }
     }
 }
@@ -138,9 +145,44 @@ struct SimOrder {
     created_at: DateTime<FixedOffset>,
 }
 
+/// Every return's events by when they happened (`tracking/range`) and by when they were added
+/// (`tracking/added`): (unix seconds, event id, return id, position in the return's events).
+/// Events are only ever added, never changed.
+#[derive(Debug, Default)]
+struct EventIndex {
+    by_dt: BTreeSet<EventKey>,
+    by_date_added: BTreeSet<EventKey>,
+}
+
+type EventKey = (i64, i64, i64, usize);
+
+impl EventIndex {
+    fn add(&mut self, return_id: i64, position: usize, e: &SimEvent) {
+        let id = e.event.id.unwrap_or(0);
+        self.by_dt.insert((e.event.dt, id, return_id, position));
+        self.by_date_added
+            .insert((e.date_added, id, return_id, position));
+    }
+
+    /// Events of `from` to `to` (unix seconds, both inclusive).
+    fn between(&self, added: bool, from: i64, to: i64) -> impl Iterator<Item = &EventKey> {
+        let index = if added {
+            &self.by_date_added
+        } else {
+            &self.by_dt
+        };
+        index.range((from, i64::MIN, i64::MIN, 0)..=(to, i64::MAX, i64::MAX, usize::MAX))
+    }
+}
+
 #[derive(Debug)]
 struct Data {
     returns: BTreeMap<i64, SimReturn>,
+    /// (created_at, id) of every return: date windows read it instead of every return.
+    by_created: BTreeSet<(DateTime<FixedOffset>, i64)>,
+    /// Tracking number → return id.
+    by_tracking: HashMap<String, i64>,
+    events: EventIndex,
     /// By order reference.
     orders: BTreeMap<String, SimOrder>,
     services: Vec<world::Service>,
@@ -150,6 +192,8 @@ struct Data {
     next_order_id: i64,
     /// Where the moving world takes its next turn (a return id).
     webhook_cursor: i64,
+    /// Which return the moving world's next booked return copies (a return id).
+    booking_cursor: i64,
     clock: Clock,
 }
 
@@ -430,8 +474,11 @@ impl Data {
             .max()
             .unwrap_or(0)
             + 1;
-        Data {
-            returns,
+        let mut data = Data {
+            returns: BTreeMap::new(),
+            by_created: BTreeSet::new(),
+            by_tracking: HashMap::with_capacity(returns.len()),
+            events: EventIndex::default(),
             orders,
             services: w.services.clone(),
             points: w.dropoff_points.clone(),
@@ -439,8 +486,60 @@ impl Data {
             next_event_id,
             next_order_id,
             webhook_cursor: 0,
+            booking_cursor: 0,
             clock: w.clock,
+        };
+        for r in returns.into_values() {
+            data.insert_return(r);
         }
+        data
+    }
+
+    /// Adds a return, with its events, to the returns and their indexes.
+    fn insert_return(&mut self, r: SimReturn) {
+        let id = r.record.id;
+        self.by_created.insert((r.created_at, id));
+        self.by_tracking.insert(r.tracking_number().to_owned(), id);
+        for (position, e) in r.events.iter().enumerate() {
+            self.events.add(id, position, e);
+        }
+        self.returns.insert(id, r);
+    }
+
+    /// Adds `event` to return `id` and to the event indexes; the return, when there is one.
+    fn add_event(&mut self, id: i64, event: SimEvent) -> Option<&mut SimReturn> {
+        let r = self.returns.get_mut(&id)?;
+        self.events.add(id, r.events.len(), &event);
+        r.events.push(event);
+        Some(r)
+    }
+
+    fn id_of_tracking(&self, number: &str) -> Option<i64> {
+        self.by_tracking.get(number.trim()).copied()
+    }
+
+    /// Returns created from `from` to `to` (both inclusive; either end open when absent): with
+    /// a bound, from the creation-date index by date; without, every return by id.
+    fn created_between(
+        &self,
+        from: Option<DateTime<FixedOffset>>,
+        to: Option<DateTime<FixedOffset>>,
+    ) -> Box<dyn Iterator<Item = &SimReturn> + '_> {
+        if from.is_none() && to.is_none() {
+            return Box::new(self.returns.values());
+        }
+        if let (Some(from), Some(to)) = (from, to) {
+            if from > to {
+                return Box::new(std::iter::empty());
+            }
+        }
+        let lo = from.map_or(Unbounded, |f| Included((f, i64::MIN)));
+        let hi = to.map_or(Unbounded, |t| Included((t, i64::MAX)));
+        Box::new(
+            self.by_created
+                .range((lo, hi))
+                .filter_map(|(_, id)| self.returns.get(id)),
+        )
     }
 }
 
@@ -1047,16 +1146,13 @@ impl Data {
             company: new.contact.company.clone(),
             ..wire::ReturnRecord::default()
         };
-        self.returns.insert(
-            id,
-            SimReturn {
-                record,
-                created_at,
-                service_id,
-                external_id: new.external_id.clone(),
-                events: vec![event],
-            },
-        );
+        self.insert_return(SimReturn {
+            record,
+            created_at,
+            service_id,
+            external_id: new.external_id.clone(),
+            events: vec![event],
+        });
         let a = &new.address;
         Ok(success(wire::ReturnCreated {
             tracking_number: tracking_number.clone(),
@@ -1082,15 +1178,14 @@ impl Data {
             filter_date(&f.date_from, "DateFrom")?,
             filter_date(&f.date_to, "DateTo")?,
         );
-        let ids: Vec<i64> = self
-            .returns
-            .values()
-            .filter(|r| in_range(r.created_at, from, to))
+        let mut ids: Vec<i64> = self
+            .created_between(from, to)
             .filter(|r| same(&f.tracking_number, r.record.tracking_number.as_deref()))
             .filter(|r| same(&f.order_reference, r.record.order_reference.as_deref()))
             .filter(|r| full_text(&f.full_text_search, &searchable(r)))
             .map(|r| r.record.id)
             .collect();
+        ids.sort_unstable();
         Ok(success(wire::NestedIdList { id: vec![ids] }))
     }
 
@@ -1101,13 +1196,28 @@ impl Data {
         if !RETURN_FIELDS.contains(&field.as_str()) {
             return Err(wrong(format!("Unknown field {:?}", lookup.field)));
         }
-        let found = self.returns.values().find(|r| match field.as_str() {
-            "id" => r.record.id.to_string() == value,
-            "tracking" | "trackingnumber" => r.tracking_number() == value,
-            "orderreference" | "reference" => r.record.order_reference.as_deref() == Some(value),
-            "displayid" => r.record.display_id.as_deref() == Some(value),
-            _ => r.external_id.as_deref() == Some(value),
-        });
+        let found = match field.as_str() {
+            "id" => value
+                .parse::<i64>()
+                .ok()
+                .filter(|id| id.to_string() == value)
+                .and_then(|id| self.returns.get(&id)),
+            "tracking" | "trackingnumber" => self
+                .id_of_tracking(value)
+                .and_then(|id| self.returns.get(&id)),
+            "orderreference" | "reference" => self
+                .returns
+                .values()
+                .find(|r| r.record.order_reference.as_deref() == Some(value)),
+            "displayid" => self
+                .returns
+                .values()
+                .find(|r| r.record.display_id.as_deref() == Some(value)),
+            _ => self
+                .returns
+                .values()
+                .find(|r| r.external_id.as_deref() == Some(value)),
+        };
         let r = found.ok_or_else(|| wrong(format!("Return {value} not found")))?;
         match lookup.label_format.as_deref() {
             None | Some("pdf") => {}
@@ -1128,10 +1238,8 @@ impl Data {
             filter_date(&f.date_from, "DateFrom")?,
             filter_date(&f.date_to, "DateTo")?,
         );
-        let matching: Vec<&SimReturn> = self
-            .returns
-            .values()
-            .filter(|r| in_range(r.created_at, from, to))
+        let mut matching: Vec<&SimReturn> = self
+            .created_between(from, to)
             .filter(|r| same(&f.order_reference, r.record.order_reference.as_deref()))
             .filter(|r| same(&f.country, r.record.address.country.as_deref()))
             .filter(|r| f.service_id.is_none_or(|s| s == r.service_id))
@@ -1148,12 +1256,15 @@ impl Data {
             .filter(|r| full_text(&f.full_text_search, &searchable(r)))
             .collect();
         let total = matching.len() as i64;
-        let rows = matching
-            .into_iter()
-            .filter(|r| f.id_last.is_none_or(|last| r.record.id > last))
-            .take(wire::RETURNS_SEARCH_LIMIT)
-            .map(|r| r.record.clone())
-            .collect();
+        matching.retain(|r| f.id_last.is_none_or(|last| r.record.id > last));
+        // The lowest ids past the cursor, without sorting every match.
+        let limit = wire::RETURNS_SEARCH_LIMIT;
+        if matching.len() > limit {
+            matching.select_nth_unstable_by_key(limit, |r| r.record.id);
+            matching.truncate(limit);
+        }
+        matching.sort_unstable_by_key(|r| r.record.id);
+        let rows = matching.into_iter().map(|r| r.record.clone()).collect();
         Ok(success(wire::ReturnSearchResult {
             total: Some(total),
             r#return: rows,
@@ -1167,26 +1278,28 @@ impl Data {
         if key.external_id.is_none() && key.tracking_number.is_none() {
             return Err(wrong("ExternalId or TrackingNumber is required"));
         }
-        let event_id = self.next_event_id;
-        let r = self
-            .returns
-            .values_mut()
-            .find(|r| {
-                key.external_id
-                    .as_deref()
-                    .is_some_and(|e| r.external_id.as_deref() == Some(e))
-                    || key
-                        .tracking_number
-                        .as_deref()
-                        .is_some_and(|t| r.tracking_number() == t)
-            })
-            .ok_or_else(|| wrong("Return not found"))?;
-        match r.record.current_tracking_status {
+        let tracking = key.tracking_number.as_deref();
+        let id = match key.external_id.as_deref() {
+            // No index of external ids: the first return with either key, by id.
+            Some(external) => self
+                .returns
+                .values()
+                .find(|r| {
+                    r.external_id.as_deref() == Some(external)
+                        || tracking.is_some_and(|t| r.tracking_number() == t)
+                })
+                .map(|r| r.record.id),
+            None => tracking.and_then(|t| self.by_tracking.get(t).copied()),
+        }
+        .ok_or_else(|| wrong("Return not found"))?;
+        match self.returns[&id].record.current_tracking_status {
             Some(60 | 70) => return Err(wrong("Return was already delivered to the retailer")),
             Some(300 | 310) => {}
             _ => {
                 let now = self.clock.now().timestamp();
-                r.events.push(SimEvent {
+                let event_id = self.next_event_id;
+                self.next_event_id += 1;
+                let event = SimEvent {
                     event: wire::TrackingEvent {
                         id: Some(event_id),
                         dt: now,
@@ -1196,12 +1309,14 @@ impl Data {
                         date_added: None,
                     },
                     date_added: now,
-                });
-                r.record.current_tracking_status = Some(300);
-                r.record.tracking_last_update = Some(now);
-                self.next_event_id += 1;
+                };
+                if let Some(r) = self.add_event(id, event) {
+                    r.record.current_tracking_status = Some(300);
+                    r.record.tracking_last_update = Some(now);
+                }
             }
         }
+        let r = &self.returns[&id];
         Ok(success(wire::ReturnCancelled {
             result: wire::ReturnCancelDetail {
                 message: Some("Return cancel requested".into()),
@@ -1215,9 +1330,8 @@ impl Data {
     // -- Tracking --
 
     fn by_tracking_number(&self, number: &str) -> Option<&SimReturn> {
-        self.returns
-            .values()
-            .find(|r| r.tracking_number() == number.trim())
+        self.id_of_tracking(number)
+            .and_then(|id| self.returns.get(&id))
     }
 
     fn tracking_get(&mut self, req: wire::TrackingGetRequest) -> Answer {
@@ -1246,7 +1360,6 @@ impl Data {
         if from > to {
             return Err(wrong("DateFrom is after DateTo"));
         }
-        let (from, to) = (Some(from), Some(to));
         let page = f.page.unwrap_or(1);
         if page < 1 {
             return Err(wrong("Page starts at 1"));
@@ -1255,37 +1368,31 @@ impl Data {
             .count_per_page
             .unwrap_or(i64::from(wire::TRACKING_MAX_PER_PAGE))
             .clamp(1, i64::from(wire::TRACKING_MAX_PER_PAGE));
+        // The window's events from the index, by id: a page costs its window, not the world.
         let mut events: Vec<(i64, &SimReturn, &SimEvent)> = self
-            .returns
-            .values()
-            .filter(|r| same(&f.source_country, r.record.address.country.as_deref()))
-            .flat_map(|r| {
-                r.events
-                    .iter()
-                    .map(move |e| (e.event.id.unwrap_or(0), r, e))
+            .events
+            .between(added, from.timestamp(), to.timestamp())
+            .filter(|(_, id, _, _)| f.last_id.is_none_or(|last| *id > last))
+            .filter_map(|&(_, id, return_id, position)| {
+                let r = self.returns.get(&return_id)?;
+                Some((id, r, r.events.get(position)?))
             })
-            .filter(|(id, _, _)| f.last_id.is_none_or(|last| *id > last))
-            .filter(|(_, _, e)| {
-                let at = if added { e.date_added } else { e.event.dt };
-                vendors::procarrier::mapping::from_unix(at).is_some_and(|at| in_range(at, from, to))
-            })
+            .filter(|(_, r, _)| same(&f.source_country, r.record.address.country.as_deref()))
             .collect();
         events.sort_by_key(|(id, _, _)| *id);
         let total = events.len() as i64;
         let pages = (total + per_page - 1) / per_page;
         let start = usize::try_from((page - 1).saturating_mul(per_page)).unwrap_or(usize::MAX);
         let mut data: Vec<wire::TrackingRecord> = Vec::new();
+        // Parcels in the order their first event comes on the page.
+        let mut parcels: HashMap<i64, usize> = HashMap::new();
         for (_, r, e) in events.into_iter().skip(start).take(per_page as usize) {
             let out = event_out(e, added);
-            match data
-                .iter_mut()
-                .find(|t| t.tracking_number == r.tracking_number())
-            {
-                Some(t) => t.events.push(out),
+            match parcels.get(&r.record.id) {
+                Some(&i) => data[i].events.push(out),
                 None => {
-                    let mut t = r.tracking(added);
-                    t.events = vec![out];
-                    data.push(t);
+                    parcels.insert(r.record.id, data.len());
+                    data.push(r.tracking_with(vec![out]));
                 }
             }
         }
@@ -1315,14 +1422,12 @@ impl Data {
         if status_description(s.status).is_none() {
             return Err(wrong(format!("Unknown tracking status {}", s.status)));
         }
-        let event_id = self.next_event_id;
-        let r = self
-            .returns
-            .values_mut()
-            .find(|r| r.tracking_number() == s.tracking_number.trim())
+        let id = self
+            .id_of_tracking(&s.tracking_number)
             .ok_or_else(|| wrong(format!("Tracking number {} not found", s.tracking_number)))?;
+        let event_id = self.next_event_id;
         self.next_event_id += 1;
-        r.events.push(SimEvent {
+        let event = SimEvent {
             event: wire::TrackingEvent {
                 id: Some(event_id),
                 dt: at.timestamp(),
@@ -1335,7 +1440,10 @@ impl Data {
                 date_added: None,
             },
             date_added: added_at.timestamp(),
-        });
+        };
+        let r = self
+            .add_event(id, event)
+            .ok_or_else(|| wrong(format!("Tracking number {} not found", s.tracking_number)))?;
         r.record.current_tracking_status = Some(s.status);
         r.record.tracking_last_update = Some(at.timestamp());
         let reference = r

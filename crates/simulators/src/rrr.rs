@@ -40,8 +40,38 @@ const VAT_RATE: f64 = 23.0;
 
 struct SimState {
     credentials: Credentials,
-    /// Sorted by id, with each return's local creation date for the date filters.
-    returns: Vec<(NaiveDate, OrderReturn)>,
+    /// Sorted by id.
+    returns: Vec<OrderReturn>,
+    /// (local creation date, position in `returns`), sorted: a date window is a slice of it.
+    by_day: Vec<(NaiveDate, usize)>,
+}
+
+impl SimState {
+    /// Page `page` (from 1) of the returns created from `from` to `to` (either end open),
+    /// by id: costs the window, not every return.
+    fn page(
+        &self,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        page: usize,
+    ) -> Vec<OrderReturn> {
+        let skip = (page - 1).saturating_mul(PAGE_SIZE);
+        let lo = from.map_or(0, |f| self.by_day.partition_point(|(day, _)| *day < f));
+        let hi = to.map_or(self.by_day.len(), |t| {
+            self.by_day.partition_point(|(day, _)| *day <= t)
+        });
+        let mut window: Vec<usize> = self.by_day[lo..hi.max(lo)]
+            .iter()
+            .map(|&(_, position)| position)
+            .collect();
+        window.sort_unstable();
+        window
+            .into_iter()
+            .skip(skip)
+            .take(PAGE_SIZE)
+            .map(|position| self.returns[position].clone())
+            .collect()
+    }
 }
 
 pub fn router(world: &World, credentials: &SimCredentials) -> Router {
@@ -52,13 +82,20 @@ pub fn router(world: &World, credentials: &SimCredentials) -> Router {
         .map(|r| (r.created_at.date_naive(), order_return(world, r)))
         .collect();
     returns.sort_by_key(|(_, r)| r.id);
+    let mut by_day: Vec<(NaiveDate, usize)> = returns
+        .iter()
+        .enumerate()
+        .map(|(position, (day, _))| (*day, position))
+        .collect();
+    by_day.sort_unstable();
     let state = Arc::new(SimState {
         credentials: Credentials {
             username: credentials.rrr_username.clone(),
             password: credentials.rrr_password.expose().to_owned(),
             user_token: credentials.rrr_user_token.expose().to_owned(),
         },
-        returns,
+        returns: returns.into_iter().map(|(_, r)| r).collect(),
+        by_day,
     });
     Router::new()
         .route("/get/order_returns", post(list))
@@ -179,15 +216,7 @@ async fn list(
     if page == 0 {
         return bad_request("page must be 1 or more");
     }
-    let page: Vec<OrderReturn> = state
-        .returns
-        .iter()
-        .filter(|(day, _)| from.is_none_or(|f| *day >= f) && to.is_none_or(|t| *day <= t))
-        .skip((page as usize - 1).saturating_mul(PAGE_SIZE))
-        .take(PAGE_SIZE)
-        .map(|(_, r)| r.clone())
-        .collect();
-    answer(page)
+    answer(state.page(from, to, page as usize))
 }
 
 async fn get_one(
@@ -201,9 +230,9 @@ async fn get_one(
     let Ok(id) = id.trim().parse::<u64>() else {
         return bad_request("Invalid order return id");
     };
-    match state.returns.iter().find(|(_, r)| r.id == id) {
-        Some((_, r)) => answer(vec![r.clone()]),
-        None => refuse(StatusCode::NOT_FOUND, "R404", "Order return not found"),
+    match state.returns.binary_search_by_key(&id, |r| r.id) {
+        Ok(position) => answer(vec![state.returns[position].clone()]),
+        Err(_) => refuse(StatusCode::NOT_FOUND, "R404", "Order return not found"),
     }
 }
 

@@ -7,8 +7,11 @@
 //! deletes show. Normal traffic is not rate-limited (pacing is the gateway's job; 429s come
 //! from the shared fault knob), except the vendor's own rule that `realtime` looks up the same
 //! parcel at most once per two hours.
+//!
+//! A world parcel is written out as a tracking when it is read, not kept written: a large world
+//! holds hundreds of thousands of them. One is kept whole once an update changes it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
@@ -37,42 +40,133 @@ use vendors::trackru::wire::{
 const REALTIME_INTERVAL: StdDuration = StdDuration::from_secs(2 * 60 * 60);
 const DEFAULT_PAGE_SIZE: u32 = 100;
 
-/// (carrier_code lower-cased, tracking_number)
+/// (tracking_number, carrier_code lower-cased): the number first, so that every carrier's
+/// tracking of one number is a range of the map.
 type Key = (String, String);
 
-struct Stored {
-    tracking: Tracking,
-    /// The carrier's own status, restored by the update command 8 after a manual override.
-    carrier_status: String,
-    created_unix: i64,
-    updated_unix: i64,
-    /// Creation order, to keep listings stable among equal timestamps.
-    seq: u64,
+/// Where a tracking's fields come from.
+enum Source {
+    /// A world parcel ([`World::parcels`] index), written out when read.
+    World(usize),
+    /// Created through the API, or a world parcel since updated.
+    Kept(Box<Tracking>),
 }
 
-#[derive(Default)]
+struct Stored {
+    source: Source,
+    /// The carrier's own status, restored by the update command 8 after a manual override.
+    carrier_status: &'static str,
+    created_unix: i64,
+    updated_unix: i64,
+}
+
+impl Stored {
+    fn tracking(&self, world: &World) -> Tracking {
+        match &self.source {
+            Source::World(parcel) => world_tracking(world, &world.parcels[*parcel]),
+            Source::Kept(tracking) => (**tracking).clone(),
+        }
+    }
+
+    /// The tracking, kept whole from now on so that it can be changed.
+    fn kept(&mut self, world: &World) -> &mut Tracking {
+        if let Source::World(parcel) = self.source {
+            self.source = Source::Kept(Box::new(world_tracking(world, &world.parcels[parcel])));
+        }
+        match &mut self.source {
+            Source::Kept(tracking) => tracking,
+            Source::World(_) => unreachable!("kept just above"),
+        }
+    }
+
+    fn status(&self) -> Option<&str> {
+        match &self.source {
+            // Until an update, a world parcel's status is its carrier's.
+            Source::World(_) => Some(self.carrier_status),
+            Source::Kept(tracking) => tracking.status.as_deref(),
+        }
+    }
+
+    fn order_id<'a>(&'a self, world: &'a World) -> Option<&'a str> {
+        match &self.source {
+            Source::World(parcel) => Some(
+                world.orders[world.parcels[*parcel].order]
+                    .reference
+                    .as_str(),
+            ),
+            Source::Kept(tracking) => tracking.order_id.as_deref(),
+        }
+    }
+}
+
 struct Store {
-    trackings: BTreeMap<Key, Stored>,
-    next_seq: u64,
+    world: Arc<World>,
+    /// Every tracking ever added, in the order added (ties of the list's order go by it);
+    /// `None` once deleted.
+    trackings: Vec<Option<Stored>>,
+    by_key: BTreeMap<Key, usize>,
+    /// (created_unix, position in `trackings`): the list's order, read backwards.
+    by_created: BTreeSet<(i64, usize)>,
     realtime_asked: HashMap<Key, Instant>,
 }
 
 impl Store {
-    fn insert(&mut self, tracking: Tracking, carrier_status: String) {
-        let created_unix = unix_of(tracking.created_at.as_deref());
-        let updated_unix = unix_of(tracking.updated_at.as_deref());
-        let key = key_of(&tracking.carrier_code, &tracking.tracking_number);
-        self.next_seq += 1;
-        self.trackings.insert(
-            key,
-            Stored {
-                tracking,
-                carrier_status,
-                created_unix,
-                updated_unix,
-                seq: self.next_seq,
-            },
-        );
+    fn new(world: Arc<World>) -> Store {
+        let mut store = Store {
+            world: world.clone(),
+            trackings: Vec::with_capacity(world.parcels.len()),
+            by_key: BTreeMap::new(),
+            by_created: BTreeSet::new(),
+            realtime_asked: HashMap::new(),
+        };
+        for (index, parcel) in world.parcels.iter().enumerate() {
+            let (created, updated) = world_times(&world, parcel);
+            let key = key_of(parcel.carrier_code, &parcel.tracking_number);
+            store.insert(
+                key,
+                Stored {
+                    source: Source::World(index),
+                    carrier_status: world_status(parcel),
+                    created_unix: created.timestamp(),
+                    updated_unix: updated.timestamp(),
+                },
+            );
+        }
+        store
+    }
+
+    fn insert(&mut self, key: Key, stored: Stored) {
+        let position = self.trackings.len();
+        self.by_created.insert((stored.created_unix, position));
+        self.by_key.insert(key, position);
+        self.trackings.push(Some(stored));
+    }
+
+    fn get(&self, key: &Key) -> Option<&Stored> {
+        self.by_key
+            .get(key)
+            .and_then(|&p| self.trackings[p].as_ref())
+    }
+
+    fn get_mut(&mut self, key: &Key) -> Option<&mut Stored> {
+        self.by_key
+            .get(key)
+            .and_then(|&p| self.trackings[p].as_mut())
+    }
+
+    fn remove(&mut self, key: &Key) -> Option<Stored> {
+        let position = self.by_key.remove(key)?;
+        let stored = self.trackings[position].take()?;
+        self.by_created.remove(&(stored.created_unix, position));
+        Some(stored)
+    }
+
+    /// Positions of the trackings of `number`, under any carrier.
+    fn of_number<'a>(&'a self, number: &'a str) -> impl Iterator<Item = usize> + 'a {
+        self.by_key
+            .range((number.to_owned(), String::new())..)
+            .take_while(move |((n, _), _)| n == number)
+            .map(|(_, &p)| p)
     }
 }
 
@@ -93,14 +187,9 @@ impl Sim {
     }
 }
 
-pub fn router(world: &World, credentials: &SimCredentials) -> Router {
-    let mut store = Store::default();
-    for parcel in &world.parcels {
-        let (tracking, status) = world_tracking(world, parcel);
-        store.insert(tracking, status);
-    }
+pub fn router(world: &Arc<World>, credentials: &SimCredentials) -> Router {
     let sim = Sim {
-        store: Arc::new(Mutex::new(store)),
+        store: Arc::new(Mutex::new(Store::new(world.clone()))),
         api_key: credentials.trackru_api_key.expose().into(),
         clock: world.clock,
     };
@@ -208,11 +297,8 @@ async fn get_one(
     Path((carrier_code, tracking_number)): Path<(String, String)>,
 ) -> Response {
     let store = sim.store();
-    match store
-        .trackings
-        .get(&key_of(&carrier_code, &tracking_number))
-    {
-        Some(stored) => success(200, "Success", "Success", stored.tracking.clone()),
+    match store.get(&key_of(&carrier_code, &tracking_number)) {
+        Some(stored) => success(200, "Success", "Success", stored.tracking(&store.world)),
         None => not_found(),
     }
 }
@@ -226,20 +312,20 @@ async fn update(
         return bad_json();
     };
     let mut store = sim.store();
-    let Some(stored) = store
-        .trackings
-        .get_mut(&key_of(&carrier_code, &tracking_number))
-    else {
+    let world = store.world.clone();
+    let Some(stored) = store.get_mut(&key_of(&carrier_code, &tracking_number)) else {
         return not_found();
     };
     let status = match update.status {
         None => None,
         Some(status_command::DELIVERED) => Some("4".to_owned()),
         Some(status_command::EXCEPTION) => Some("7".to_owned()),
-        Some(status_command::CARRIER_STATUS) => Some(stored.carrier_status.clone()),
+        Some(status_command::CARRIER_STATUS) => Some(stored.carrier_status.to_owned()),
         Some(_) => return refusal(4033, "The value of `status` is invalid."),
     };
-    let t = &mut stored.tracking;
+    let now = sim.now();
+    stored.updated_unix = now.timestamp();
+    let t = stored.kept(&world);
     let fields = [
         (&mut t.title, update.title),
         (&mut t.logistics_channel, update.logistics_channel),
@@ -256,10 +342,8 @@ async fn update(
             *field = value;
         }
     }
-    let now = sim.now();
     t.updated_at = Some(rfc3339(now));
-    stored.updated_unix = now.timestamp();
-    success(200, "Success", "Success", stored.tracking.clone())
+    success(200, "Success", "Success", t.clone())
 }
 
 async fn delete(
@@ -267,10 +351,7 @@ async fn delete(
     Path((carrier_code, tracking_number)): Path<(String, String)>,
 ) -> Response {
     let mut store = sim.store();
-    match store
-        .trackings
-        .remove(&key_of(&carrier_code, &tracking_number))
-    {
+    match store.remove(&key_of(&carrier_code, &tracking_number)) {
         Some(_) => success(200, "Success", "Success", [(); 0]),
         None => not_found(),
     }
@@ -288,33 +369,55 @@ async fn list(State(sim): State<Sim>, query: Result<Query<ListQuery>, QueryRejec
     let numbers = comma_list(q.numbers.as_deref());
     let orders = comma_list(q.orders.as_deref());
     let store = sim.store();
-    let mut matching: Vec<&Stored> = store
-        .trackings
-        .values()
-        .filter(|s| {
-            let t = &s.tracking;
-            q.status.as_deref().is_none_or(|want| {
-                t.status
-                    .as_deref()
-                    .is_some_and(|have| have.eq_ignore_ascii_case(want.trim()))
-            }) && q.created_at_min.is_none_or(|min| s.created_unix >= min)
-                && q.created_at_max.is_none_or(|max| s.created_unix <= max)
-                && q.update_time_min.is_none_or(|min| s.updated_unix >= min)
-                && q.update_time_max.is_none_or(|max| s.updated_unix <= max)
-                && (numbers.is_empty() || numbers.contains(&t.tracking_number.as_str()))
-                && (orders.is_empty() || t.order_id.as_deref().is_some_and(|o| orders.contains(&o)))
-        })
-        .collect();
+    let world = &store.world;
+    let matches = |s: &Stored| {
+        q.status.as_deref().is_none_or(|want| {
+            s.status()
+                .is_some_and(|have| have.eq_ignore_ascii_case(want.trim()))
+        }) && q.created_at_min.is_none_or(|min| s.created_unix >= min)
+            && q.created_at_max.is_none_or(|max| s.created_unix <= max)
+            && q.update_time_min.is_none_or(|min| s.updated_unix >= min)
+            && q.update_time_max.is_none_or(|max| s.updated_unix <= max)
+            && (orders.is_empty() || s.order_id(world).is_some_and(|o| orders.contains(&o)))
+    };
     // Newest first, as TrackingMore lists; ties by creation order so pages never overlap.
-    matching.sort_by(|a, b| b.created_unix.cmp(&a.created_unix).then(b.seq.cmp(&a.seq)));
-    let total = matching.len() as u64;
+    // With `numbers`, only their trackings are read; else the creation dates asked for.
+    let newest_first: Box<dyn Iterator<Item = usize>> = if numbers.is_empty() {
+        let from = q.created_at_min.unwrap_or(i64::MIN);
+        let to = q.created_at_max.unwrap_or(i64::MAX);
+        if from > to {
+            Box::new(std::iter::empty())
+        } else {
+            Box::new(
+                store
+                    .by_created
+                    .range((from, 0)..=(to, usize::MAX))
+                    .rev()
+                    .map(|&(_, p)| p),
+            )
+        }
+    } else {
+        let mut found: Vec<(i64, usize)> = numbers
+            .iter()
+            .flat_map(|n| store.of_number(n))
+            .filter_map(|p| Some((store.trackings[p].as_ref()?.created_unix, p)))
+            .collect();
+        found.sort_unstable_by(|a, b| b.cmp(a));
+        found.dedup();
+        Box::new(found.into_iter().map(|(_, p)| p))
+    };
+    let mut total = 0u64;
     let start = (u64::from(page) - 1) * u64::from(limit);
-    let items = matching
-        .into_iter()
-        .skip(usize::try_from(start).unwrap_or(usize::MAX))
-        .take(limit as usize)
-        .map(|s| s.tracking.clone())
-        .collect();
+    let mut items = Vec::new();
+    for stored in newest_first
+        .filter_map(|p| store.trackings[p].as_ref())
+        .filter(|s| matches(s))
+    {
+        if total >= start && items.len() < limit as usize {
+            items.push(stored.tracking(world));
+        }
+        total += 1;
+    }
     success(
         200,
         "Success",
@@ -363,8 +466,8 @@ async fn realtime(State(sim): State<Sim>, body: Bytes) -> Response {
         }
     }
     store.realtime_asked.insert(key.clone(), now);
-    let tracking = match store.trackings.get(&key) {
-        Some(stored) => stored.tracking.clone(),
+    let tracking = match store.get(&key) {
+        Some(stored) => stored.tracking(&store.world),
         // Not in the account: the carrier is asked live and knows nothing of it.
         None => Tracking {
             tracking_number: number.to_owned(),
@@ -411,7 +514,8 @@ fn add(
     if !valid_carrier(carrier) {
         return Err((4015, "The value of `carrier_code` is invalid."));
     }
-    if store.trackings.contains_key(&key_of(carrier, number)) {
+    let key = key_of(carrier, number);
+    if store.by_key.contains_key(&key) {
         return Err((4016, "Tracking already exists."));
     }
     let now = rfc3339(at);
@@ -432,7 +536,15 @@ fn add(
         status: Some("pending".into()),
         ..Tracking::default()
     };
-    store.insert(tracking.clone(), "pending".into());
+    store.insert(
+        key,
+        Stored {
+            source: Source::Kept(Box::new(tracking.clone())),
+            carrier_status: "pending",
+            created_unix: unix_of(tracking.created_at.as_deref()),
+            updated_unix: unix_of(tracking.updated_at.as_deref()),
+        },
+    );
     Ok(tracking)
 }
 
@@ -464,15 +576,33 @@ fn checkpoint_of(milestone: Milestone) -> (&'static str, &'static str) {
     }
 }
 
-/// One world parcel as a tracking of the account, and its carrier status.
-fn world_tracking(world: &World, parcel: &Parcel) -> (Tracking, String) {
+/// When a world parcel's tracking was created (an hour before its first event, else with its
+/// order) and last updated (its last event).
+fn world_times(world: &World, parcel: &Parcel) -> (DateTime<FixedOffset>, DateTime<FixedOffset>) {
+    let created = parcel
+        .events
+        .first()
+        .map_or(world.orders[parcel.order].created_at, |e| {
+            e.at - Duration::hours(1)
+        });
+    (created, parcel.events.last().map_or(created, |e| e.at))
+}
+
+/// A world parcel's status: its last event's.
+fn world_status(parcel: &Parcel) -> &'static str {
+    parcel
+        .events
+        .last()
+        .map_or("notfound", |e| checkpoint_of(e.milestone).0)
+}
+
+/// One world parcel as a tracking of the account.
+fn world_tracking(world: &World, parcel: &Parcel) -> Tracking {
     let order = &world.orders[parcel.order];
     let person = world.person_of(order);
-    let first = parcel.events.first();
     let last = parcel.events.last();
-    let created = first.map_or(order.created_at, |e| e.at - Duration::hours(1));
-    let updated = last.map_or(created, |e| e.at);
-    let status = last.map_or("notfound", |e| checkpoint_of(e.milestone).0);
+    let (created, updated) = world_times(world, parcel);
+    let status = world_status(parcel);
     let trackinfo: Vec<Checkpoint> = parcel
         .events
         .iter()
@@ -488,7 +618,7 @@ fn world_tracking(world: &World, parcel: &Parcel) -> (Tracking, String) {
             }
         })
         .collect();
-    let tracking = Tracking {
+    Tracking {
         id: Some(tracking_id(parcel.carrier_code, &parcel.tracking_number)),
         tracking_number: parcel.tracking_number.clone(),
         carrier_code: parcel.carrier_code.into(),
@@ -518,8 +648,7 @@ fn world_tracking(world: &World, parcel: &Parcel) -> (Tracking, String) {
             trackinfo,
         }),
         destination_info: None,
-    };
-    (tracking, status.to_owned())
+    }
 }
 
 /// 32 hex digits, stable for a parcel (the vendor's ids look like MD5 sums).
@@ -591,8 +720,8 @@ fn bad_json() -> Response {
 
 fn key_of(carrier_code: &str, tracking_number: &str) -> Key {
     (
-        carrier_code.trim().to_ascii_lowercase(),
         tracking_number.trim().to_owned(),
+        carrier_code.trim().to_ascii_lowercase(),
     )
 }
 

@@ -79,6 +79,9 @@ pub enum ErrorCode {
     MutationOverGet,
     /// More aliases than allowed in one operation.
     TooManyAliases,
+    /// The document selects more fields than `server.max_complexity` allows, its fragments
+    /// counted as often as they are spread.
+    QueryTooComplex,
     /// More operations than allowed in one batch.
     BatchTooLarge,
     /// A mutation inside a batch (mutations are never batched).
@@ -139,6 +142,7 @@ impl ErrorCode {
             ErrorCode::BadRequest => "BAD_REQUEST",
             ErrorCode::MutationOverGet => "MUTATION_OVER_GET",
             ErrorCode::TooManyAliases => "TOO_MANY_ALIASES",
+            ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
             ErrorCode::BatchTooLarge => "BATCH_TOO_LARGE",
             ErrorCode::MutationInBatch => "MUTATION_IN_BATCH",
             ErrorCode::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",

@@ -1,6 +1,7 @@
 //! The ProCarrier simulator's moving world: it advances returns one tracking status at a time
 //! and sends each change as a signed `return_updated` webhook, shaped as the docs' sample
-//! (snake_case, numbers as strings, the phone as a number).
+//! (snake_case, numbers as strings, the phone as a number). Once every return has reached a
+//! final status, a customer books a new one on each turn, so the webhooks never stop.
 //!
 //! Admin endpoints (not counted, never faulted): `GET`/`PUT /__sim/webhooks` (where to send and
 //! how often: `{"url", "interval_ms", "per_tick"}`), `POST /__sim/webhooks/advance?count=N`
@@ -17,9 +18,10 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{Sim, SimEvent, SimReturn};
+use super::{Data, Sim, SimEvent, SimReturn};
 use crate::settings::SimWebhooks;
-use vendors::procarrier::mapping::status_description;
+use chrono::{DateTime, FixedOffset};
+use vendors::procarrier::mapping::{format_date_added, status_description};
 use vendors::procarrier::{signature, wire};
 
 /// Statuses a return does not move on from: delivered to or refunded by the retailer, lost,
@@ -156,11 +158,83 @@ fn webhook_body(r: &SimReturn, currency: Option<&str>, now: i64) -> Value {
     })
 }
 
+/// The webhook telling where return `r` now stands, and its body.
+fn delivery(data: &Data, r: &SimReturn, now: i64) -> (Delivery, Vec<u8>) {
+    let currency = r
+        .record
+        .order_reference
+        .as_ref()
+        .and_then(|o| data.orders.get(o))
+        .and_then(|o| o.order.currency.as_deref());
+    let body = webhook_body(r, currency, now);
+    (
+        Delivery {
+            return_id: r.record.id,
+            tracking_number: r.tracking_number().to_owned(),
+            tracking_status: r.record.current_tracking_status.unwrap_or(10),
+            http_status: None,
+            error: None,
+        },
+        serde_json::to_vec(&body).expect("JSON values serialise"),
+    )
+}
+
+impl Data {
+    /// A customer books another return of the order of a return (each in turn): a new id and
+    /// tracking number, registered now. Where the moving world goes on once every return has
+    /// reached a final status, as a small world's do in half an hour of the demo.
+    fn book_return(&mut self, at: DateTime<FixedOffset>) -> Option<i64> {
+        let cursor = self.booking_cursor;
+        let template = self
+            .returns
+            .range(cursor..)
+            .chain(self.returns.range(..cursor))
+            .map(|(_, r)| r)
+            .next()?;
+        let (id, event_id, now) = (self.next_return_id, self.next_event_id, at.timestamp());
+        let event = SimEvent {
+            event: wire::TrackingEvent {
+                id: Some(event_id),
+                dt: now,
+                status: 10,
+                description: status_description(10).map(str::to_owned),
+                location: template
+                    .events
+                    .first()
+                    .and_then(|e| e.event.location.clone()),
+                date_added: None,
+            },
+            date_added: now,
+        };
+        let booked = SimReturn {
+            record: wire::ReturnRecord {
+                id,
+                date_added: Some(format_date_added(at)),
+                tracking_number: Some(format!("PCR{id:010}")),
+                tracking_last_update: Some(now),
+                current_tracking_status: Some(10),
+                ..template.record.clone()
+            },
+            created_at: at,
+            service_id: template.service_id,
+            external_id: None,
+            events: vec![event],
+        };
+        self.booking_cursor = template.record.id + 1;
+        self.next_return_id += 1;
+        self.next_event_id += 1;
+        self.insert_return(booked);
+        Some(id)
+    }
+}
+
 impl Sim {
-    /// Moves up to `count` returns one status on (taking turns over all open returns) and
-    /// returns their webhook bodies; the world is changed before anything is sent.
+    /// Moves up to `count` returns one status on (taking turns over all open returns), or
+    /// books a new one when none is open, and returns their webhook bodies; the world is
+    /// changed before anything is sent.
     fn move_returns(&self, count: usize) -> Vec<(Delivery, Vec<u8>)> {
-        let now = self.clock.now().timestamp();
+        let at = self.clock.now().fixed_offset();
+        let now = at.timestamp();
         let mut data = self.data.lock();
         let cursor = data.webhook_cursor;
         let chosen: Vec<i64> = data
@@ -178,25 +252,22 @@ impl Sim {
         if let Some(last) = chosen.last() {
             data.webhook_cursor = last + 1;
         }
-        let mut out = Vec::with_capacity(chosen.len());
+        let mut out = Vec::with_capacity(chosen.len().max(1));
+        if chosen.is_empty() && count > 0 {
+            if let Some(id) = data.book_return(at) {
+                out.push(delivery(&data, &data.returns[&id], now));
+            }
+        }
         for id in chosen {
             let event_id = data.next_event_id;
             data.next_event_id += 1;
-            let currency = {
-                let r = &data.returns[&id];
-                r.record
-                    .order_reference
-                    .as_ref()
-                    .and_then(|o| data.orders.get(o))
-                    .and_then(|o| o.order.currency.clone())
-            };
-            let r = data.returns.get_mut(&id).expect("chosen from the map");
+            let r = &data.returns[&id];
             let status = next_status(r.record.current_tracking_status.unwrap_or(10));
             // Strictly later than the last update: the receiver treats the same
             // (return, tracking_last_update) as a repeated delivery.
             let at = now.max(r.record.tracking_last_update.unwrap_or(0) + 1);
             let location = r.events.last().and_then(|e| e.event.location.clone());
-            r.events.push(SimEvent {
+            let event = SimEvent {
                 event: wire::TrackingEvent {
                     id: Some(event_id),
                     dt: at,
@@ -206,20 +277,12 @@ impl Sim {
                     date_added: None,
                 },
                 date_added: at,
-            });
+            };
+            let r = data.add_event(id, event).expect("chosen from the map");
             r.record.current_tracking_status = Some(status);
             r.record.tracking_last_update = Some(at);
-            let body = webhook_body(r, currency.as_deref(), now);
-            out.push((
-                Delivery {
-                    return_id: id,
-                    tracking_number: r.tracking_number().to_owned(),
-                    tracking_status: status,
-                    http_status: None,
-                    error: None,
-                },
-                serde_json::to_vec(&body).expect("JSON values serialise"),
-            ));
+            let r = &data.returns[&id];
+            out.push(delivery(&data, r, now));
         }
         out
     }
@@ -326,6 +389,57 @@ pub(super) fn admin(sim: Arc<Sim>) -> Router {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::world::World;
+
+    fn sim(returns: usize) -> Sim {
+        let world = World::generate(42, returns, crate::world::test_clock());
+        Sim {
+            api_key: "key".into(),
+            clock: world.clock,
+            data: parking_lot::Mutex::new(Data::from_world(&world)),
+            guard: parking_lot::Mutex::new(crate::procarrier::Guard::default()),
+            webhooks: Webhooks::new(&SimWebhooks::default()),
+        }
+    }
+
+    #[test]
+    fn the_moving_world_books_new_returns_once_every_one_is_final() {
+        let sim = sim(40);
+        let open = |sim: &Sim| {
+            let data = sim.data.lock();
+            data.returns
+                .values()
+                .filter(|r| {
+                    r.record
+                        .current_tracking_status
+                        .is_none_or(|s| !FINAL.contains(&s))
+                })
+                .count()
+        };
+        assert!(open(&sim) > 0);
+        let mut booked = Vec::new();
+        for _ in 0..300 {
+            let moved = sim.move_returns(2);
+            assert!(!moved.is_empty(), "every turn moves the world");
+            booked.extend(
+                moved
+                    .into_iter()
+                    .filter(|(d, _)| d.tracking_status == 10)
+                    .map(|(d, _)| d.return_id),
+            );
+        }
+        assert!(booked.len() > 10, "booked {}", booked.len());
+        let data = sim.data.lock();
+        for id in booked {
+            let r = &data.returns[&id];
+            assert!(r.tracking_number().starts_with("PCR"));
+            assert_eq!(data.id_of_tracking(r.tracking_number()), Some(id));
+            assert!(r
+                .events
+                .iter()
+                .all(|e| e.date_added >= r.created_at.timestamp()));
+        }
+    }
 
     #[test]
     fn statuses_move_towards_the_retailer_and_stop_there() {
