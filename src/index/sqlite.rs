@@ -2,7 +2,7 @@
 //! [`super::migrations`]. Queries are built with sqlx's `QueryBuilder`, whose placeholders follow
 //! the engine, so the same statements serve PostgreSQL.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -352,15 +352,6 @@ fn push_in(qb: &mut QueryBuilder<'_, Sqlite>, column: &str, values: &[String]) {
         list.push_bind(v.clone());
     }
     list.push_unseparated(")");
-}
-
-/// `(customer_email IN (…) OR customer_phone IN (…))` for a person's keys.
-fn push_keys(qb: &mut QueryBuilder<'_, Sqlite>, keys: &Keys) {
-    qb.push(" AND (");
-    push_in(qb, "customer_email", &keys.emails);
-    qb.push(" OR");
-    push_in(qb, "customer_phone", &keys.phones);
-    qb.push(")");
 }
 
 #[async_trait]
@@ -747,41 +738,43 @@ impl IndexStore for SqliteStore {
         email: Option<&str>,
         phone: Option<&str>,
     ) -> StoreResult<Keys> {
-        let (kind, value) = match (email, phone) {
-            (Some(e), _) => ("email", e),
-            (None, Some(p)) => ("phone", p),
-            (None, None) => return Ok(Keys::default()),
-        };
-        // One recursive reference (PostgreSQL allows no more): each step crosses a link from
-        // an e-mail to its phones or from a phone to its e-mails.
-        let rows = sqlx::query(
-            "WITH RECURSIVE keys(kind, value) AS (
-                 SELECT CAST($2 AS TEXT), CAST($3 AS TEXT)
-               UNION
-                 SELECT CASE WHEN k.kind = 'email' THEN 'phone' ELSE 'email' END,
-                        CASE WHEN k.kind = 'email' THEN l.phone ELSE l.email END
-                 FROM keys k JOIN contact_links l
-                   ON l.tenant = $1
-                  AND ((k.kind = 'email' AND l.email = k.value)
-                    OR (k.kind = 'phone' AND l.phone = k.value))
-             )
-             SELECT kind, value FROM keys ORDER BY kind, value",
-        )
-        .bind(tenant)
-        .bind(kind)
-        .bind(value)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut keys = Keys::default();
-        for row in rows {
-            let kind: String = row.try_get(0)?;
-            let value: String = row.try_get(1)?;
-            match kind.as_str() {
-                "email" => keys.emails.push(value),
-                _ => keys.phones.push(value),
+        // Link by link, each step one read of the links of the keys just found (each side by
+        // its own index; a recursive query joining on `email = … OR phone = …` scanned every
+        // link of the tenant). People have a few keys: a couple of steps.
+        let mut emails: BTreeSet<String> = email.map(str::to_owned).into_iter().collect();
+        let mut phones: BTreeSet<String> = phone.map(str::to_owned).into_iter().collect();
+        let (mut new_emails, mut new_phones): (Vec<String>, Vec<String>) = (
+            emails.iter().cloned().collect(),
+            phones.iter().cloned().collect(),
+        );
+        while !(new_emails.is_empty() && new_phones.is_empty()) {
+            let mut qb = QueryBuilder::<Sqlite>::new(
+                "SELECT email, phone FROM contact_links WHERE tenant = ",
+            );
+            qb.push_bind(tenant.to_owned());
+            qb.push(" AND");
+            push_in(&mut qb, "email", &new_emails);
+            qb.push(" UNION SELECT email, phone FROM contact_links WHERE tenant = ");
+            qb.push_bind(tenant.to_owned());
+            qb.push(" AND");
+            push_in(&mut qb, "phone", &new_phones);
+            let links = qb.build().fetch_all(&self.pool).await?;
+            new_emails.clear();
+            new_phones.clear();
+            for link in links {
+                let (e, p): (String, String) = (link.try_get(0)?, link.try_get(1)?);
+                if emails.insert(e.clone()) {
+                    new_emails.push(e);
+                }
+                if phones.insert(p.clone()) {
+                    new_phones.push(p);
+                }
             }
         }
-        Ok(keys)
+        Ok(Keys {
+            emails: emails.into_iter().collect(),
+            phones: phones.into_iter().collect(),
+        })
     }
 
     async fn key_of_digest(
@@ -799,30 +792,60 @@ impl IndexStore for SqliteStore {
     }
 
     async fn records_of(&self, tenant: &str, keys: &Keys) -> StoreResult<Records> {
-        let select = |table: &str, order: &str| -> QueryBuilder<'static, Sqlite> {
-            let mut qb =
-                QueryBuilder::<Sqlite>::new(format!("SELECT record FROM {table} WHERE tenant = "));
-            qb.push_bind(tenant.to_owned());
-            push_keys(&mut qb, keys);
-            qb.push(format!(" ORDER BY {order}"));
+        // By e-mail UNION by phone: each side searched by its own index (one `… OR …` over
+        // both columns scanned the tenant's whole table).
+        let select = |table: &str, columns: &str, order: &str| -> QueryBuilder<'static, Sqlite> {
+            // The union in a subquery: ordered at the top level, the planner would rather
+            // walk the listing's index in order than search the two by-customer ones.
+            let mut qb = QueryBuilder::<Sqlite>::new("SELECT * FROM (");
+            for (i, (column, values)) in [
+                ("customer_email", &keys.emails),
+                ("customer_phone", &keys.phones),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                if i > 0 {
+                    qb.push(" UNION ");
+                }
+                qb.push(format!(
+                    "SELECT record, {columns} FROM {table} WHERE tenant = "
+                ));
+                qb.push_bind(tenant.to_owned());
+                qb.push(" AND");
+                push_in(&mut qb, column, values);
+            }
+            qb.push(format!(") AS found ORDER BY {order}"));
             qb
         };
-        let returns = select("returns", "created_at DESC, vendor ASC, id ASC")
+        let returns = select(
+            "returns",
+            "created_at, vendor, id",
+            "created_at DESC, vendor ASC, id ASC",
+        )
+        .build()
+        .fetch_all(&self.pool)
+        .await?;
+        let orders = select("orders", "created_at, id", "created_at DESC, id ASC")
             .build()
             .fetch_all(&self.pool)
             .await?;
-        let orders = select("orders", "created_at DESC, id ASC")
-            .build()
-            .fetch_all(&self.pool)
-            .await?;
-        let deliveries = select("deliveries", "delivered_at DESC, tracking_number ASC")
-            .build()
-            .fetch_all(&self.pool)
-            .await?;
-        let shipments = select("shipments", "vendor ASC, tracking_number ASC")
-            .build()
-            .fetch_all(&self.pool)
-            .await?;
+        let deliveries = select(
+            "deliveries",
+            "delivered_at, tracking_number",
+            "delivered_at DESC, tracking_number ASC",
+        )
+        .build()
+        .fetch_all(&self.pool)
+        .await?;
+        let shipments = select(
+            "shipments",
+            "vendor, tracking_number",
+            "vendor ASC, tracking_number ASC",
+        )
+        .build()
+        .fetch_all(&self.pool)
+        .await?;
         Ok(Records {
             returns: returns.iter().map(record).collect::<StoreResult<_>>()?,
             orders: orders.iter().map(record).collect::<StoreResult<_>>()?,
