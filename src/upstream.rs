@@ -22,7 +22,7 @@ use crate::cache::{Cached, VendorCache};
 use crate::config::{CacheSettings, VendorsSettings};
 use crate::error::ErrorCode;
 use vendors::clock::Clock;
-use vendors::model::{Delivery, DropOffPoint, Order, Return, ReturnService, Shipment, Vendor};
+use vendors::model::{DropOffPoint, Order, Return, ReturnService, Shipment, Vendor};
 use vendors::{
     merchantpro, procarrier, rrr, trackru, vtrack, ApiErrorKind, BreakerState, RateLimitHold,
     Refusal, Transport, VendorError,
@@ -59,15 +59,6 @@ impl HealthBoard {
             }
         }
     }
-}
-
-/// V-Track's report: parcels returned to sender (refused or unclaimed) and parcels delivered.
-#[derive(Debug, Default)]
-pub struct VTrackReport {
-    pub returns: Vec<Arc<Return>>,
-    pub deliveries: Vec<Arc<Delivery>>,
-    /// Rows and entries the mapping could not read (logged when fetched).
-    pub skipped: usize,
 }
 
 /// MerchantPro orders indexed by id and, apart, by channel reference: the two are different
@@ -197,47 +188,6 @@ impl Upstreams {
             .await
     }
 
-    /// Every ProCarrier return, walking `returns/search`'s `IdLast` cursor.
-    pub async fn procarrier_returns(&self) -> Cached<Vec<Arc<Return>>> {
-        let client = self.procarrier.clone();
-        self.cached(Vendor::ProCarrier, "returns/search", move || async move {
-            let rows = client.search_all_returns(&Default::default()).await?;
-            Ok(rows
-                .iter()
-                .map(|r| Arc::new(procarrier::mapping::map_return(r)))
-                .collect())
-        })
-        .await
-    }
-
-    /// Every RRR return, page by page until an empty one.
-    pub async fn rrr_returns(&self) -> Cached<Vec<Arc<Return>>> {
-        let client = self.rrr.clone();
-        self.cached(Vendor::Rrr, "get/order_returns", move || async move {
-            let rows = client.order_returns(&Default::default()).await?;
-            Ok(rows
-                .iter()
-                .map(|r| Arc::new(rrr::mapping::order_return(r)))
-                .collect())
-        })
-        .await
-    }
-
-    /// The V-Track report: returned/refused parcels and deliveries (slow; served stale while it
-    /// refreshes once past its TTL).
-    pub async fn vtrack_report(&self) -> Cached<VTrackReport> {
-        let client = self.vtrack.clone();
-        self.cached(Vendor::VTrack, "statistics/returns", move || async move {
-            let report = client.report().await?;
-            Ok(VTrackReport {
-                skipped: report.skipped(),
-                returns: report.returns.into_iter().map(Arc::new).collect(),
-                deliveries: report.deliveries.into_iter().map(Arc::new).collect(),
-            })
-        })
-        .await
-    }
-
     /// Every MerchantPro order with its lines, indexed by id and channel reference. Used where
     /// only the channel reference is known: MerchantPro cannot filter by it.
     pub async fn merchantpro_orders(&self) -> Cached<OrderIndex> {
@@ -303,16 +253,6 @@ impl Upstreams {
                 .map(trackru::mapping::shipment)
                 .map(|s| (s.tracking_number.clone(), Arc::new(s)))
                 .collect())
-        })
-        .await
-    }
-
-    /// Every TrackRU tracking (the customer view searches them by contact).
-    pub async fn trackru_all(&self) -> Cached<Vec<Shipment>> {
-        let client = self.trackru.clone();
-        self.cached(Vendor::TrackRu, "trackings/get", move || async move {
-            let all = client.list_all(&Default::default(), 2000).await?;
-            Ok(all.iter().map(trackru::mapping::shipment).collect())
         })
         .await
     }

@@ -109,6 +109,8 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
             record TEXT NOT NULL,
             PRIMARY KEY (tenant, vendor, tracking_number)
         )",
+        // Parcels are looked up by number whatever their vendor (the key leads with vendor).
+        "CREATE INDEX shipments_by_number ON shipments (tenant, tracking_number)",
         "CREATE INDEX shipments_by_email ON shipments (tenant, customer_email)",
         "CREATE INDEX shipments_by_phone ON shipments (tenant, customer_phone)",
         // Who is who: an e-mail and a phone some vendor record carries together. A customer

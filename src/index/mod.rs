@@ -311,8 +311,9 @@ impl ReturnIndex {
         self.store.open_orders_to_check(&self.tenant, limit).await
     }
 
-    pub async fn linked_keys(&self, email: Option<&str>, phone: Option<&str>) -> StoreResult<Keys> {
-        self.store.linked_keys(&self.tenant, email, phone).await
+    /// For each of `seeds`, every key linked to its keys (see [`IndexStore::linked_keys`]).
+    pub async fn linked_keys(&self, seeds: &[Keys]) -> StoreResult<Vec<Keys>> {
+        self.store.linked_keys(&self.tenant, seeds).await
     }
 
     pub async fn key_of_digest(&self, digest: &str) -> StoreResult<Option<(String, String)>> {

@@ -354,6 +354,12 @@ fn push_in(qb: &mut QueryBuilder<'_, Sqlite>, column: &str, values: &[String]) {
     list.push_unseparated(")");
 }
 
+/// One side of a contact link, while walking them.
+enum ContactSide {
+    Email(String),
+    Phone(String),
+}
+
 #[async_trait]
 impl IndexStore for SqliteStore {
     async fn upsert_returns(&self, tenant: &str, returns: &[Return]) -> StoreResult<()> {
@@ -732,21 +738,29 @@ impl IndexStore for SqliteStore {
         .await?)
     }
 
-    async fn linked_keys(
-        &self,
-        tenant: &str,
-        email: Option<&str>,
-        phone: Option<&str>,
-    ) -> StoreResult<Keys> {
-        // Link by link, each step one read of the links of the keys just found (each side by
-        // its own index; a recursive query joining on `email = … OR phone = …` scanned every
-        // link of the tenant). People have a few keys: a couple of steps.
-        let mut emails: BTreeSet<String> = email.map(str::to_owned).into_iter().collect();
-        let mut phones: BTreeSet<String> = phone.map(str::to_owned).into_iter().collect();
-        let (mut new_emails, mut new_phones): (Vec<String>, Vec<String>) = (
-            emails.iter().cloned().collect(),
-            phones.iter().cloned().collect(),
-        );
+    async fn linked_keys(&self, tenant: &str, seeds: &[Keys]) -> StoreResult<Vec<Keys>> {
+        // Link by link from every seed at once, each step one read of the links of the keys
+        // just found (each side through its own index; a recursive query joining on
+        // `email = … OR phone = …` scanned every link of the tenant). People have a few keys:
+        // a couple of steps, whatever the number of seeds. Then each seed's component, here.
+        let mut phones_of: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut emails_of: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut seen_emails: BTreeSet<String> = BTreeSet::new();
+        let mut seen_phones: BTreeSet<String> = BTreeSet::new();
+        let mut new_emails: Vec<String> = Vec::new();
+        let mut new_phones: Vec<String> = Vec::new();
+        for seed in seeds {
+            for e in &seed.emails {
+                if seen_emails.insert(e.clone()) {
+                    new_emails.push(e.clone());
+                }
+            }
+            for p in &seed.phones {
+                if seen_phones.insert(p.clone()) {
+                    new_phones.push(p.clone());
+                }
+            }
+        }
         while !(new_emails.is_empty() && new_phones.is_empty()) {
             let mut qb = QueryBuilder::<Sqlite>::new(
                 "SELECT email, phone FROM contact_links WHERE tenant = ",
@@ -763,18 +777,49 @@ impl IndexStore for SqliteStore {
             new_phones.clear();
             for link in links {
                 let (e, p): (String, String) = (link.try_get(0)?, link.try_get(1)?);
-                if emails.insert(e.clone()) {
+                phones_of.entry(e.clone()).or_default().insert(p.clone());
+                emails_of.entry(p.clone()).or_default().insert(e.clone());
+                if seen_emails.insert(e.clone()) {
                     new_emails.push(e);
                 }
-                if phones.insert(p.clone()) {
+                if seen_phones.insert(p.clone()) {
                     new_phones.push(p);
                 }
             }
         }
-        Ok(Keys {
-            emails: emails.into_iter().collect(),
-            phones: phones.into_iter().collect(),
-        })
+        // Each seed's connected component over the links read.
+        let component = |seed: &Keys| -> Keys {
+            let mut emails: BTreeSet<String> = seed.emails.iter().cloned().collect();
+            let mut phones: BTreeSet<String> = seed.phones.iter().cloned().collect();
+            let mut todo: Vec<ContactSide> = emails
+                .iter()
+                .map(|e| ContactSide::Email(e.clone()))
+                .chain(phones.iter().map(|p| ContactSide::Phone(p.clone())))
+                .collect();
+            while let Some(key) = todo.pop() {
+                match key {
+                    ContactSide::Email(e) => {
+                        for p in phones_of.get(&e).into_iter().flatten() {
+                            if phones.insert(p.clone()) {
+                                todo.push(ContactSide::Phone(p.clone()));
+                            }
+                        }
+                    }
+                    ContactSide::Phone(p) => {
+                        for e in emails_of.get(&p).into_iter().flatten() {
+                            if emails.insert(e.clone()) {
+                                todo.push(ContactSide::Email(e.clone()));
+                            }
+                        }
+                    }
+                }
+            }
+            Keys {
+                emails: emails.into_iter().collect(),
+                phones: phones.into_iter().collect(),
+            }
+        };
+        Ok(seeds.iter().map(component).collect())
     }
 
     async fn key_of_digest(

@@ -173,13 +173,9 @@ pub trait IndexStore: Send + Sync + std::fmt::Debug {
     /// Ids of at most `limit` open orders, the least recently checked first.
     async fn open_orders_to_check(&self, tenant: &str, limit: usize) -> StoreResult<Vec<String>>;
 
-    /// The keys linked to `email` or `phone` (exactly one given) by any record.
-    async fn linked_keys(
-        &self,
-        tenant: &str,
-        email: Option<&str>,
-        phone: Option<&str>,
-    ) -> StoreResult<Keys>;
+    /// For each of `seeds`, its keys and every key linked to them by any record,
+    /// transitively (all seeds in one walk of the links).
+    async fn linked_keys(&self, tenant: &str, seeds: &[Keys]) -> StoreResult<Vec<Keys>>;
     /// The key (`("email" | "phone", value)`) whose [`super::key_digest`] is `digest`.
     async fn key_of_digest(
         &self,

@@ -6,6 +6,7 @@
 //! (RRR knows people by phone only, MerchantPro by both), so asking by either key finds the same
 //! person with the same records. The index keeps the links and walks them.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{Loaders, Service, ServiceError};
@@ -155,33 +156,87 @@ impl IdentityLookup {
     }
 }
 
-/// `key`'s person and their records, from the index.
-pub(super) async fn look_up(
+/// Each of `keys` looked up in the index: its person, their records and the vendors the
+/// index cannot serve yet. One walk of the contact links for all of them, and one
+/// read of each table for all their keys, shared out here (a dashboard's 100 customers make a
+/// handful of queries, not 500).
+pub(super) async fn look_up_many(
     index: &ReturnIndex,
-    key: &ContactKey,
-) -> Result<IdentityLookup, StoreError> {
-    let (email, phone) = match key {
-        ContactKey::Email(e) => (Some(e.as_str()), None),
-        ContactKey::Phone(p) => (None, Some(p.as_str())),
-    };
-    let linked = index.linked_keys(email, phone).await?;
-    let identity = Identity::of(key, linked);
-    let records = index.records_of(&identity.index_keys()).await?;
+    keys: &[ContactKey],
+) -> Result<HashMap<ContactKey, IdentityLookup>, StoreError> {
+    let seeds: Vec<Keys> = keys
+        .iter()
+        .map(|k| Identity::of(k, Keys::default()).index_keys())
+        .collect();
+    let linked = index.linked_keys(&seeds).await?;
+    let identities: Vec<Identity> = keys
+        .iter()
+        .zip(linked)
+        .map(|(k, linked)| Identity::of(k, linked))
+        .collect();
+    let mut all = Keys::default();
+    for identity in &identities {
+        let keys = identity.index_keys();
+        all.emails.extend(keys.emails);
+        all.phones.extend(keys.phones);
+    }
+    for list in [&mut all.emails, &mut all.phones] {
+        list.sort_unstable();
+        list.dedup();
+    }
+    let records = index.records_of(&all).await?;
+    let returns: Vec<Arc<Return>> = records.returns.into_iter().map(Arc::new).collect();
+    let orders: Vec<Arc<Order>> = records.orders.into_iter().map(Arc::new).collect();
+    let deliveries: Vec<Arc<Delivery>> = records.deliveries.into_iter().map(Arc::new).collect();
     let board = index.sync_board();
-    let failures = CONTACT_VENDORS
+    let failures: Vec<Arc<VendorError>> = CONTACT_VENDORS
         .iter()
         .filter_map(|&v| board.unavailable(v))
         .collect();
-    Ok(IdentityLookup {
-        identity: Arc::new(identity),
-        activity: Arc::new(Activity {
-            returns: records.returns.into_iter().map(Arc::new).collect(),
-            orders: records.orders.into_iter().map(Arc::new).collect(),
-            deliveries: records.deliveries.into_iter().map(Arc::new).collect(),
-            shipments: records.shipments,
-        }),
-        failures,
-    })
+    Ok(keys
+        .iter()
+        .zip(identities)
+        .map(|(key, identity)| {
+            let own = identity.index_keys();
+            // The records the index found by one of this person's keys (its columns are the
+            // records' own normalised e-mail and phone).
+            let names = |c: Option<&Customer>| {
+                c.is_some_and(|c| {
+                    c.email.as_ref().is_some_and(|e| own.emails.contains(e))
+                        || c.phone.as_ref().is_some_and(|p| own.phones.contains(p))
+                })
+            };
+            let activity = Activity {
+                returns: returns
+                    .iter()
+                    .filter(|r| names(r.customer.as_ref()))
+                    .cloned()
+                    .collect(),
+                orders: orders
+                    .iter()
+                    .filter(|o| names(o.customer.as_ref()))
+                    .cloned()
+                    .collect(),
+                deliveries: deliveries
+                    .iter()
+                    .filter(|d| names(d.customer.as_ref()))
+                    .cloned()
+                    .collect(),
+                shipments: records
+                    .shipments
+                    .iter()
+                    .filter(|s| names(s.customer.as_ref()))
+                    .cloned()
+                    .collect(),
+            };
+            let lookup = IdentityLookup {
+                identity: Arc::new(identity),
+                activity: Arc::new(activity),
+                failures: failures.clone(),
+            };
+            (key.clone(), lookup)
+        })
+        .collect())
 }
 
 /// The vendors whose records name customers: all five.

@@ -311,12 +311,9 @@ impl Loader<ContactKey> for IdentityLoader {
         &self,
         keys: &[ContactKey],
     ) -> Result<HashMap<ContactKey, IdentityLookup>, Self::Error> {
-        let mut found = HashMap::with_capacity(keys.len());
-        for key in keys {
-            let lookup = customers::look_up(&self.0, key).await.map_err(Arc::new)?;
-            found.insert(key.clone(), lookup);
-        }
-        Ok(found)
+        customers::look_up_many(&self.0, keys)
+            .await
+            .map_err(Arc::new)
     }
 }
 
