@@ -56,7 +56,7 @@ impl Default for SyncSettings {
         SyncSettings {
             enabled: true,
             backfill_days: 365,
-            window_days: 30,
+            window_days: 7,
             overlap_s: 300,
             interval_s: SyncIntervals::default(),
             rrr_trailing_days: 3,

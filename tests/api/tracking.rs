@@ -93,7 +93,10 @@ async fn a_return_dated_two_years_back_is_indexed_with_its_events_once_its_parce
 async fn the_backfill_reads_tracking_in_windows_of_the_configured_span() {
     let t = helpers::start().await;
     let g = helpers::TestGateway::builder(&t)
-        .with(|s| s.vendors.procarrier.tracking_range_max_days = 7)
+        .with(|s| {
+            s.vendors.procarrier.tracking_range_max_days = 7;
+            s.sync.window_days = 30;
+        })
         .unsynced()
         .start()
         .await;
@@ -106,8 +109,10 @@ async fn the_backfill_reads_tracking_in_windows_of_the_configured_span() {
         .unwrap();
     // 365 days back in steps of 30 (the last one 5 days), each read in windows of at most 7
     // days, every window with its DateFrom and DateTo (the simulator refuses less).
-    let settings = returns_gateway::config::SyncSettings::default();
-    let (days, step) = (settings.backfill_days, settings.window_days);
+    let (days, step) = (
+        returns_gateway::config::SyncSettings::default().backfill_days,
+        30,
+    );
     let windows: u32 = (0..days.div_ceil(step))
         .map(|i| (days - i * step).min(step).div_ceil(7))
         .sum();
