@@ -1701,8 +1701,16 @@ async fn scale_world(returns: usize, reps: usize) -> ScaleRun {
     let customer_ms = sequential_p50(&client, CUSTOMER, &json!({"email": email}), n).await;
     let customer_calls = sims.calls();
     sims.reset_calls();
-    let year =
-        json!({"from": (now - chrono::Duration::days(365)).to_rfc3339(), "to": now.to_rfc3339()});
+    // The last 365 days and today, whole UTC days (as a date picker asks).
+    let tomorrow = (now + chrono::Duration::days(1))
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc();
+    let year = json!({
+        "from": (tomorrow - chrono::Duration::days(366)).to_rfc3339(),
+        "to": tomorrow.to_rfc3339()
+    });
     let summary_ms = sequential_p50(&client, SUMMARY, &year, n).await;
     let summary_calls = sims.calls();
     eprintln!(
@@ -1843,7 +1851,7 @@ Every simulator answers after 50 ms. Per world: a gateway (release build, core 1
 empty index on disk and syncs in the background; **backfill** is from its start until every \
 vendor's `sync.state` is `READY`. Then, the world still, {n} sequential runs of each query (p50): \
 the dashboard (`returns(first: 100)` with order, tracking and customer), `customer(email)` of \
-a customer with returns, and `returnsSummary` over the last 365 days. Then one minute with the \
+a customer with returns, and `returnsSummary` over the last 365 days and today (whole UTC days: a window that starts or ends inside a day also reads that day's rows). Then one minute with the \
 moving world on (a return moves and its webhook reaches the gateway every {MOVE_EVERY_MS} ms) \
 and the sync reading every vendor within the minute (`[sync.interval_s]` vtrack 60, procarrier \
 10, rrr 30, merchantpro 10, trackru 15): the vendor calls in that minute, and the gateway's \

@@ -159,5 +159,43 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
             PRIMARY KEY (tenant, delivery)
         )",
         "CREATE INDEX webhook_deliveries_expiry ON webhook_deliveries (tenant, expires_at)",
+        // The summary's daily rollups (UTC days since the epoch), kept with the rows they count
+        // in the same transactions: `returnsSummary` over a year reads a row per day and
+        // group, not every return of the year.
+        "CREATE TABLE return_daily (
+            tenant TEXT NOT NULL,
+            day BIGINT NOT NULL,
+            vendor TEXT NOT NULL,
+            status TEXT NOT NULL,
+            refused INTEGER NOT NULL,
+            n BIGINT NOT NULL,
+            PRIMARY KEY (tenant, day, vendor, status, refused)
+        )",
+        "CREATE TABLE reason_daily (
+            tenant TEXT NOT NULL,
+            day BIGINT NOT NULL,
+            vendor TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            n BIGINT NOT NULL,
+            PRIMARY KEY (tenant, day, vendor, reason)
+        )",
+        // Refunds paid out, summed per day of payment and currency: `side` is `buyer`
+        // (amount, currency) or `seller` (amount_seller, currency_seller); `amount` an exact
+        // decimal.
+        "CREATE TABLE refund_daily (
+            tenant TEXT NOT NULL,
+            day BIGINT NOT NULL,
+            vendor TEXT NOT NULL,
+            side TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            amount TEXT NOT NULL,
+            PRIMARY KEY (tenant, day, vendor, side, currency)
+        )",
+        "CREATE TABLE delivery_daily (
+            tenant TEXT NOT NULL,
+            day BIGINT NOT NULL,
+            n BIGINT NOT NULL,
+            PRIMARY KEY (tenant, day)
+        )",
     ],
 )];

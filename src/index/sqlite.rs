@@ -8,11 +8,14 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
-use vendors::model::{Customer, Delivery, Order, Return, ReturnStatus, Shipment, Vendor};
+use vendors::model::{
+    Customer, Delivery, Order, RefundStatus, Return, ReturnStatus, Shipment, Vendor,
+};
 
 use super::migrations::MIGRATIONS;
 use super::rows::{self, code, decode_code};
@@ -75,6 +78,14 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// A write transaction, holding SQLite's write lock from its start: a transaction that
+    /// reads first and writes later (the rollups read what a row counted before) cannot take
+    /// the lock another writer took meanwhile, and would fail with "database is locked"
+    /// instead of waiting its turn (`busy_timeout`).
+    async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     async fn migrate(&self) -> StoreResult<()> {
         sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
             .execute(&self.pool)
@@ -86,7 +97,7 @@ impl SqliteStore {
             if done.contains(version) {
                 continue;
             }
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write().await?;
             for statement in *statements {
                 sqlx::query(statement).execute(&mut *tx).await?;
             }
@@ -160,6 +171,8 @@ async fn upsert_return(
     r: &Return,
 ) -> StoreResult<()> {
     let columns = rows::ReturnColumns::of(r);
+    let before = Contribution::indexed(tx, tenant, r.vendor, &r.id).await?;
+    let after = Contribution::of(r, &columns);
     let written = sqlx::query(
         "INSERT INTO returns (tenant, vendor, id, created_at, status, order_reference,
              marketplace_order_id, tracking_number, customer_email, customer_phone, country,
@@ -192,10 +205,14 @@ async fn upsert_return(
     .execute(&mut **tx)
     .await?;
     if written.rows_affected() == 0 {
-        // Read again unchanged (sync windows overlap): its reasons, refunds and contact are
-        // those already indexed.
+        // Read again unchanged (sync windows overlap): its reasons, refunds, contact and
+        // rollups are those already indexed.
         return Ok(());
     }
+    if let Some(before) = before {
+        before.apply(tx, tenant, -1).await?;
+    }
+    after.apply(tx, tenant, 1).await?;
     sqlx::query("DELETE FROM return_reasons WHERE tenant = $1 AND vendor = $2 AND return_id = $3")
         .bind(tenant)
         .bind(r.vendor.as_str())
@@ -363,7 +380,7 @@ enum ContactSide {
 #[async_trait]
 impl IndexStore for SqliteStore {
     async fn upsert_returns(&self, tenant: &str, returns: &[Return]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         for r in returns {
             upsert_return(&mut tx, tenant, r).await?;
         }
@@ -377,8 +394,15 @@ impl IndexStore for SqliteStore {
         vendor: Vendor,
         returns: &[Return],
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        for table in ["returns", "return_reasons", "refunds"] {
+        let mut tx = self.write().await?;
+        for table in [
+            "returns",
+            "return_reasons",
+            "refunds",
+            "return_daily",
+            "reason_daily",
+            "refund_daily",
+        ] {
             sqlx::query(&format!(
                 "DELETE FROM {table} WHERE tenant = $1 AND vendor = $2"
             ))
@@ -400,7 +424,7 @@ impl IndexStore for SqliteStore {
         orders: &[Order],
         checked_at: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         for o in orders {
             let customer = o.customer.as_ref();
             sqlx::query(
@@ -447,7 +471,7 @@ impl IndexStore for SqliteStore {
     }
 
     async fn replace_deliveries(&self, tenant: &str, deliveries: &[Delivery]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query("DELETE FROM deliveries WHERE tenant = $1")
             .bind(tenant)
             .execute(&mut *tx)
@@ -473,12 +497,25 @@ impl IndexStore for SqliteStore {
             .await?;
             link_contact(&mut tx, tenant, customer).await?;
         }
+        sqlx::query("DELETE FROM delivery_daily WHERE tenant = $1")
+            .bind(tenant)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO delivery_daily (tenant, day, n)
+             SELECT tenant, delivered_at / 86400000, COUNT(*) FROM deliveries
+             WHERE tenant = $1 AND delivered_at >= 0
+             GROUP BY tenant, delivered_at / 86400000",
+        )
+        .bind(tenant)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn upsert_shipments(&self, tenant: &str, shipments: &[Shipment]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         for s in shipments {
             let customer = s.customer.as_ref();
             sqlx::query(
@@ -568,93 +605,27 @@ impl IndexStore for SqliteStore {
     }
 
     async fn return_counts(&self, tenant: &str, from: i64, to: i64) -> StoreResult<ReturnCounts> {
-        let window = "tenant = $1 AND created_at >= $2 AND created_at < $3";
-        let grouped = |column: &str| {
-            format!("SELECT {column}, COUNT(*) FROM returns WHERE {window} GROUP BY {column}")
-        };
-        let mut counts = ReturnCounts::default();
-        for row in sqlx::query(&grouped("vendor"))
-            .bind(tenant)
-            .bind(from)
-            .bind(to)
-            .fetch_all(&self.pool)
-            .await?
-        {
-            let vendor: String = row.try_get(0)?;
-            let n = count(row.try_get(1)?);
-            counts.total += n;
-            if let Some(v) = Vendor::ALL.into_iter().find(|v| v.as_str() == vendor) {
-                counts.by_vendor.push((v, n));
-            }
+        // Whole UTC days from the daily rollups; the parts of a day at either end (if any)
+        // from the rows themselves.
+        let first_day = from.div_euclid(DAY_MS) + i64::from(from.rem_euclid(DAY_MS) != 0);
+        let end_day = to.div_euclid(DAY_MS);
+        if from < 0 || first_day >= end_day {
+            return self.return_counts_of_rows(tenant, from, to).await;
         }
-        counts.by_vendor.sort_by_key(|(v, _)| v.as_str());
-        let mut by_status: BTreeMap<String, (ReturnStatus, usize)> = BTreeMap::new();
-        for row in sqlx::query(&grouped("status"))
-            .bind(tenant)
-            .bind(from)
-            .bind(to)
-            .fetch_all(&self.pool)
-            .await?
-        {
-            let status: String = row.try_get(0)?;
-            if let Some(s) = decode_code::<ReturnStatus>(&status) {
-                by_status.insert(status, (s, count(row.try_get(1)?)));
-            }
+        let mut counts = self
+            .return_counts_of_days(tenant, first_day, end_day)
+            .await?;
+        if from < first_day * DAY_MS {
+            counts.merge(
+                self.return_counts_of_rows(tenant, from, first_day * DAY_MS)
+                    .await?,
+            );
         }
-        counts.by_status = by_status.into_values().collect();
-        for row in sqlx::query(
-            "SELECT reason, COUNT(*) AS n FROM return_reasons
-             WHERE tenant = $1 AND created_at >= $2 AND created_at < $3
-             GROUP BY reason ORDER BY n DESC, reason ASC",
-        )
-        .bind(tenant)
-        .bind(from)
-        .bind(to)
-        .fetch_all(&self.pool)
-        .await?
-        {
-            counts
-                .by_reason
-                .push((row.try_get(0)?, count(row.try_get(1)?)));
-        }
-        let vtrack = sqlx::query(&format!(
-            "SELECT COUNT(*), COALESCE(SUM(refused), 0) FROM returns
-             WHERE {window} AND vendor = 'vtrack'"
-        ))
-        .bind(tenant)
-        .bind(from)
-        .bind(to)
-        .fetch_one(&self.pool)
-        .await?;
-        counts.vtrack_returned = count(vtrack.try_get(0)?);
-        counts.vtrack_refused = count(vtrack.try_get(1)?);
-        let delivered: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM deliveries
-             WHERE tenant = $1 AND delivered_at >= $2 AND delivered_at < $3",
-        )
-        .bind(tenant)
-        .bind(from)
-        .bind(to)
-        .fetch_one(&self.pool)
-        .await?;
-        counts.vtrack_delivered = count(delivered);
-        for row in sqlx::query(
-            "SELECT amount, currency, amount_seller, currency_seller FROM refunds
-             WHERE tenant = $1 AND status = $4 AND paid_at >= $2 AND paid_at < $3",
-        )
-        .bind(tenant)
-        .bind(from)
-        .bind(to)
-        .bind(code(&vendors::model::RefundStatus::PaidOut))
-        .fetch_all(&self.pool)
-        .await?
-        {
-            counts.paid_refunds.push((
-                row.try_get(0)?,
-                row.try_get(1)?,
-                row.try_get(2)?,
-                row.try_get(3)?,
-            ));
+        if end_day * DAY_MS < to {
+            counts.merge(
+                self.return_counts_of_rows(tenant, end_day * DAY_MS, to)
+                    .await?,
+            );
         }
         Ok(counts)
     }
@@ -1012,5 +983,568 @@ impl IndexStore for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+}
+
+/// One UTC day, in milliseconds (the rollups' unit).
+const DAY_MS: i64 = 86_400_000;
+
+impl SqliteStore {
+    /// The summary's counts over `[from, to)`, counted from the rows.
+    async fn return_counts_of_rows(
+        &self,
+        tenant: &str,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<ReturnCounts> {
+        let window = "tenant = $1 AND created_at >= $2 AND created_at < $3";
+        let grouped = |column: &str| {
+            format!("SELECT {column}, COUNT(*) FROM returns WHERE {window} GROUP BY {column}")
+        };
+        let mut counts = ReturnCounts::default();
+        for row in sqlx::query(&grouped("vendor"))
+            .bind(tenant)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let vendor: String = row.try_get(0)?;
+            let n = count(row.try_get(1)?);
+            counts.total += n;
+            if let Some(v) = Vendor::ALL.into_iter().find(|v| v.as_str() == vendor) {
+                counts.by_vendor.push((v, n));
+            }
+        }
+        counts.by_vendor.sort_by_key(|(v, _)| v.as_str());
+        let mut by_status: BTreeMap<String, (ReturnStatus, usize)> = BTreeMap::new();
+        for row in sqlx::query(&grouped("status"))
+            .bind(tenant)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let status: String = row.try_get(0)?;
+            if let Some(s) = decode_code::<ReturnStatus>(&status) {
+                by_status.insert(status, (s, count(row.try_get(1)?)));
+            }
+        }
+        counts.by_status = by_status.into_values().collect();
+        for row in sqlx::query(
+            "SELECT reason, COUNT(*) AS n FROM return_reasons
+             WHERE tenant = $1 AND created_at >= $2 AND created_at < $3
+             GROUP BY reason ORDER BY n DESC, reason ASC",
+        )
+        .bind(tenant)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            counts
+                .by_reason
+                .push((row.try_get(0)?, count(row.try_get(1)?)));
+        }
+        let vtrack = sqlx::query(&format!(
+            "SELECT COUNT(*), COALESCE(SUM(refused), 0) FROM returns
+             WHERE {window} AND vendor = 'vtrack'"
+        ))
+        .bind(tenant)
+        .bind(from)
+        .bind(to)
+        .fetch_one(&self.pool)
+        .await?;
+        counts.vtrack_returned = count(vtrack.try_get(0)?);
+        counts.vtrack_refused = count(vtrack.try_get(1)?);
+        let delivered: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM deliveries
+             WHERE tenant = $1 AND delivered_at >= $2 AND delivered_at < $3",
+        )
+        .bind(tenant)
+        .bind(from)
+        .bind(to)
+        .fetch_one(&self.pool)
+        .await?;
+        counts.vtrack_delivered = count(delivered);
+        for row in sqlx::query(
+            "SELECT amount, currency, amount_seller, currency_seller FROM refunds
+             WHERE tenant = $1 AND status = $4 AND paid_at >= $2 AND paid_at < $3",
+        )
+        .bind(tenant)
+        .bind(from)
+        .bind(to)
+        .bind(code(&vendors::model::RefundStatus::PaidOut))
+        .fetch_all(&self.pool)
+        .await?
+        {
+            counts.paid_refunds.push((
+                row.try_get(0)?,
+                row.try_get(1)?,
+                row.try_get(2)?,
+                row.try_get(3)?,
+            ));
+        }
+        Ok(counts)
+    }
+
+    /// The summary's counts over the whole days `[first_day, end_day)`, from the rollups.
+    async fn return_counts_of_days(
+        &self,
+        tenant: &str,
+        first_day: i64,
+        end_day: i64,
+    ) -> StoreResult<ReturnCounts> {
+        let mut counts = ReturnCounts::default();
+        let mut by_vendor: BTreeMap<&'static str, (Vendor, usize)> = BTreeMap::new();
+        let mut by_status: BTreeMap<String, (ReturnStatus, usize)> = BTreeMap::new();
+        for row in sqlx::query(
+            "SELECT vendor, status, refused, CAST(SUM(n) AS BIGINT) FROM return_daily
+             WHERE tenant = $1 AND day >= $2 AND day < $3
+             GROUP BY vendor, status, refused",
+        )
+        .bind(tenant)
+        .bind(first_day)
+        .bind(end_day)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let vendor: String = row.try_get(0)?;
+            let status: String = row.try_get(1)?;
+            let refused: i64 = row.try_get(2)?;
+            let n = count(row.try_get(3)?);
+            if n == 0 {
+                continue;
+            }
+            counts.total += n;
+            if let Some(v) = Vendor::ALL.into_iter().find(|v| v.as_str() == vendor) {
+                by_vendor.entry(v.as_str()).or_insert((v, 0)).1 += n;
+                if v == Vendor::VTrack {
+                    counts.vtrack_returned += n;
+                    if refused != 0 {
+                        counts.vtrack_refused += n;
+                    }
+                }
+            }
+            if let Some(s) = decode_code::<ReturnStatus>(&status) {
+                by_status.entry(status).or_insert((s, 0)).1 += n;
+            }
+        }
+        counts.by_vendor = by_vendor.into_values().collect();
+        counts.by_status = by_status.into_values().collect();
+        for row in sqlx::query(
+            "SELECT reason, CAST(SUM(n) AS BIGINT) AS total FROM reason_daily
+             WHERE tenant = $1 AND day >= $2 AND day < $3
+             GROUP BY reason",
+        )
+        .bind(tenant)
+        .bind(first_day)
+        .bind(end_day)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let n = count(row.try_get(1)?);
+            if n > 0 {
+                counts.by_reason.push((row.try_get(0)?, n));
+            }
+        }
+        counts.sort_reasons();
+        let delivered: Option<i64> = sqlx::query_scalar(
+            "SELECT CAST(SUM(n) AS BIGINT) FROM delivery_daily
+             WHERE tenant = $1 AND day >= $2 AND day < $3",
+        )
+        .bind(tenant)
+        .bind(first_day)
+        .bind(end_day)
+        .fetch_one(&self.pool)
+        .await?;
+        counts.vtrack_delivered = count(delivered.unwrap_or(0));
+        for row in sqlx::query(
+            "SELECT side, currency, amount FROM refund_daily
+             WHERE tenant = $1 AND day >= $2 AND day < $3",
+        )
+        .bind(tenant)
+        .bind(first_day)
+        .bind(end_day)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let side: String = row.try_get(0)?;
+            let currency: String = row.try_get(1)?;
+            let amount: String = row.try_get(2)?;
+            counts.paid_refunds.push(if side == "buyer" {
+                (Some(amount), Some(currency), None, None)
+            } else {
+                (None, None, Some(amount), Some(currency))
+            });
+        }
+        Ok(counts)
+    }
+}
+
+/// What one indexed return adds to the daily rollups.
+struct Contribution {
+    vendor: Vendor,
+    day: i64,
+    status: String,
+    refused: bool,
+    reasons: Vec<String>,
+    /// Refunds paid out: (day paid, `buyer` or `seller`, currency, amount).
+    paid: Vec<(i64, &'static str, String, Decimal)>,
+}
+
+impl Contribution {
+    fn of(r: &Return, columns: &rows::ReturnColumns) -> Contribution {
+        let mut paid = Vec::new();
+        for f in &r.refunds {
+            let (RefundStatus::PaidOut, Some(at)) = (&f.status, f.paid_at) else {
+                continue;
+            };
+            let day = at.timestamp_millis().div_euclid(DAY_MS);
+            for (side, money) in [("buyer", &f.amount), ("seller", &f.amount_seller)] {
+                if let Some(m) = money {
+                    paid.push((day, side, m.currency.clone(), m.amount));
+                }
+            }
+        }
+        Contribution {
+            vendor: r.vendor,
+            day: columns.created_at.div_euclid(DAY_MS),
+            status: code(&r.status),
+            refused: r.refused,
+            reasons: columns.reasons.clone(),
+            paid,
+        }
+    }
+
+    /// The contribution of the return indexed as `vendor`/`id`, if it is.
+    async fn indexed(
+        tx: &mut Transaction<'_, Sqlite>,
+        tenant: &str,
+        vendor: Vendor,
+        id: &str,
+    ) -> StoreResult<Option<Contribution>> {
+        let Some(record) = sqlx::query_scalar::<_, String>(
+            "SELECT record FROM returns WHERE tenant = $1 AND vendor = $2 AND id = $3",
+        )
+        .bind(tenant)
+        .bind(vendor.as_str())
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let indexed: Return = serde_json::from_str(&record)?;
+        Ok(Some(Contribution::of(
+            &indexed,
+            &rows::ReturnColumns::of(&indexed),
+        )))
+    }
+
+    /// Adds this contribution to the rollups (`sign` 1), or takes it away (`sign` -1).
+    async fn apply(
+        &self,
+        tx: &mut Transaction<'_, Sqlite>,
+        tenant: &str,
+        sign: i64,
+    ) -> StoreResult<()> {
+        let vendor = self.vendor.as_str();
+        sqlx::query(
+            "INSERT INTO return_daily (tenant, day, vendor, status, refused, n)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (tenant, day, vendor, status, refused)
+             DO UPDATE SET n = return_daily.n + excluded.n",
+        )
+        .bind(tenant)
+        .bind(self.day)
+        .bind(vendor)
+        .bind(&self.status)
+        .bind(i64::from(self.refused))
+        .bind(sign)
+        .execute(&mut **tx)
+        .await?;
+        for reason in &self.reasons {
+            sqlx::query(
+                "INSERT INTO reason_daily (tenant, day, vendor, reason, n)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (tenant, day, vendor, reason)
+                 DO UPDATE SET n = reason_daily.n + excluded.n",
+            )
+            .bind(tenant)
+            .bind(self.day)
+            .bind(vendor)
+            .bind(reason)
+            .bind(sign)
+            .execute(&mut **tx)
+            .await?;
+        }
+        for (day, side, currency, amount) in &self.paid {
+            // Exact decimals: summed here, not by the database.
+            let sum: Option<String> = sqlx::query_scalar(
+                "SELECT amount FROM refund_daily
+                 WHERE tenant = $1 AND day = $2 AND vendor = $3 AND side = $4 AND currency = $5",
+            )
+            .bind(tenant)
+            .bind(day)
+            .bind(vendor)
+            .bind(side)
+            .bind(currency)
+            .fetch_optional(&mut **tx)
+            .await?;
+            let sum = sum
+                .map(|s| {
+                    Decimal::from_str(&s).map_err(|e| StoreError::Amount(format!("{s:?}: {e}")))
+                })
+                .transpose()?
+                .unwrap_or_default();
+            let sum = sum + Decimal::from(sign) * amount;
+            sqlx::query(
+                "INSERT INTO refund_daily (tenant, day, vendor, side, currency, amount)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (tenant, day, vendor, side, currency)
+                 DO UPDATE SET amount = excluded.amount",
+            )
+            .bind(tenant)
+            .bind(day)
+            .bind(vendor)
+            .bind(side)
+            .bind(currency)
+            .bind(sum.to_string())
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+    use vendors::model::{Money, Refund, ReturnItem, ReturnReason};
+
+    const T: &str = "acme";
+
+    fn at(day: i64, hour: u32) -> DateTime<FixedOffset> {
+        let base = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        (base + chrono::Duration::days(day) + chrono::Duration::hours(i64::from(hour)))
+            .fixed_offset()
+    }
+
+    fn ret(vendor: Vendor, id: &str, day: i64, hour: u32, status: ReturnStatus) -> Return {
+        let mut r = Return::new(vendor, id, status, "raw");
+        r.created_at = Some(at(day, hour));
+        r.items = vec![ReturnItem {
+            reason: Some(ReturnReason {
+                reason: Some(format!("reason {}", id.len() % 3)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }];
+        r
+    }
+
+    fn paid(r: &mut Return, day: i64, amount: &str) {
+        let money = |currency: &str| Money {
+            amount: amount.parse().unwrap(),
+            currency: currency.into(),
+        };
+        r.refunds.push(Refund {
+            vendor: r.vendor,
+            id: format!("f{}", r.refunds.len()),
+            status: RefundStatus::PaidOut,
+            status_raw: "paid".into(),
+            amount: Some(money("EUR")),
+            amount_seller: Some(money("PLN")),
+            created_at: None,
+            paid_at: Some(at(day, 12)),
+            invoice_number: None,
+            invoice_url: None,
+            item_ids: Vec::new(),
+        });
+    }
+
+    /// The counts with the refunds summed per currency, comparable whichever way counted.
+    fn normalised(mut c: ReturnCounts) -> (ReturnCounts, BTreeMap<String, Decimal>) {
+        let mut sums = BTreeMap::new();
+        for (a, cur, a2, cur2) in c.paid_refunds.drain(..) {
+            for (amount, currency) in [(a, cur), (a2, cur2)] {
+                if let (Some(amount), Some(currency)) = (amount, currency) {
+                    *sums.entry(currency).or_insert(Decimal::ZERO) +=
+                        amount.parse::<Decimal>().unwrap();
+                }
+            }
+        }
+        (c, sums)
+    }
+
+    async fn assert_rollups_agree(store: &SqliteStore) {
+        let ms = |day: i64, hour: u32| at(day, hour).timestamp_millis();
+        for (from, to) in [
+            (ms(0, 0), ms(10, 0)),
+            (ms(0, 5), ms(9, 7)),
+            (ms(2, 0), ms(3, 0)),
+            (ms(2, 1), ms(2, 23)),
+            (ms(-400, 0), ms(400, 0)),
+        ] {
+            let (whole, whole_refunds) =
+                normalised(store.return_counts(T, from, to).await.unwrap());
+            let (rows, rows_refunds) =
+                normalised(store.return_counts_of_rows(T, from, to).await.unwrap());
+            assert_eq!(whole.total, rows.total, "{from}..{to}");
+            assert_eq!(whole.by_vendor, rows.by_vendor, "{from}..{to}");
+            assert_eq!(whole.by_status, rows.by_status, "{from}..{to}");
+            assert_eq!(whole.by_reason, rows.by_reason, "{from}..{to}");
+            assert_eq!(
+                (
+                    whole.vtrack_returned,
+                    whole.vtrack_refused,
+                    whole.vtrack_delivered
+                ),
+                (
+                    rows.vtrack_returned,
+                    rows.vtrack_refused,
+                    rows.vtrack_delivered
+                ),
+                "{from}..{to}"
+            );
+            assert_eq!(whole_refunds, rows_refunds, "{from}..{to}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_summarys_daily_rollups_follow_every_write() {
+        let store = SqliteStore::in_memory().await.unwrap();
+        let mut returns = Vec::new();
+        for i in 0..40i64 {
+            let vendor = [Vendor::ProCarrier, Vendor::Rrr][(i % 2) as usize];
+            let status = [ReturnStatus::Requested, ReturnStatus::InTransit][(i % 3 == 0) as usize];
+            let mut r = ret(vendor, &format!("r{i}"), i % 9, (i * 5 % 24) as u32, status);
+            if vendor == Vendor::Rrr {
+                paid(&mut r, i % 9 + 1, "10.05");
+            }
+            returns.push(r);
+        }
+        store.upsert_returns(T, &returns).await.unwrap();
+        assert_rollups_agree(&store).await;
+
+        // Changes: a status, a day, a refund paid; the same rows again unchanged.
+        returns[3].status = ReturnStatus::Cancelled;
+        returns[4].created_at = Some(at(7, 3));
+        paid(&mut returns[5], 2, "0.125");
+        store.upsert_returns(T, &returns).await.unwrap();
+        store.upsert_returns(T, &returns[..10]).await.unwrap();
+        assert_rollups_agree(&store).await;
+
+        // V-Track's report replaced whole, twice, with deliveries.
+        for n in [6usize, 3] {
+            let vtrack: Vec<Return> = (0..n)
+                .map(|i| {
+                    let mut r = ret(
+                        Vendor::VTrack,
+                        &format!("v{i}"),
+                        i as i64,
+                        9,
+                        ReturnStatus::Received,
+                    );
+                    r.refused = i % 2 == 0;
+                    r
+                })
+                .collect();
+            let deliveries: Vec<Delivery> = (0..n)
+                .map(|i| Delivery {
+                    vendor: Vendor::VTrack,
+                    tracking_number: format!("D{i}"),
+                    order_reference: None,
+                    invoice_id: None,
+                    finalized_at: None,
+                    delivered_at: Some(at(i as i64 * 2, 20)),
+                    customer: None,
+                })
+                .collect();
+            store
+                .replace_returns(T, Vendor::VTrack, &vtrack)
+                .await
+                .unwrap();
+            store.replace_deliveries(T, &deliveries).await.unwrap();
+            assert_rollups_agree(&store).await;
+        }
+        let all = store
+            .return_counts(
+                T,
+                at(-1, 0).timestamp_millis(),
+                at(30, 0).timestamp_millis(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(all.total, 43);
+        assert_eq!(
+            (
+                all.vtrack_returned,
+                all.vtrack_refused,
+                all.vtrack_delivered
+            ),
+            (3, 2, 3)
+        );
+    }
+
+    #[tokio::test]
+    async fn linked_keys_walk_links_transitively_for_every_seed() {
+        let store = SqliteStore::in_memory().await.unwrap();
+        let person = |email: &str, phone: &str| Customer {
+            email: Some(email.into()),
+            phone: Some(phone.into()),
+            ..Default::default()
+        };
+        // a@x – +1 – b@x – +2 ; c@x – +3 apart.
+        let mut returns = Vec::new();
+        for (i, (e, p)) in [("a@x", "+1"), ("b@x", "+1"), ("b@x", "+2"), ("c@x", "+3")]
+            .into_iter()
+            .enumerate()
+        {
+            let mut r = ret(
+                Vendor::ProCarrier,
+                &format!("p{i}"),
+                0,
+                1,
+                ReturnStatus::Requested,
+            );
+            r.customer = Some(person(e, p));
+            returns.push(r);
+        }
+        store.upsert_returns(T, &returns).await.unwrap();
+        let seed = |e: Option<&str>, p: Option<&str>| Keys {
+            emails: e.map(str::to_owned).into_iter().collect(),
+            phones: p.map(str::to_owned).into_iter().collect(),
+        };
+        let found = store
+            .linked_keys(
+                T,
+                &[
+                    seed(Some("a@x"), None),
+                    seed(None, Some("+2")),
+                    seed(None, Some("+3")),
+                    seed(Some("z@x"), None),
+                ],
+            )
+            .await
+            .unwrap();
+        let ab = Keys {
+            emails: vec!["a@x".into(), "b@x".into()],
+            phones: vec!["+1".into(), "+2".into()],
+        };
+        assert_eq!(found[0], ab);
+        assert_eq!(found[1], ab);
+        assert_eq!(found[2], seed(Some("c@x"), Some("+3")));
+        assert_eq!(found[3], seed(Some("z@x"), None));
+        // Another tenant sees none of it.
+        assert_eq!(
+            store
+                .linked_keys("other", &[seed(Some("a@x"), None)])
+                .await
+                .unwrap()[0],
+            seed(Some("a@x"), None)
+        );
     }
 }

@@ -17,6 +17,8 @@ pub enum StoreError {
     Corrupt(#[from] serde_json::Error),
     #[error("index store: {0}")]
     Open(String),
+    #[error("index store: a stored amount does not read back: {0}")]
+    Amount(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -91,6 +93,44 @@ pub struct ReturnCounts {
         Option<String>,
         Option<String>,
     )>,
+}
+
+impl ReturnCounts {
+    /// Adds `other` (the counts of a disjoint window) to these.
+    pub fn merge(&mut self, other: ReturnCounts) {
+        self.total += other.total;
+        for (vendor, n) in other.by_vendor {
+            match self.by_vendor.iter_mut().find(|(v, _)| *v == vendor) {
+                Some((_, m)) => *m += n,
+                None => self.by_vendor.push((vendor, n)),
+            }
+        }
+        self.by_vendor.sort_by_key(|(v, _)| v.as_str());
+        for (status, n) in other.by_status {
+            match self.by_status.iter_mut().find(|(s, _)| *s == status) {
+                Some((_, m)) => *m += n,
+                None => self.by_status.push((status, n)),
+            }
+        }
+        self.by_status.sort_by_key(|(s, _)| super::rows::code(s));
+        for (reason, n) in other.by_reason {
+            match self.by_reason.iter_mut().find(|(r, _)| *r == reason) {
+                Some((_, m)) => *m += n,
+                None => self.by_reason.push((reason, n)),
+            }
+        }
+        self.sort_reasons();
+        self.vtrack_returned += other.vtrack_returned;
+        self.vtrack_refused += other.vtrack_refused;
+        self.vtrack_delivered += other.vtrack_delivered;
+        self.paid_refunds.extend(other.paid_refunds);
+    }
+
+    /// Reasons most first, then by name.
+    pub fn sort_reasons(&mut self) {
+        self.by_reason
+            .sort_by(|(a, m), (b, n)| n.cmp(m).then_with(|| a.cmp(b)));
+    }
 }
 
 /// A person's keys: every e-mail and phone linked to the one asked for.
