@@ -25,12 +25,18 @@ RUN touch src/main.rs src/lib.rs crates/vendors/src/lib.rs \
 FROM debian:bookworm-slim AS runtime
 # rustls with bundled roots: no OpenSSL or CA package needed at run time.
 RUN groupadd --system --gid 10001 gateway \
-    && useradd --system --uid 10001 --gid gateway --no-create-home gateway
+    && useradd --system --uid 10001 --gid gateway --no-create-home gateway \
+    && mkdir -p /var/lib/returns-gateway \
+    && chown gateway:gateway /var/lib/returns-gateway
 COPY --from=build /src/target/release/returns-gateway /usr/local/bin/returns-gateway
 COPY config/default.toml /etc/returns-gateway/config.toml
 ENV RETURNS_GATEWAY_CONFIG=/etc/returns-gateway/config.toml \
     RETURNS_GATEWAY_LISTEN=0.0.0.0:4000 \
+    RETURNS_GATEWAY__INDEX__DATA_DIR=/var/lib/returns-gateway \
     RUST_LOG=info
+# The returns index (index.sqlite3): keep it on a volume, so a new container resumes its sync
+# instead of backfilling again.
+VOLUME /var/lib/returns-gateway
 USER 10001:10001
 EXPOSE 4000
 # SIGTERM drains: no new connections, requests in flight finish (server.shutdown_grace_s, 25 s

@@ -66,6 +66,8 @@ struct Opts {
     scenarios: Vec<String>,
     reps: usize,
     write: bool,
+    /// The world sizes of (g).
+    worlds: Vec<usize>,
 }
 
 fn main() {
@@ -103,14 +105,21 @@ fn parse_opts(args: &[String]) -> Opts {
         scenarios: Vec::new(),
         reps: 3,
         write: true,
+        worlds: SCALE_WORLDS.to_vec(),
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--reps" => opts.reps = it.next().and_then(|n| n.parse().ok()).expect("--reps N"),
             "--no-write" => opts.write = false,
+            "--worlds" => {
+                opts.worlds = it
+                    .next()
+                    .map(|w| w.split(',').filter_map(|n| n.parse().ok()).collect())
+                    .expect("--worlds 540,27000,100000")
+            }
             "all" => opts.scenarios.extend(
-                ["a", "b", "c", "d", "e", "e2", "f"]
+                ["a", "b", "c", "d", "e", "e2", "f", "g"]
                     .iter()
                     .map(|s| s.to_string()),
             ),
@@ -120,7 +129,7 @@ fn parse_opts(args: &[String]) -> Opts {
     }
     if opts.scenarios.is_empty() {
         eprintln!(
-            "usage: cargo bench --bench gateway -- <all | a b c d e e2 f> [--reps N] [--no-write]"
+            "usage: cargo bench --bench gateway -- <all | a b c d e e2 f g> [--reps N] [--no-write] [--worlds 540,27000,100000]"
         );
         std::process::exit(2);
     }
@@ -153,6 +162,7 @@ async fn run(opts: Opts) {
             "e" => scenario_e(opts.reps).await,
             "e2" => scenario_e2(opts.reps).await,
             "f" => scenario_f(opts.reps).await,
+            "g" => scenario_g(opts.reps, &opts.worlds).await,
             other => {
                 eprintln!("unknown scenario {other:?}");
                 continue;
@@ -469,6 +479,10 @@ struct Knobs {
     naive: bool,
     /// Extra `key = value` lines of `[vendors.trackru.resilience]` (its breaker, for (e)).
     trackru_resilience: String,
+    /// Where the returns index lives: in memory unless a scenario keeps it on disk ((g)).
+    index_dir: Option<PathBuf>,
+    /// Extra lines of `[sync]` (the intervals of (g)).
+    sync: String,
 }
 
 impl Default for Knobs {
@@ -480,6 +494,8 @@ impl Default for Knobs {
             timeout_ms: [10_000, 5_000, 5_000, 5_000, 5_000],
             naive: false,
             trackru_resilience: String::new(),
+            index_dir: None,
+            sync: String::new(),
         }
     }
 }
@@ -504,6 +520,12 @@ rate_limit_per_client_per_s = 0
 # The load carries no tokens: anonymous callers, as in the demo.
 [auth]
 allow_anonymous = true
+
+[index]
+data_dir = "{index_dir}"
+
+[sync]
+{sync}
 
 [cache]
 max_entries_per_vendor = 10000
@@ -557,6 +579,11 @@ rate_limit_per_s = 0.0
 {tr_resilience}
 "#,
         naive = k.naive,
+        index_dir = k
+            .index_dir
+            .as_deref()
+            .map_or(String::new(), |d| d.display().to_string()),
+        sync = k.sync,
         stale = k.vtrack_max_stale_s,
         ttl_vt = ttl(Vendor::VTrack),
         ttl_pc = ttl(Vendor::ProCarrier),
@@ -694,8 +721,36 @@ async fn wait_until_listening(addr: SocketAddr, child: &mut Child) {
     }
 }
 
-/// Starts the release gateway on core 1 with `knobs`.
+/// Starts the release gateway on core 1 with `knobs`, and waits until its returns index has
+/// every vendor backfilled (what the scenarios measure is a synced gateway's).
 async fn start_gateway(sims: &TestSims, knobs: &Knobs) -> Server {
+    let server = spawn_gateway(sims, knobs).await;
+    wait_synced(&server.graphql(), Duration::from_secs(900)).await;
+    server
+}
+
+/// Until every vendor's sync is `READY`; panics after `limit`.
+async fn wait_synced(gateway: &TestGateway, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let answer = gateway.query("{ vendors { vendor sync { state } } }").await;
+        let vendors = answer["data"]["vendors"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if !vendors.is_empty() && vendors.iter().all(|v| v["sync"]["state"] == "READY") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not synced after {limit:?}: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Starts the release gateway on core 1 with `knobs`, answering as soon as it listens.
+async fn spawn_gateway(sims: &TestSims, knobs: &Knobs) -> Server {
     let addr = free_port();
     let dir = work_dir();
     let config = dir.join(format!("gateway-{}.toml", addr.port()));
@@ -1511,6 +1566,332 @@ Runs (bytes): {}\n",
 
 // ---------------------------------------------------------------------------------------------
 // BENCHMARKS.md: one generated block per scenario, the text around them kept as written
+
+// ---------------------------------------------------------------------------------------------
+// (g) scale: the returns index over worlds of 540, 27,000 and 100,000 returns
+
+const SCALE_WORLDS: [usize; 3] = [540, 27_000, 100_000];
+
+const CUSTOMER: &str = "query Customer($email: String) { customer(email: $email) {
+    id name email phone returnRate
+    returns { vendor vendorId status refused }
+    orders { vendorId } deliveries { trackingNumber } refunds { vendor vendorId status } } }";
+
+const SUMMARY: &str = "query Summary($from: DateTime!, $to: DateTime!) {
+    returnsSummary(from: $from, to: $to) { total byVendor { vendor count }
+    byStatus { status count } byReason { reason count } refusalRate
+    refundedTotals { amount currency } incompleteVendors } }";
+
+/// Sync cadence of the steady-state minute: every vendor read within it (the defaults read
+/// RRR every 10 min and V-Track every 15, which one minute would not see).
+const SCALE_SYNC: &str = "[sync.interval_s]
+vtrack = 60
+procarrier = 10
+rrr = 30
+merchantpro = 10
+trackru = 15";
+
+/// The moving world of the steady-state minute: a return moves (and its webhook is sent) every
+/// 200 ms, whatever the world's size.
+const MOVE_EVERY_MS: u64 = 200;
+
+#[derive(Debug, Clone)]
+struct ScaleRun {
+    returns: usize,
+    backfill_s: f64,
+    backfill_calls: BTreeMap<String, u64>,
+    dashboard_ms: f64,
+    customer_ms: f64,
+    summary_ms: f64,
+    /// Vendor calls during the measured queries (the 3 unmeasured runs included).
+    query_calls: [u64; 3],
+    steady_calls_per_min: u64,
+    steady_calls: BTreeMap<String, u64>,
+    rss_mib: f64,
+    hwm_mib: f64,
+    restart_answer_s: f64,
+    restart_calls: u64,
+    restart_same: bool,
+}
+
+fn proc_status_mib(pid: u32, field: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(field)?
+                .trim()
+                .strip_suffix("kB")?
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// The p50 of `n` sequential runs of `query` (after 3 unmeasured ones), in ms; every answer
+/// checked for errors.
+async fn sequential_p50(gateway: &TestGateway, query: &str, variables: &Value, n: usize) -> f64 {
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n + 3 {
+        let began = Instant::now();
+        let answer = gateway.query_with(query, variables.clone()).await;
+        let took = ms(began.elapsed());
+        assert!(answer.get("errors").is_none(), "{answer}");
+        if i >= 3 {
+            samples.push(took);
+        }
+    }
+    median(samples)
+}
+
+async fn set_moving_world(sims: &TestSims, url: &str, interval_ms: u64) {
+    let origin = &sims.sim(Vendor::ProCarrier).origin;
+    let resp = reqwest::Client::new()
+        .put(format!("{origin}/__sim/webhooks"))
+        .json(&json!({"url": url, "interval_ms": interval_ms, "per_tick": 1}))
+        .send()
+        .await
+        .expect("the simulator answers");
+    assert!(resp.status().is_success(), "{}", resp.status());
+}
+
+async fn scale_world(returns: usize, reps: usize) -> ScaleRun {
+    eprintln!("g: world of {returns} returns");
+    let sims = TestSims::builder()
+        .returns(returns)
+        .system_clock()
+        .start()
+        .await;
+    sims.set_all_faults(testkit::latency(50));
+    let index_dir = work_dir().join(format!("index-{returns}"));
+    let _ = std::fs::remove_dir_all(&index_dir);
+    std::fs::create_dir_all(&index_dir).expect("index dir");
+    let knobs = Knobs {
+        index_dir: Some(index_dir.clone()),
+        sync: SCALE_SYNC.to_owned(),
+        ..Knobs::default()
+    };
+
+    // Backfill: from the process's start until every vendor is READY.
+    sims.reset_calls();
+    let began = Instant::now();
+    let gw = spawn_gateway(&sims, &knobs).await;
+    let client = gw.graphql();
+    wait_synced(&client, Duration::from_secs(1800)).await;
+    let backfill_s = began.elapsed().as_secs_f64();
+    let backfill_calls = sims.calls();
+    eprintln!(
+        "g {returns}: backfill {backfill_s:.1} s, {} calls",
+        total(&backfill_calls)
+    );
+
+    // Latencies after sync, the moving world still.
+    let now = chrono::Utc::now();
+    let world = &sims.sims.world;
+    let email = world
+        .person_of(world.order_of(&world.returns[0]))
+        .email
+        .clone();
+    let n = 20 * reps.max(1);
+    sims.reset_calls();
+    let dashboard_ms = sequential_p50(&client, DASHBOARD, &json!({"first": 100}), n).await;
+    let dashboard_calls = sims.calls();
+    sims.reset_calls();
+    let customer_ms = sequential_p50(&client, CUSTOMER, &json!({"email": email}), n).await;
+    let customer_calls = sims.calls();
+    sims.reset_calls();
+    // The last 365 days and today, whole UTC days (as a date picker asks).
+    let tomorrow = (now + chrono::Duration::days(1))
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc();
+    let year = json!({
+        "from": (tomorrow - chrono::Duration::days(366)).to_rfc3339(),
+        "to": tomorrow.to_rfc3339()
+    });
+    let summary_ms = sequential_p50(&client, SUMMARY, &year, n).await;
+    let summary_calls = sims.calls();
+    eprintln!(
+        "g {returns}: p50 dashboard {dashboard_ms:.1} ms ({} calls in {} runs: {dashboard_calls:?}), customer {customer_ms:.1} ms ({} calls), summary {summary_ms:.1} ms ({} calls)",
+        total(&dashboard_calls),
+        n + 3,
+        total(&customer_calls),
+        total(&summary_calls)
+    );
+
+    // Steady state: one minute of the moving world and the background sync.
+    let webhook = format!("http://{}/webhooks/procarrier/default", gw.addr);
+    set_moving_world(&sims, &webhook, MOVE_EVERY_MS).await;
+    sims.reset_calls();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let steady_calls = sims.calls();
+    set_moving_world(&sims, "", 0).await;
+    let rss_mib = proc_status_mib(gw.pid(), "VmRSS:");
+    let hwm_mib = proc_status_mib(gw.pid(), "VmHWM:");
+    eprintln!(
+        "g {returns}: steady {} calls/min, RSS {rss_mib:.0} MiB (peak {hwm_mib:.0})",
+        total(&steady_calls)
+    );
+
+    // Restart on the same index, default cadence: the first dashboard answer, and the vendor
+    // calls made before it arrived.
+    let answered = client.query_with(DASHBOARD, json!({"first": 100})).await;
+    drop(client);
+    drop(gw);
+    sims.reset_calls();
+    let began = Instant::now();
+    let again = spawn_gateway(
+        &sims,
+        &Knobs {
+            index_dir: Some(index_dir.clone()),
+            ..Knobs::default()
+        },
+    )
+    .await;
+    let first = again
+        .graphql()
+        .query_with(DASHBOARD, json!({"first": 100}))
+        .await;
+    let restart_answer_s = began.elapsed().as_secs_f64();
+    let restart_calls = total(&sims.calls());
+    assert!(first.get("errors").is_none(), "{first}");
+    // The world moved while the first process ran: compare the page's rows, not their states.
+    let ids = |a: &Value| -> Vec<Value> {
+        a["data"]["returns"]["edges"]
+            .as_array()
+            .map(|e| e.iter().map(|e| e["node"]["id"].clone()).collect())
+            .unwrap_or_default()
+    };
+    let restart_same = ids(&first) == ids(&answered) && !ids(&first).is_empty();
+    eprintln!("g {returns}: restart answered after {restart_answer_s:.2} s, {restart_calls} calls before, same page: {restart_same}");
+    drop(again);
+    let _ = std::fs::remove_dir_all(&index_dir);
+    ScaleRun {
+        returns,
+        backfill_s,
+        backfill_calls,
+        dashboard_ms,
+        customer_ms,
+        summary_ms,
+        query_calls: [
+            total(&dashboard_calls),
+            total(&customer_calls),
+            total(&summary_calls),
+        ],
+        steady_calls_per_min: total(&steady_calls),
+        steady_calls,
+        rss_mib,
+        hwm_mib,
+        restart_answer_s,
+        restart_calls,
+        restart_same,
+    }
+}
+
+/// Calls per vendor (the first word of the simulators' route names).
+fn per_vendor(calls: &BTreeMap<String, u64>) -> String {
+    let mut by: BTreeMap<&str, u64> = BTreeMap::new();
+    for (route, n) in calls {
+        *by.entry(route.split(' ').next().unwrap_or(route))
+            .or_default() += n;
+    }
+    by.iter()
+        .map(|(v, n)| format!("{v} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn scenario_g(reps: usize, worlds: &[usize]) -> Report {
+    let mut runs = Vec::new();
+    for &returns in worlds {
+        runs.push(scale_world(returns, reps).await);
+    }
+    let first = runs.first().cloned().expect("a world");
+    let last = runs.last().cloned().expect("a world");
+    let ratio = |f: fn(&ScaleRun) -> f64| f(&last) / f(&first);
+    let dash = ratio(|r| r.dashboard_ms);
+    let cust = ratio(|r| r.customer_ms);
+    let summ = ratio(|r| r.summary_ms);
+    let steady = last.steady_calls_per_min as f64 / first.steady_calls_per_min.max(1) as f64;
+    let at_27k = runs.iter().find(|r| r.returns == 27_000);
+    let mut table = String::from(
+        "| returns in the world | backfill | backfill calls | dashboard p50 | customer(email) p50 | returnsSummary (a year) p50 | vendor calls / min, steady | gateway RSS (peak) | restart: first answer | calls before it |\n|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in &runs {
+        table += &format!(
+            "| {} | {:.1} s | {} | {:.1} ms | {:.1} ms | {:.1} ms | {} | {:.0} MiB ({:.0}) | {:.2} s{} | {} |\n",
+            r.returns,
+            r.backfill_s,
+            total(&r.backfill_calls),
+            r.dashboard_ms,
+            r.customer_ms,
+            r.summary_ms,
+            r.steady_calls_per_min,
+            r.rss_mib,
+            r.hwm_mib,
+            r.restart_answer_s,
+            if r.restart_same { "" } else { " (**other page**)" },
+            r.restart_calls,
+        );
+    }
+    let mut calls = String::new();
+    for r in &runs {
+        calls += &format!(
+            "- {} returns: backfill {}; steady minute {}; during the measured queries (dashboard, customer, summary) {}, {}, {}\n",
+            r.returns,
+            per_vendor(&r.backfill_calls),
+            per_vendor(&r.steady_calls),
+            r.query_calls[0],
+            r.query_calls[1],
+            r.query_calls[2],
+        );
+    }
+    let markdown = format!(
+        "### (g) Scale: the returns index over worlds of {worlds}\n\n\
+Every simulator answers after 50 ms. Per world: a gateway (release build, core 1) starts on an \
+empty index on disk and syncs in the background; **backfill** is from its start until every \
+vendor's `sync.state` is `READY`. Then, the world still, {n} sequential runs of each query (p50): \
+the dashboard (`returns(first: 100)` with order, tracking and customer), `customer(email)` of \
+a customer with returns, and `returnsSummary` over the last 365 days and today (whole UTC days: a window that starts or ends inside a day also reads that day's rows). Then one minute with the \
+moving world on (a return moves and its webhook reaches the gateway every {MOVE_EVERY_MS} ms) \
+and the sync reading every vendor within the minute (`[sync.interval_s]` vtrack 60, procarrier \
+10, rrr 30, merchantpro 10, trackru 15): the vendor calls in that minute, and the gateway's \
+RSS after it. Then the gateway is stopped and started again on the same index, with the \
+default cadence: the time from the new process's start to its first dashboard answer, and \
+the vendor calls the simulators saw before that answer.\n\n\
+{table}\n\
+| target | measured | result |\n|---|---|---|\n\
+| dashboard p50 at {last_n} ≤ 1.5× at {first_n} | {dash:.2}× | {} |\n\
+| customer(email) p50 at {last_n} ≤ 1.5× at {first_n} | {cust:.2}× | {} |\n\
+| returnsSummary p50 at {last_n} ≤ 1.5× at {first_n} | {summ:.2}× | {} |\n\
+| steady vendor calls/min at {last_n} ≤ 2× at {first_n} | {steady:.2}× | {} |\n\
+| gateway RSS at {last_n} ≤ 300 MiB, after sync | {:.0} MiB | {} |\n\
+| gateway RSS at {last_n} ≤ 300 MiB, peak (during the backfill) | {:.0} MiB | {} |\n\
+| restart: first answer ≤ 2 s, from the index, no vendor call before it | {:.2} s, {} calls | {} |\n\
+| backfill of 27,000 returns ≤ 60 s | {} | {} |\n\n\
+Calls by vendor:\n\n{calls}",
+        verdict(dash <= 1.5),
+        verdict(cust <= 1.5),
+        verdict(summ <= 1.5),
+        verdict(steady <= 2.0),
+        last.rss_mib,
+        verdict(last.rss_mib <= 300.0),
+        last.hwm_mib,
+        verdict(last.hwm_mib <= 300.0),
+        last.restart_answer_s,
+        last.restart_calls,
+        verdict(runs.iter().all(|r| r.restart_answer_s <= 2.0 && r.restart_calls == 0 && r.restart_same)),
+        at_27k.map_or("not run".to_owned(), |r| format!("{:.1} s", r.backfill_s)),
+        verdict(at_27k.is_some_and(|r| r.backfill_s <= 60.0)),
+        worlds = worlds.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(", "),
+        n = 20 * reps.max(1),
+        last_n = last.returns,
+        first_n = first.returns,
+    );
+    Report { id: "g", markdown }
+}
 
 fn command_output(cmd: &str, args: &[&str]) -> String {
     Command::new(cmd)

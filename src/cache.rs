@@ -174,9 +174,33 @@ impl VendorCache {
         self.served.lock().get(&vendor).map(Instant::elapsed)
     }
 
-    /// Forgets everything cached for `vendor` (after a write, say).
-    pub fn invalidate_vendor(&self, vendor: Vendor) {
-        self.slot(vendor).cache.invalidate_all();
+    /// Forgets `vendor`'s cached reads that describe any of `subjects` (an order id, a tracking
+    /// number: a word of the read's key) or whose key starts with one of `prefixes` (reads that
+    /// cover everything in a window, such as ProCarrier's `tracking/range`); everything else
+    /// stays. A write drops what it made stale, never the vendor's whole cache.
+    pub async fn invalidate_mentioning(
+        &self,
+        vendor: Vendor,
+        subjects: &[&str],
+        prefixes: &[&str],
+    ) -> usize {
+        let cache = &self.slot(vendor).cache;
+        let stale: Vec<std::sync::Arc<String>> = cache
+            .iter()
+            .map(|(key, _)| key)
+            .filter(|key| {
+                // Past the value's type name: `<type>|<read>`.
+                let read = key.split_once('|').map_or(key.as_str(), |(_, read)| read);
+                prefixes.iter().any(|p| read.starts_with(p))
+                    || read
+                        .split(|c: char| !(c.is_alphanumeric() || "-_.@+".contains(c)))
+                        .any(|word| subjects.contains(&word))
+            })
+            .collect();
+        for key in &stale {
+            cache.invalidate(key.as_str()).await;
+        }
+        stale.len()
     }
 
     /// Reads served from the cache and reads that went to the vendor (or joined a flight).
@@ -235,11 +259,40 @@ mod tests {
         );
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert!(cache.data_age(Vendor::Rrr).is_some());
-        cache.invalidate_vendor(Vendor::Rrr);
+    }
+
+    #[tokio::test]
+    async fn a_write_drops_only_the_reads_that_mention_its_subject() {
+        let cache = VendorCache::new(&settings(60));
+        let calls = Arc::new(AtomicUsize::new(0));
+        for key in [
+            "orders?ids=12,345",
+            "orders?ids=1234",
+            "tracking/get?PCR0000000012",
+            "tracking/range?since=1700000000",
+            "services/get?x",
+        ] {
+            cache.get(Vendor::Rrr, key, counting(&calls)).await.unwrap();
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 5);
+        // `12` is a word of the first key only, not a part of `1234` or of a tracking number.
         assert_eq!(
-            *cache.get(Vendor::Rrr, "k", counting(&calls)).await.unwrap(),
+            cache
+                .invalidate_mentioning(Vendor::Rrr, &["12"], &["tracking/range"])
+                .await,
             2
         );
+        for (key, fetched) in [
+            ("orders?ids=12,345", true),
+            ("orders?ids=1234", false),
+            ("tracking/get?PCR0000000012", false),
+            ("tracking/range?since=1700000000", true),
+            ("services/get?x", false),
+        ] {
+            let before = calls.load(Ordering::SeqCst);
+            cache.get(Vendor::Rrr, key, counting(&calls)).await.unwrap();
+            assert_eq!(calls.load(Ordering::SeqCst) > before, fetched, "{key}");
+        }
     }
 
     #[tokio::test]

@@ -78,10 +78,35 @@ where
     println!("The demo accepts requests without a token; a token with every scope (24 h):");
     println!("  Authorization: Bearer {token}\n");
     // The gateway reads the simulated world's clock (`sim.now` fixes it).
-    App::with_clock(&settings, sims.world.clock)?
-        .run(listener, shutdown())
-        .await?;
+    let app = App::with_clock(&settings, sims.world.clock).await?;
+    if settings.sync.enabled {
+        tokio::spawn(print_sync_progress(app.sync()));
+    }
+    app.run(listener, shutdown()).await?;
     Ok(())
+}
+
+/// Prints each vendor's backfill as it ends (the index answers from the start, with what it
+/// holds so far).
+async fn print_sync_progress(sync: crate::http::SyncControl) {
+    println!("Syncing the returns index from the simulators…");
+    let started = std::time::Instant::now();
+    let mut reported: Vec<Vendor> = Vec::new();
+    while reported.len() < Vendor::ALL.len() {
+        // A change between two looks is seen at the next look, a second later at most.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), sync.changed()).await;
+        for (vendor, status) in sync.statuses("default") {
+            if status.phase == crate::index::SyncPhase::Ready && !reported.contains(&vendor) {
+                reported.push(vendor);
+                println!(
+                    "  index: {:<12} synced, {} rows ({:.1} s)",
+                    vendor.as_str(),
+                    status.rows,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        }
+    }
 }
 
 /// Starts the simulators alone, prints their base URLs and admin endpoints, and runs until

@@ -1,12 +1,10 @@
 //! Return updates pushed by vendors (ProCarrier's signed webhooks), fanned out to
-//! `returnUpdated` subscribers. Deliveries are deduplicated: a vendor that repeats a delivery
-//! (same return, same `tracking_last_update`) is acknowledged without a second event.
+//! `returnUpdated` subscribers. (Repeated deliveries are dropped before they get here, by the
+//! returns index: see `http::webhooks`.)
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use moka::future::Cache;
 use tokio::sync::broadcast;
 
 use crate::config::WebhookSettings;
@@ -22,7 +20,6 @@ pub struct ReturnUpdate {
 
 pub struct ReturnEvents {
     sender: broadcast::Sender<Arc<ReturnUpdate>>,
-    seen: Cache<String, ()>,
 }
 
 impl std::fmt::Debug for ReturnEvents {
@@ -36,19 +33,7 @@ impl std::fmt::Debug for ReturnEvents {
 impl ReturnEvents {
     pub fn new(settings: &WebhookSettings) -> Self {
         let (sender, _) = broadcast::channel(settings.subscriber_buffer);
-        ReturnEvents {
-            sender,
-            seen: Cache::builder()
-                .max_capacity(settings.dedupe_max_entries)
-                .time_to_live(Duration::from_secs(settings.dedupe_ttl_s))
-                .build(),
-        }
-    }
-
-    /// Whether this is the first delivery of `delivery` (a key naming the tenant, the vendor's
-    /// return and the update): atomic, so two copies arriving at once make one event.
-    pub async fn first_delivery(&self, delivery: String) -> bool {
-        self.seen.entry(delivery).or_insert(()).await.is_fresh()
+        ReturnEvents { sender }
     }
 
     /// Sends `update` to every subscriber (none listening is fine).
@@ -63,19 +48,5 @@ impl ReturnEvents {
     /// Open `returnUpdated` subscriptions (all tenants).
     pub fn subscribers(&self) -> usize {
         self.sender.receiver_count()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_delivery_is_first_once() {
-        let events = ReturnEvents::new(&WebhookSettings::default());
-        assert!(events.first_delivery("t/procarrier/1/100".into()).await);
-        assert!(!events.first_delivery("t/procarrier/1/100".into()).await);
-        assert!(events.first_delivery("t/procarrier/1/101".into()).await);
-        assert!(events.first_delivery("u/procarrier/1/100".into()).await);
     }
 }

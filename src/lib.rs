@@ -19,6 +19,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod idempotency;
+pub mod index;
 pub mod log_sampler;
 pub mod request_id;
 pub mod schema;

@@ -169,7 +169,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             }
             let listener = TcpListener::bind(&settings.server.listen).await?;
             tracing::info!(address = %listener.local_addr()?, "gateway listening");
-            App::new(&settings)?.run(listener, stop).await?;
+            App::new(&settings).await?.run(listener, stop).await?;
         }
         #[cfg(feature = "demo")]
         Command::Demo { config } => {

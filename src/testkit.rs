@@ -229,14 +229,53 @@ pub fn refused_url() -> String {
 
 // ---- The gateway ----------------------------------------------------------------------------
 
+/// A directory of its own under the system's temporary directory, removed (with what it
+/// holds) when dropped: where a test gateway keeps a returns index that outlives it.
+#[derive(Debug)]
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let path = std::env::temp_dir().join(format!(
+            "returns-gateway-test-{}-{}-{nanos}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&path).expect("a temporary directory");
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Default for TempDir {
+    fn default() -> Self {
+        TempDir::new()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A gateway's GraphQL endpoint and a client for it; when started here, the gateway serves
-/// in-process until this is dropped (or [`TestGateway::shutdown`]).
+/// in-process until this is dropped (or [`TestGateway::shutdown`]), and `sync` runs its
+/// index's sync by hand.
 pub struct TestGateway {
     pub url: String,
     /// The admin listener's origin (`http://127.0.0.1:<port>`) when `server.admin_listen` is
     /// set (the test kit binds it on a free port).
     pub admin: Option<String>,
     pub http: reqwest::Client,
+    pub sync: Option<crate::http::SyncControl>,
     stop: Option<oneshot::Sender<()>>,
     served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -245,6 +284,8 @@ pub struct TestGateway {
 pub struct TestGatewayBuilder<'a> {
     sims: &'a TestSims,
     settings: Settings,
+    data_dir: Option<std::path::PathBuf>,
+    synced: bool,
 }
 
 impl TestGatewayBuilder<'_> {
@@ -254,11 +295,41 @@ impl TestGatewayBuilder<'_> {
         self
     }
 
+    /// Keeps the index in `dir` (a gateway started again on it resumes), instead of in
+    /// memory.
+    pub fn data_dir(mut self, dir: &TempDir) -> Self {
+        self.data_dir = Some(dir.path().to_owned());
+        self
+    }
+
+    /// Starts without syncing first: the index holds only what an earlier gateway on the
+    /// same `data_dir` left.
+    pub fn unsynced(mut self) -> Self {
+        self.synced = false;
+        self
+    }
+
     /// Serves the gateway on 127.0.0.1:0 (and its admin listener, when `server.admin_listen`
-    /// is set, on another free port), on the simulators' clock.
-    pub async fn start(self) -> TestGateway {
+    /// is set, on another free port), on the simulators' clock. Its index is synced once first
+    /// (every vendor's backfill, as a gateway does in the background), and the simulators'
+    /// call counts start again after it, unless [`Self::unsynced`]; after that it syncs only
+    /// when a test asks ([`TestGateway::sync`]), so the vendor calls a test counts are its own.
+    pub async fn start(mut self) -> TestGateway {
+        // In memory (the demo settings') unless a test keeps it in a directory.
+        if let Some(dir) = &self.data_dir {
+            self.settings.index.data_dir = dir.display().to_string();
+        }
+        self.settings.sync.enabled = false;
         let app = crate::App::with_clock(&self.settings, self.sims.sims.world.clock)
+            .await
             .expect("gateway builds");
+        let sync = app.sync();
+        if self.synced {
+            // A vendor a test made fail is settled by its failure, as in the background.
+            let _ = sync.tick_all().await;
+            // The backfill's calls are not the test's: counting starts here.
+            self.sims.reset_calls();
+        }
         let free_port = || tokio::net::TcpListener::bind("127.0.0.1:0");
         let listener = free_port().await.expect("bind");
         let url = format!("http://{}/graphql", listener.local_addr().expect("addr"));
@@ -276,6 +347,7 @@ impl TestGatewayBuilder<'_> {
         }));
         TestGateway {
             admin: admin_origin,
+            sync: Some(sync),
             stop: Some(stop),
             served: Some(served),
             ..TestGateway::at(url)
@@ -288,6 +360,8 @@ impl TestGateway {
         TestGatewayBuilder {
             sims,
             settings: sims.settings.clone(),
+            data_dir: None,
+            synced: true,
         }
     }
 
@@ -298,6 +372,7 @@ impl TestGateway {
             url: url.into(),
             admin: None,
             http: reqwest::Client::new(),
+            sync: None,
             stop: None,
             served: None,
         }

@@ -15,14 +15,14 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use std::time::{Duration, SystemTime};
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use futures_util::future::try_join_all;
 
 use crate::cache::{Cached, VendorCache};
 use crate::config::{CacheSettings, VendorsSettings};
 use crate::error::ErrorCode;
 use vendors::clock::Clock;
-use vendors::model::{Delivery, DropOffPoint, Order, Return, ReturnService, Shipment, Vendor};
+use vendors::model::{DropOffPoint, Order, Return, ReturnService, Shipment, Vendor};
 use vendors::{
     merchantpro, procarrier, rrr, trackru, vtrack, ApiErrorKind, BreakerState, RateLimitHold,
     Refusal, Transport, VendorError,
@@ -59,15 +59,6 @@ impl HealthBoard {
             }
         }
     }
-}
-
-/// V-Track's report: parcels returned to sender (refused or unclaimed) and parcels delivered.
-#[derive(Debug, Default)]
-pub struct VTrackReport {
-    pub returns: Vec<Arc<Return>>,
-    pub deliveries: Vec<Arc<Delivery>>,
-    /// Rows and entries the mapping could not read (logged when fetched).
-    pub skipped: usize,
 }
 
 /// MerchantPro orders indexed by id and, apart, by channel reference: the two are different
@@ -197,47 +188,6 @@ impl Upstreams {
             .await
     }
 
-    /// Every ProCarrier return, walking `returns/search`'s `IdLast` cursor.
-    pub async fn procarrier_returns(&self) -> Cached<Vec<Arc<Return>>> {
-        let client = self.procarrier.clone();
-        self.cached(Vendor::ProCarrier, "returns/search", move || async move {
-            let rows = client.search_all_returns(&Default::default()).await?;
-            Ok(rows
-                .iter()
-                .map(|r| Arc::new(procarrier::mapping::map_return(r)))
-                .collect())
-        })
-        .await
-    }
-
-    /// Every RRR return, page by page until an empty one.
-    pub async fn rrr_returns(&self) -> Cached<Vec<Arc<Return>>> {
-        let client = self.rrr.clone();
-        self.cached(Vendor::Rrr, "get/order_returns", move || async move {
-            let rows = client.order_returns(&Default::default()).await?;
-            Ok(rows
-                .iter()
-                .map(|r| Arc::new(rrr::mapping::order_return(r)))
-                .collect())
-        })
-        .await
-    }
-
-    /// The V-Track report: returned/refused parcels and deliveries (slow; served stale while it
-    /// refreshes once past its TTL).
-    pub async fn vtrack_report(&self) -> Cached<VTrackReport> {
-        let client = self.vtrack.clone();
-        self.cached(Vendor::VTrack, "statistics/returns", move || async move {
-            let report = client.report().await?;
-            Ok(VTrackReport {
-                skipped: report.skipped(),
-                returns: report.returns.into_iter().map(Arc::new).collect(),
-                deliveries: report.deliveries.into_iter().map(Arc::new).collect(),
-            })
-        })
-        .await
-    }
-
     /// Every MerchantPro order with its lines, indexed by id and channel reference. Used where
     /// only the channel reference is known: MerchantPro cannot filter by it.
     pub async fn merchantpro_orders(&self) -> Cached<OrderIndex> {
@@ -303,16 +253,6 @@ impl Upstreams {
                 .map(trackru::mapping::shipment)
                 .map(|s| (s.tracking_number.clone(), Arc::new(s)))
                 .collect())
-        })
-        .await
-    }
-
-    /// Every TrackRU tracking (the customer view searches them by contact).
-    pub async fn trackru_all(&self) -> Cached<Vec<Shipment>> {
-        let client = self.trackru.clone();
-        self.cached(Vendor::TrackRu, "trackings/get", move || async move {
-            let all = client.list_all(&Default::default(), 2000).await?;
-            Ok(all.iter().map(trackru::mapping::shipment).collect())
         })
         .await
     }
@@ -396,14 +336,186 @@ impl Upstreams {
         .await
     }
 
-    // ---- Writes and uncached reads: never cached, never retried. A write the vendor accepted
-    // drops that vendor's cached reads (they describe the state before it); a failed one drops
-    // nothing ---------------------------------------------------------------------------------
+    // ---- The index's sync: uncached reads, mapped, never on a request path --------------------
 
-    /// Drops `vendor`'s cached reads when `outcome` says the write was made.
-    fn wrote<T>(&self, vendor: Vendor, outcome: Result<T, VendorError>) -> Result<T, VendorError> {
+    /// Records a sync read's outcome in the vendor's health, as the cached reads do.
+    fn observed<T>(
+        &self,
+        vendor: Vendor,
+        outcome: Result<T, VendorError>,
+    ) -> Result<T, VendorError> {
+        self.health.record(vendor, outcome.as_ref().err());
+        outcome
+    }
+
+    /// ProCarrier returns created between `from` and `to` (inclusive, to the second):
+    /// `returns/search` with `DateFrom`/`DateTo`, walking its `IdLast` cursor.
+    pub async fn sync_procarrier_returns(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Return>, VendorError> {
+        let filter = procarrier::wire::ReturnSearchFilter {
+            date_from: Some(procarrier::mapping::format_filter_date(from.fixed_offset())),
+            date_to: Some(procarrier::mapping::format_filter_date(to.fixed_offset())),
+            ..Default::default()
+        };
+        let rows = self.procarrier.search_all_returns(&filter).await;
+        let rows = self.observed(Vendor::ProCarrier, rows)?;
+        Ok(rows.iter().map(procarrier::mapping::map_return).collect())
+    }
+
+    /// ProCarrier parcels with events that happened (`added`: were added) between `from` and
+    /// `to`, with those events.
+    pub async fn sync_procarrier_tracking(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        added: bool,
+    ) -> Result<Vec<Shipment>, VendorError> {
+        let records = if added {
+            self.procarrier.tracking_added_between(from, to).await
+        } else {
+            self.procarrier.tracking_between(from, to).await
+        };
+        let records = self.observed(Vendor::ProCarrier, records)?;
+        Ok(records
+            .iter()
+            .map(procarrier::mapping::map_tracking)
+            .collect())
+    }
+
+    /// One ProCarrier return as it is now (`returns/get` by tracking number); `None` when
+    /// ProCarrier does not know the number.
+    pub async fn sync_procarrier_return(
+        &self,
+        number: &str,
+    ) -> Result<Option<Return>, VendorError> {
+        let lookup = procarrier::wire::ReturnLookup {
+            value: number.to_owned(),
+            field: "tracking".to_owned(),
+            label_format: None,
+        };
+        match self.procarrier.get_return(&lookup).await {
+            Ok(record) => {
+                self.health.record(Vendor::ProCarrier, None);
+                Ok(Some(procarrier::mapping::map_return(&record)))
+            }
+            Err(e)
+                if e.api_error().is_some_and(|a| {
+                    matches!(a.kind, ApiErrorKind::BadRequest | ApiErrorKind::NotFound)
+                }) =>
+            {
+                Ok(None)
+            }
+            Err(e) => self.observed(Vendor::ProCarrier, Err(e)),
+        }
+    }
+
+    /// RRR returns created on the days `from` to `to` (inclusive), page by page.
+    pub async fn sync_rrr_returns(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<Return>, VendorError> {
+        let filter = rrr::client::ReturnsFilter {
+            date_from: Some(from),
+            date_to: Some(to),
+        };
+        let rows = self.rrr.order_returns(&filter).await;
+        let rows = self.observed(Vendor::Rrr, rows)?;
+        Ok(rows.iter().map(rrr::mapping::order_return).collect())
+    }
+
+    /// One RRR return by id, as it is now (`get/order_return/{id}`).
+    pub async fn rrr_return(&self, id: u64) -> Result<Option<Return>, VendorError> {
+        let found = self.rrr.order_return(id).await;
+        let found = self.observed(Vendor::Rrr, found)?;
+        Ok(found.as_ref().map(rrr::mapping::order_return))
+    }
+
+    /// MerchantPro orders created between `from` and `to`, with their lines.
+    pub async fn sync_merchantpro_orders(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Order>, VendorError> {
+        let filter = merchantpro::client::OrderFilter {
+            created_after: Some(from.fixed_offset()),
+            created_before: Some(to.fixed_offset()),
+            include_line_items: true,
+            ..Default::default()
+        };
+        let orders = self.merchantpro.list_all(&filter).await;
+        let orders = self.observed(Vendor::MerchantPro, orders)?;
+        Ok(orders.iter().map(merchantpro::mapping::order).collect())
+    }
+
+    /// MerchantPro orders by id, as they are now (`ids=`, 100 a call).
+    pub async fn sync_merchantpro_orders_by_id(
+        &self,
+        ids: &[u64],
+    ) -> Result<Vec<Order>, VendorError> {
+        let orders = self.merchantpro.get_many(ids).await;
+        let orders = self.observed(Vendor::MerchantPro, orders)?;
+        Ok(orders.iter().map(merchantpro::mapping::order).collect())
+    }
+
+    /// TrackRU trackings created (`by_update`: updated) at or after `from` and, when given,
+    /// at or before `to` (unix seconds), in pages of 2000.
+    pub async fn sync_trackru(
+        &self,
+        from: i64,
+        to: Option<i64>,
+        by_update: bool,
+    ) -> Result<Vec<Shipment>, VendorError> {
+        let query = if by_update {
+            trackru::wire::ListQuery {
+                update_time_min: Some(from),
+                update_time_max: to,
+                ..Default::default()
+            }
+        } else {
+            trackru::wire::ListQuery {
+                created_at_min: Some(from),
+                created_at_max: to,
+                ..Default::default()
+            }
+        };
+        let all = self
+            .trackru
+            .list_all(&query, trackru::client::MAX_PAGE_SIZE)
+            .await;
+        let all = self.observed(Vendor::TrackRu, all)?;
+        Ok(all.iter().map(trackru::mapping::shipment).collect())
+    }
+
+    /// V-Track's whole report, read now.
+    pub async fn sync_vtrack(&self) -> Result<vtrack::mapping::Report, VendorError> {
+        let report = self.vtrack.report().await;
+        self.observed(Vendor::VTrack, report)
+    }
+
+    // ---- Writes and uncached reads: never cached, never retried. A write the vendor accepted
+    // drops the cached reads of what it changed (they describe the state before it); a failed
+    // one drops nothing -----------------------------------------------------------------------
+
+    /// ProCarrier reads that cover every parcel in a window: any write to a parcel stales them.
+    const PROCARRIER_WINDOWS: [&'static str; 1] = ["tracking/range"];
+
+    /// Drops `vendor`'s cached reads of `subjects` (and those starting with `windows`) when
+    /// `outcome` says the write was made.
+    async fn wrote<T>(
+        &self,
+        vendor: Vendor,
+        subjects: &[&str],
+        windows: &[&str],
+        outcome: Result<T, VendorError>,
+    ) -> Result<T, VendorError> {
         if outcome.is_ok() {
-            self.cache.invalidate_vendor(vendor);
+            self.cache
+                .invalidate_mentioning(vendor, subjects, windows)
+                .await;
         }
         outcome
     }
@@ -413,7 +525,17 @@ impl Upstreams {
         request: &procarrier::wire::NewReturn,
     ) -> Result<procarrier::wire::ReturnCreated, VendorError> {
         let created = self.procarrier.create_return(request).await;
-        self.wrote(Vendor::ProCarrier, created)
+        // A lookup of its number before it existed (answered "not found") is stale now.
+        let number = created
+            .as_ref()
+            .map_or(String::new(), |c| c.tracking_number.clone());
+        self.wrote(
+            Vendor::ProCarrier,
+            &[&number],
+            &Self::PROCARRIER_WINDOWS,
+            created,
+        )
+        .await
     }
 
     /// One return fresh from ProCarrier (`returns/get`), with its label when `lookup` asks.
@@ -429,7 +551,22 @@ impl Upstreams {
         request: &procarrier::wire::ReturnCancel,
     ) -> Result<procarrier::wire::ReturnCancelled, VendorError> {
         let cancelled = self.procarrier.cancel_return(request).await;
-        self.wrote(Vendor::ProCarrier, cancelled)
+        let answered = cancelled
+            .as_ref()
+            .ok()
+            .and_then(|c| c.result.tracking_number.clone());
+        let subjects: Vec<&str> = [&request.tracking_number, &request.external_id, &answered]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        self.wrote(
+            Vendor::ProCarrier,
+            &subjects,
+            &Self::PROCARRIER_WINDOWS,
+            cancelled,
+        )
+        .await
     }
 
     pub async fn procarrier_add_tracking(
@@ -437,7 +574,13 @@ impl Upstreams {
         event: &procarrier::wire::NewTrackingStatus,
     ) -> Result<procarrier::wire::Acknowledgement, VendorError> {
         let added = self.procarrier.add_tracking(event).await;
-        self.wrote(Vendor::ProCarrier, added)
+        self.wrote(
+            Vendor::ProCarrier,
+            &[&event.tracking_number],
+            &Self::PROCARRIER_WINDOWS,
+            added,
+        )
+        .await
     }
 
     /// ProCarrier's unauthenticated `check/available` (readiness).
@@ -461,7 +604,8 @@ impl Upstreams {
         transition: merchantpro::wire::Transition,
     ) -> Result<(), VendorError> {
         let moved = self.merchantpro.transition(id, transition).await.map(drop);
-        self.wrote(Vendor::MerchantPro, moved)
+        self.wrote(Vendor::MerchantPro, &[&id.to_string()], &[], moved)
+            .await
     }
 
     pub async fn merchantpro_update(
@@ -470,21 +614,26 @@ impl Upstreams {
         change: &merchantpro::wire::OrderUpdate,
     ) -> Result<merchantpro::wire::Order, VendorError> {
         let updated = self.merchantpro.update(id, change).await;
-        self.wrote(Vendor::MerchantPro, updated)
+        self.wrote(Vendor::MerchantPro, &[&id.to_string()], &[], updated)
+            .await
     }
 
     /// Registers trackings with TrackRU in batches of 40, an outcome per parcel (TrackRU's
-    /// cached reads are dropped when it accepted any).
+    /// cached reads of the parcels it accepted are dropped).
     pub async fn trackru_create_many(
         &self,
         trackings: &[trackru::wire::CreateTracking],
     ) -> Vec<trackru::client::BatchItemResult> {
         let results = self.trackru.create_many(trackings).await;
-        if results
+        let accepted: Vec<&str> = results
             .iter()
-            .any(|r| matches!(r.outcome, trackru::client::BatchOutcome::Accepted))
-        {
-            self.cache.invalidate_vendor(Vendor::TrackRu);
+            .filter(|r| matches!(r.outcome, trackru::client::BatchOutcome::Accepted))
+            .map(|r| r.tracking_number.as_str())
+            .collect();
+        if !accepted.is_empty() {
+            self.cache
+                .invalidate_mentioning(Vendor::TrackRu, &accepted, &[])
+                .await;
         }
         results
     }
@@ -496,7 +645,7 @@ impl Upstreams {
         update: &trackru::wire::UpdateTracking,
     ) -> Result<trackru::wire::Tracking, VendorError> {
         let updated = self.trackru.update(carrier, number, update).await;
-        self.wrote(Vendor::TrackRu, updated)
+        self.wrote(Vendor::TrackRu, &[number], &[], updated).await
     }
 }
 

@@ -2,19 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 
-/// How long a mutation's result is kept under its idempotency key.
+/// How long a mutation's result is kept under its idempotency key (in the returns index).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IdempotencySettings {
     pub ttl_s: u64,
-    pub max_keys: u64,
 }
 
 impl Default for IdempotencySettings {
     fn default() -> Self {
-        IdempotencySettings {
-            ttl_s: 24 * 3600,
-            max_keys: 100_000,
-        }
+        IdempotencySettings { ttl_s: 24 * 3600 }
     }
 }

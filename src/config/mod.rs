@@ -5,6 +5,7 @@
 mod auth;
 mod cache;
 mod idempotency;
+mod index;
 mod server;
 mod tenants;
 mod webhooks;
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 pub use auth::AuthSettings;
 pub use cache::{CacheSettings, VendorTtls};
 pub use idempotency::IdempotencySettings;
+pub use index::{IndexSettings, SyncIntervals, SyncSettings};
 pub use server::ServerSettings;
 pub use tenants::{TenantSettings, DEFAULT_TENANT};
 pub use vendors::settings::{
@@ -65,6 +67,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub cache: CacheSettings,
     pub idempotency: IdempotencySettings,
+    pub index: IndexSettings,
+    pub sync: SyncSettings,
     pub vendors: VendorsSettings,
     /// More tenants besides `default` (whose vendors are `[vendors]`), by tenant id: a token's
     /// `tenant` claim selects one. See [`TenantSettings`].
@@ -245,10 +249,10 @@ impl Settings {
                 reason: "must be above zero".into(),
             });
         }
-        if self.idempotency.ttl_s == 0 || self.idempotency.max_keys == 0 {
+        if self.idempotency.ttl_s == 0 {
             return Err(ConfigError::Invalid {
                 key: "idempotency.ttl_s".into(),
-                reason: "ttl_s and max_keys must be above zero".into(),
+                reason: "must be above zero".into(),
             });
         }
         if self.cache.max_entries_per_vendor == 0 {
@@ -257,6 +261,7 @@ impl Settings {
                 reason: "must be above zero".into(),
             });
         }
+        self.sync.validate()?;
         self.vendors.validate("vendors")?;
         for (id, tenant) in &self.tenants {
             tenants::validate_tenant_id(id)?;
@@ -267,12 +272,11 @@ impl Settings {
         }
         if self.webhooks.max_body_bytes == 0
             || self.webhooks.dedupe_ttl_s == 0
-            || self.webhooks.dedupe_max_entries == 0
             || self.webhooks.subscriber_buffer == 0
         {
             return Err(ConfigError::Invalid {
                 key: "webhooks".into(),
-                reason: "max_body_bytes, dedupe_ttl_s, dedupe_max_entries and subscriber_buffer \
+                reason: "max_body_bytes, dedupe_ttl_s and subscriber_buffer \
                          must be above zero"
                     .into(),
             });

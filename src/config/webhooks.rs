@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 pub struct WebhookSettings {
     /// Larger bodies get 413 (before the signature is checked).
     pub max_body_bytes: usize,
-    /// How long a delivery (return id + `tracking_last_update`) is remembered to drop repeats.
+    /// How long a delivery (return id + `tracking_last_update`) is remembered (in the returns
+    /// index) to drop repeats.
     pub dedupe_ttl_s: u64,
-    pub dedupe_max_entries: u64,
     /// Events buffered per subscriber; a subscriber that falls further behind skips the oldest.
     pub subscriber_buffer: usize,
     /// Refused deliveries (all counted in `gateway_webhook_refusals_total`) are logged sampled:
@@ -24,7 +24,6 @@ impl Default for WebhookSettings {
         WebhookSettings {
             max_body_bytes: 262_144,
             dedupe_ttl_s: 86_400,
-            dedupe_max_entries: 100_000,
             subscriber_buffer: 256,
             refusal_log_every_s: 60,
         }

@@ -240,7 +240,7 @@ mod tests {
         let mut settings = Settings::demo();
         settings.server.rate_limit_per_client_per_s = 1;
         settings.server.rate_limit_burst = 1;
-        let app = crate::App::new(&settings).unwrap();
+        let app = crate::App::new(&settings).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/graphql", listener.local_addr().unwrap());
         let router = app.router();

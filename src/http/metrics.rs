@@ -18,6 +18,7 @@ use metrics_exporter_prometheus::{
 };
 
 use crate::events::ReturnEvents;
+use crate::index::SyncPhase;
 use crate::tenants::Tenants;
 pub use vendors::metrics::catalog;
 use vendors::metrics::catalog::Metric;
@@ -139,6 +140,23 @@ impl Metrics {
                     .rate_limit_hold(vendor)
                     .map_or(0.0, |hold| hold.remaining().as_secs_f64());
                 self.gauge(&catalog::RATE_LIMIT_HOLD, &labels).set(held_s);
+
+                let sync = tenant.service.index().sync_board().get(vendor);
+                let state = match sync.phase {
+                    SyncPhase::Waiting => 0.0,
+                    SyncPhase::Backfilling => 1.0,
+                    SyncPhase::Ready => 2.0,
+                };
+                self.gauge(&catalog::SYNC_STATE, &labels).set(state);
+                self.gauge(&catalog::SYNC_PROGRESS, &labels)
+                    .set(sync.progress);
+                if let Some(lag) = sync.lag_seconds(tenant.service.now()) {
+                    self.gauge(&catalog::SYNC_LAG, &labels).set(lag);
+                }
+                let failing = if sync.last_error.is_some() { 1.0 } else { 0.0 };
+                self.gauge(&catalog::SYNC_FAILING, &labels).set(failing);
+                self.counter(&catalog::SYNC_ROWS, &labels)
+                    .absolute(sync.rows);
             }
         }
         self.gauge(&catalog::SUBSCRIPTIONS_ACTIVE, &[])

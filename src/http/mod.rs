@@ -44,6 +44,8 @@ pub enum StartError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Vendor(#[from] vendors::VendorError),
+    #[error("cannot open the returns index: {0}")]
+    Index(#[from] crate::index::StoreError),
 }
 
 /// The caller of a request, from its `Authorization` header.
@@ -125,6 +127,8 @@ pub struct AppState {
     /// Rate limit, requests in flight, deadline and vendor call budget of every request.
     pub limits: RequestLimits,
     pub clock: Clock,
+    /// Whether `run` starts the index's background sync (`sync.enabled`).
+    pub sync_in_background: bool,
 }
 
 /// The gateway, ready to serve.
@@ -134,17 +138,22 @@ pub struct App {
 
 impl App {
     /// The gateway on the system clock.
-    pub fn new(settings: &Settings) -> Result<App, StartError> {
-        App::with_clock(settings, Clock::system())
+    pub async fn new(settings: &Settings) -> Result<App, StartError> {
+        App::with_clock(settings, Clock::system()).await
     }
 
     /// The gateway reading the time from `clock` (tests run it at a fixed date, beside
-    /// simulators on the same clock).
-    pub fn with_clock(settings: &Settings, clock: Clock) -> Result<App, StartError> {
+    /// simulators on the same clock). Opens the returns index (running its migrations) and
+    /// shows where an earlier run left each vendor's sync.
+    pub async fn with_clock(settings: &Settings, clock: Clock) -> Result<App, StartError> {
         let auth = Authenticator::new(&settings.auth)?;
         let events = Arc::new(ReturnEvents::new(&settings.webhooks));
         let schema = crate::schema::build(events.clone(), &settings.server);
-        let tenants = Tenants::new(settings, clock)?;
+        let store = crate::index::open(&settings.index).await?;
+        let tenants = Tenants::new(settings, &store, clock)?;
+        for tenant in tenants.iter() {
+            tenant.sync.load_status().await?;
+        }
         let metrics = metrics::Metrics::new();
         metrics.watch(&tenants);
         Ok(App {
@@ -167,8 +176,21 @@ impl App {
                 drain: serve::Drain::default(),
                 limits: RequestLimits::new(&settings.server),
                 clock,
+                sync_in_background: settings.sync.enabled,
             }),
         })
+    }
+
+    /// The index's sync of every tenant, to run by hand (tests, and a gateway with
+    /// `sync.enabled = false`).
+    pub fn sync(&self) -> SyncControl {
+        SyncControl(
+            self.state
+                .tenants
+                .iter()
+                .map(|t| (t.id.clone(), t.sync.clone()))
+                .collect(),
+        )
     }
 
     /// The public listener's routes; all but the probes within the inbound limits (see
@@ -246,6 +268,13 @@ impl App {
             ),
             None => {}
         }
+        // The index's sync, stopped (dropped) when serving ends.
+        let mut sync = crate::index::sync::SyncTasks::default();
+        if state.sync_in_background {
+            for tenant in state.tenants.iter() {
+                tenant.sync.spawn(&mut sync);
+            }
+        }
         let public = serve::accept(listener, self.router(), settings, state.drain.clone());
         let admin = async {
             match admin {
@@ -276,7 +305,71 @@ impl App {
         } else {
             tracing::info!("every connection finished");
         }
+        drop(sync);
         Ok(())
+    }
+}
+
+/// Every tenant's sync, run by hand.
+#[derive(Clone)]
+pub struct SyncControl(Vec<(String, Arc<crate::index::sync::Syncer>)>);
+
+impl SyncControl {
+    /// One round of every vendor of every tenant now (the rest of any backfill, then one
+    /// incremental read each), vendors concurrently; the first failure, if any.
+    pub async fn tick_all(&self) -> Result<(), crate::index::sync::SyncError> {
+        for (_, sync) in &self.0 {
+            let rounds = vendors::model::Vendor::ALL.map(|v| sync.tick(v));
+            for outcome in futures_util::future::join_all(rounds).await {
+                outcome?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One round of `vendor` for `tenant` now.
+    pub async fn tick(
+        &self,
+        tenant: &str,
+        vendor: vendors::model::Vendor,
+    ) -> Result<(), crate::index::sync::SyncError> {
+        match self.0.iter().find(|(id, _)| id == tenant) {
+            Some((_, sync)) => sync.tick(vendor).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Every vendor's sync status of `tenant`.
+    pub fn statuses(
+        &self,
+        tenant: &str,
+    ) -> Vec<(vendors::model::Vendor, crate::index::VendorSync)> {
+        self.0
+            .iter()
+            .filter(|(id, _)| id == tenant)
+            .flat_map(|(_, sync)| {
+                vendors::model::Vendor::ALL.map(|v| (v, sync.index().sync_board().get(v)))
+            })
+            .collect()
+    }
+
+    /// Resolves at the next change of any tenant's sync status.
+    pub async fn changed(&self) {
+        let waits = self
+            .0
+            .iter()
+            .map(|(_, sync)| Box::pin(sync.index().sync_board().changed()));
+        futures_util::future::select_all(waits).await;
+    }
+
+    /// Waits until every vendor of every tenant has finished its backfill or failed.
+    pub async fn wait_settled(&self) {
+        for (_, sync) in &self.0 {
+            sync.index()
+                .sync_board()
+                .wait_settled(&vendors::model::Vendor::ALL)
+                .await;
+        }
     }
 }
 

@@ -143,7 +143,30 @@ pub async fn procarrier_return_updated(
             .tracking_last_update
             .map_or_else(|| super::intake::sha256_hex(&body), |t| t.to_string())
     );
-    if !state.events.first_delivery(delivery).await {
+    let now = state.clock.now().timestamp_millis();
+    let keep_ms = i64::try_from(state.webhooks.dedupe_ttl_s)
+        .unwrap_or(i64::MAX / 1000)
+        .saturating_mul(1000);
+    let first = tenant
+        .service
+        .index()
+        .first_delivery(&delivery, now.saturating_add(keep_ms), now)
+        .await;
+    let first = match first {
+        Ok(first) => first,
+        Err(e) => {
+            // Not acknowledged: the vendor delivers it again once the index is back.
+            tracing::error!(tenant = %tenant.id, error = %e, "ProCarrier webhook not recorded");
+            return refuse(
+                &state,
+                &tenant_id,
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::IndexUnavailable,
+                "the delivery cannot be recorded now; send it again later",
+            );
+        }
+    };
+    if !first {
         tracing::info!(tenant = %tenant.id, return_id = event.id, "ProCarrier webhook repeated");
         return (
             StatusCode::OK,
@@ -151,7 +174,7 @@ pub async fn procarrier_return_updated(
         )
             .into_response();
     }
-    let record = tenant.service.procarrier_return_updated(&event);
+    let record = tenant.service.procarrier_return_updated(&event).await;
     tracing::info!(
         tenant = %tenant.id,
         return_id = event.id,

@@ -99,3 +99,15 @@ pub enum BreakerState {
     Open,
     HalfOpen,
 }
+
+/// Where a vendor's sync into the returns index stands.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::index::SyncPhase")]
+pub enum SyncState {
+    /// Nothing read yet.
+    Waiting,
+    /// Reading the vendor's history, newest first; what is indexed so far is served.
+    Backfilling,
+    /// History read; incremental reads keep the index current.
+    Ready,
+}

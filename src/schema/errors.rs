@@ -42,6 +42,14 @@ pub fn service_error(error: ServiceError) -> async_graphql::Error {
     match error {
         ServiceError::InvalidArgument { field, reason } => invalid_argument(&field, reason),
         ServiceError::Vendor(e) => vendor_error(&e),
+        // The store's own message stays in the log (it may name files and statements).
+        ServiceError::Index(_) => async_graphql::Error::new(
+            "the returns index cannot be read right now; try again shortly",
+        )
+        .extend_with(|_, ext| {
+            ext.set("code", ErrorCode::IndexUnavailable.as_str());
+            ext.set("retryable", true);
+        }),
         other @ (ServiceError::InvalidTransition { .. } | ServiceError::KeyReused(_)) => {
             let code = other.code();
             let field = match &other {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_graphql::{Context, InputObject, Object, OutputType, SimpleObject, ID};
 use chrono::{DateTime, FixedOffset};
 
-use super::enums::{BreakerState, PaymentStatus, ReturnStatus, TrackingStatus, Vendor};
+use super::enums::{BreakerState, PaymentStatus, ReturnStatus, SyncState, TrackingStatus, Vendor};
 use super::errors::{invalid_argument, permitted, report_all, reported, Answered, ScopeGuard};
 use super::ids::{GlobalId, NodeKind};
 use super::types::{
@@ -184,7 +184,9 @@ pub struct VendorStatus {
     last_success_at: Option<DateTime<FixedOffset>>,
     last_failure_at: Option<DateTime<FixedOffset>>,
     last_error_code: Option<String>,
-    /// Age of the data last served from this vendor, in seconds; null before the first read.
+    /// Age of the data served from this vendor, in seconds: how long ago the returns index
+    /// last caught up with it (or, before it ever did, the age of the last vendor read); null
+    /// before either.
     data_age_seconds: Option<f64>,
     cached_entries: u64,
     breaker_state: BreakerState,
@@ -196,6 +198,8 @@ pub struct VendorStatus {
     /// `rate_limited_hold_ms` without one): calls that cannot wait that long fail at once with
     /// `VENDOR_RATE_LIMITED`, without reaching the vendor. Null otherwise.
     rate_limit_hold: Option<VendorRateLimitHold>,
+    /// The vendor's sync into the returns index.
+    sync: VendorSyncStatus,
 }
 
 /// The vendor answered HTTP 429 (too many requests): until `until` no call is sent to it.
@@ -214,6 +218,26 @@ impl From<vendors::RateLimitHold> for VendorRateLimitHold {
             until: at(std::time::SystemTime::now() + hold.remaining()),
         }
     }
+}
+
+/// How a vendor's data reaches the returns index, which answers listings, customers and
+/// summaries.
+#[derive(SimpleObject)]
+pub struct VendorSyncStatus {
+    state: SyncState,
+    /// Share of the backfill done, 0 to 1.
+    progress: f64,
+    /// The index holds what the vendor had at this time.
+    indexed_through: Option<DateTime<FixedOffset>>,
+    /// How far the index is behind the vendor, in seconds (now less `indexedThrough`).
+    lag_seconds: Option<f64>,
+    last_success_at: Option<DateTime<FixedOffset>>,
+    /// The last sync failure's code (`VENDOR_TIMEOUT`, …), until a later read succeeds; the
+    /// index keeps serving what it holds meanwhile.
+    last_error_code: Option<String>,
+    last_error_at: Option<DateTime<FixedOffset>>,
+    /// Rows written by the sync since the index was created.
+    rows: u64,
 }
 
 /// A refusal of our credentials (auth failed, access denied, IP blocked). Until `until` no call
@@ -337,7 +361,10 @@ impl Query {
             NodeKind::Customer => {
                 let customer = CustomerRef::parse(&global.native)
                     .ok_or_else(|| invalid_argument("id", "not an id"))?;
-                let answer = service(ctx).customer_by_ref(loaders(ctx), customer).await;
+                let answer = service(ctx)
+                    .customer_by_ref(loaders(ctx), customer)
+                    .await
+                    .answered()?;
                 CustomerNode::answered(ctx, answer).map(|c| Node::Customer(Box::new(c)))
             }
         })
@@ -431,7 +458,7 @@ impl Query {
         phone: Option<String>,
     ) -> async_graphql::Result<Option<CustomerNode>> {
         let key = contact_key(email.as_deref(), phone.as_deref()).answered()?;
-        let answer = service(ctx).customer(loaders(ctx), key).await;
+        let answer = service(ctx).customer(loaders(ctx), key).await.answered()?;
         Ok(CustomerNode::answered(ctx, answer))
     }
 
@@ -546,6 +573,7 @@ impl Query {
 
     /// Each vendor's health and the age of the data being served.
     async fn vendors(&self, ctx: &Context<'_>) -> Vec<VendorStatus> {
+        let now = service(ctx).now();
         service(ctx)
             .vendor_health()
             .into_iter()
@@ -561,6 +589,20 @@ impl Query {
                 breaker_state: h.breaker.into(),
                 refusal: h.refusal.map(VendorRefusal::from),
                 rate_limit_hold: h.rate_limit_hold.map(VendorRateLimitHold::from),
+                sync: VendorSyncStatus {
+                    state: h.sync.phase.into(),
+                    progress: h.sync.progress,
+                    indexed_through: h.sync.indexed_through.map(|t| t.fixed_offset()),
+                    lag_seconds: h.sync.lag_seconds(now),
+                    last_success_at: h.sync.last_success.map(|t| t.fixed_offset()),
+                    last_error_code: h
+                        .sync
+                        .last_error
+                        .as_ref()
+                        .map(|e| e.code.as_str().to_owned()),
+                    last_error_at: h.sync.last_error.as_ref().map(|e| e.at.fixed_offset()),
+                    rows: h.sync.rows,
+                },
             })
             .collect()
     }

@@ -600,13 +600,23 @@ impl CustomerNode {
     async fn lookup(&self, ctx: &Context<'_>) -> &IdentityLookup {
         let lookup = self
             .lookup
-            .get_or_init(|| async { loaders(ctx).identity(self.key.clone()).await })
+            .get_or_init(|| async {
+                loaders(ctx)
+                    .identity(self.key.clone())
+                    .await
+                    .unwrap_or_else(|e| {
+                        // The index failed: the fields answer as for a person it holds nothing
+                        // about, and the response says why.
+                        ctx.add_error(ctx.set_error_path(
+                            super::errors::service_error(e).into_server_error(ctx.item.pos),
+                        ));
+                        IdentityLookup::nothing(&self.key)
+                    })
+            })
             .await;
         // Failures are reported once per customer, by the first field that reads them.
-        if !lookup.records.failures.is_empty()
-            && !self.failures_reported.swap(true, Ordering::Relaxed)
-        {
-            for e in &lookup.records.failures {
+        if !lookup.failures.is_empty() && !self.failures_reported.swap(true, Ordering::Relaxed) {
+            for e in &lookup.failures {
                 report_partial(ctx, e);
             }
         }
@@ -615,7 +625,7 @@ impl CustomerNode {
 
     async fn activity(&self, ctx: &Context<'_>) -> &Arc<Activity> {
         let lookup = self.lookup(ctx).await;
-        self.activity.get_or_init(|| Arc::new(lookup.activity()))
+        self.activity.get_or_init(|| lookup.activity.clone())
     }
 }
 

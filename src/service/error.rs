@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use vendors::{ErrorCode, VendorError};
 
-use crate::idempotency::KeyReused;
+use crate::idempotency::{IdempotencyError, KeyReused};
+use crate::index::StoreError;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ServiceError {
@@ -20,6 +21,9 @@ pub enum ServiceError {
     KeyReused(#[from] KeyReused),
     #[error(transparent)]
     Vendor(Arc<VendorError>),
+    /// The returns index could not be read.
+    #[error(transparent)]
+    Index(Arc<StoreError>),
 }
 
 impl ServiceError {
@@ -36,6 +40,7 @@ impl ServiceError {
             ServiceError::InvalidTransition { .. } => ErrorCode::InvalidTransition,
             ServiceError::KeyReused(_) => ErrorCode::IdempotencyKeyReused,
             ServiceError::Vendor(e) => e.code(),
+            ServiceError::Index(_) => ErrorCode::IndexUnavailable,
         }
     }
 }
@@ -43,6 +48,22 @@ impl ServiceError {
 impl From<Arc<VendorError>> for ServiceError {
     fn from(e: Arc<VendorError>) -> Self {
         ServiceError::Vendor(e)
+    }
+}
+
+impl From<IdempotencyError> for ServiceError {
+    fn from(e: IdempotencyError) -> Self {
+        match e {
+            IdempotencyError::KeyReused(k) => ServiceError::KeyReused(k),
+            IdempotencyError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "the returns index failed");
+        ServiceError::Index(Arc::new(e))
     }
 }
 

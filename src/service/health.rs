@@ -8,6 +8,7 @@ use vendors::model::Vendor;
 use vendors::{BreakerState, ErrorCode, RateLimitHold, Refusal};
 
 use super::Service;
+use crate::index::VendorSync;
 
 #[derive(Debug, Clone)]
 pub struct VendorHealth {
@@ -23,6 +24,8 @@ pub struct VendorHealth {
     pub refusal: Option<Refusal>,
     /// Set while the vendor's last 429 holds every call.
     pub rate_limit_hold: Option<RateLimitHold>,
+    /// The vendor's sync into the returns index.
+    pub sync: VendorSync,
 }
 
 impl VendorHealth {
@@ -49,16 +52,23 @@ impl Service {
             .into_iter()
             .map(|vendor| {
                 let h = self.up.health(vendor);
+                let sync = self.index.sync_board().get(vendor);
+                // What listings serve comes from the index once it holds the vendor's data.
+                let data_age = match sync.indexed_through {
+                    Some(at) if sync.ever_synced => (self.clock.now() - at).to_std().ok(),
+                    _ => self.up.data_age(vendor),
+                };
                 VendorHealth {
                     vendor,
                     last_success: h.last_success,
                     last_failure: h.last_failure,
                     consecutive_failures: h.consecutive_failures,
-                    data_age: self.up.data_age(vendor),
+                    data_age,
                     cached_entries: self.up.cache.entry_count(vendor),
                     breaker: self.up.breaker_state(vendor),
                     refusal: self.up.refusal(vendor),
                     rate_limit_hold: self.up.rate_limit_hold(vendor),
+                    sync,
                 }
             })
             .collect()

@@ -1,6 +1,6 @@
 //! Keyset pages of a newest-first listing: items sorted by `(created_at desc, vendor, id)` (a
 //! stable order, so a cursor stays valid while data changes), cut after a cursor, `first` long.
-//! Returns and orders page the same way, through here.
+//! The index runs the query; returns and orders page the same way, through here.
 
 use std::cmp::Reverse;
 use std::sync::Arc;
@@ -12,6 +12,7 @@ use vendors::model::Vendor;
 use vendors::VendorError;
 
 use super::error::{Result, ServiceError};
+use crate::index::{Position, Rows};
 
 /// Position of an item in a newest-first listing: `(created_at, vendor, id)`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -21,6 +22,15 @@ impl SortKey {
     pub fn of(created_at: Option<DateTime<FixedOffset>>, vendor: Vendor, id: &str) -> Self {
         let millis = created_at.map_or(i64::MIN, |t| t.timestamp_millis());
         SortKey(Reverse(millis), vendor.as_str(), id.to_owned())
+    }
+
+    /// Where this key stands in the index's listing order.
+    pub fn position(&self) -> Position {
+        Position {
+            created_at: self.0 .0,
+            vendor: self.1.to_owned(),
+            id: self.2.clone(),
+        }
     }
 
     /// Opaque to callers: base64url of `millis|vendor|id`.
@@ -62,59 +72,45 @@ pub struct Page<T> {
     pub failures: Vec<Arc<VendorError>>,
 }
 
-/// Something a newest-first listing holds.
-pub trait Listed {
-    fn sort_key(&self) -> SortKey;
-}
-
-/// The page of `items` that `request` asks for: sorted, cut after the cursor, at most
-/// `max_page_size` long (a larger `first` is refused, naming `first`).
-pub fn page<T: Listed>(
-    mut items: Vec<T>,
-    request: &PageRequest,
-    max_page_size: usize,
-    failures: Vec<Arc<VendorError>>,
-) -> Result<Page<T>> {
-    let first = usize::try_from(request.first)
-        .ok()
-        .filter(|&f| f <= max_page_size)
-        .ok_or_else(|| {
-            ServiceError::invalid("first", format!("must be between 0 and {max_page_size}"))
-        })?;
-    let after = match &request.after {
-        None => None,
-        Some(cursor) => Some(
-            SortKey::parse(cursor)
-                .ok_or_else(|| ServiceError::invalid("after", "not a cursor of this listing"))?,
-        ),
-    };
-    items.sort_by_cached_key(T::sort_key);
-    let total_count = items.len();
-    let start = after.map_or(0, |after| items.partition_point(|i| i.sort_key() <= after));
-    let items: Vec<(String, T)> = items
-        .into_iter()
-        .skip(start)
-        .take(first)
-        .map(|item| (item.sort_key().cursor(), item))
-        .collect();
-    Ok(Page {
-        has_next_page: start + items.len() < total_count,
-        end_cursor: items.last().map(|(c, _)| c.clone()),
-        items,
-        total_count,
-        failures,
-    })
-}
-
-impl Listed for Arc<vendors::model::Return> {
-    fn sort_key(&self) -> SortKey {
-        SortKey::of(self.created_at, self.vendor, &self.id)
+impl PageRequest {
+    /// How many items and after which position, or the argument that is wrong: `first` above
+    /// `max_page_size` (or below 0), an `after` that is not a cursor of this listing.
+    pub(super) fn position(&self, max_page_size: usize) -> Result<(usize, Option<Position>)> {
+        let first = usize::try_from(self.first)
+            .ok()
+            .filter(|&f| f <= max_page_size)
+            .ok_or_else(|| {
+                ServiceError::invalid("first", format!("must be between 0 and {max_page_size}"))
+            })?;
+        let after = match &self.after {
+            None => None,
+            Some(cursor) => Some(
+                SortKey::parse(cursor)
+                    .ok_or_else(|| ServiceError::invalid("after", "not a cursor of this listing"))?
+                    .position(),
+            ),
+        };
+        Ok((first, after))
     }
 }
 
-impl Listed for Arc<vendors::model::Order> {
-    fn sort_key(&self) -> SortKey {
-        SortKey::of(self.created_at, self.vendor, &self.id)
+/// A page of rows the index answered, with each row's cursor.
+pub(super) fn page_of<T>(
+    rows: Rows<T>,
+    key: impl Fn(&T) -> SortKey,
+    failures: Vec<Arc<VendorError>>,
+) -> Page<Arc<T>> {
+    let items: Vec<(String, Arc<T>)> = rows
+        .rows
+        .into_iter()
+        .map(|row| (key(&row).cursor(), Arc::new(row)))
+        .collect();
+    Page {
+        has_next_page: rows.more,
+        end_cursor: items.last().map(|(c, _)| c.clone()),
+        items,
+        total_count: rows.total,
+        failures,
     }
 }
 
@@ -122,42 +118,33 @@ impl Listed for Arc<vendors::model::Order> {
 mod tests {
     use super::*;
 
-    struct Item(i64, &'static str);
-    impl Listed for Item {
-        fn sort_key(&self) -> SortKey {
-            let at = DateTime::from_timestamp(self.0, 0).map(|t| t.fixed_offset());
-            SortKey::of(at, Vendor::Rrr, self.1)
-        }
-    }
-
     #[test]
-    fn pages_walk_newest_first_and_cursors_round_trip() {
-        let items = || vec![Item(1, "a"), Item(3, "c"), Item(2, "b"), Item(3, "d")];
-        let request = |after| PageRequest { first: 2, after };
-        let first = page(items(), &request(None), 100, Vec::new()).unwrap();
-        let ids: Vec<&str> = first.items.iter().map(|(_, i)| i.1).collect();
-        assert_eq!(ids, ["c", "d"]);
-        assert!(first.has_next_page);
-        let second = page(items(), &request(first.end_cursor), 100, Vec::new()).unwrap();
-        let ids: Vec<&str> = second.items.iter().map(|(_, i)| i.1).collect();
-        assert_eq!(ids, ["b", "a"]);
-        assert!(!second.has_next_page);
-        assert_eq!(second.total_count, 4);
+    fn cursors_round_trip_to_positions() {
+        let at = DateTime::from_timestamp(1_700_000_000, 0).map(|t| t.fixed_offset());
+        let key = SortKey::of(at, Vendor::Rrr, "42|x");
+        let parsed = SortKey::parse(&key.cursor()).unwrap();
+        assert_eq!(parsed, key);
+        assert_eq!(
+            parsed.position(),
+            Position {
+                created_at: 1_700_000_000_000,
+                vendor: "rrr".into(),
+                id: "42|x".into()
+            }
+        );
+        assert_eq!(SortKey::parse("not a cursor"), None);
     }
 
     #[test]
     fn bad_pages_name_their_argument() {
-        let bad = |first, after: Option<&str>| match page(
-            Vec::<Item>::new(),
-            &PageRequest {
-                first,
-                after: after.map(str::to_owned),
-            },
-            10,
-            Vec::new(),
-        ) {
+        let bad = |first, after: Option<&str>| match (PageRequest {
+            first,
+            after: after.map(str::to_owned),
+        })
+        .position(10)
+        {
             Err(ServiceError::InvalidArgument { field, .. }) => field,
-            other => panic!("{:?}", other.map(|p| p.total_count)),
+            other => panic!("{:?}", other.map(|p| p.0)),
         };
         assert_eq!(bad(11, None), "first");
         assert_eq!(bad(-1, None), "first");

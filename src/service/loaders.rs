@@ -1,6 +1,7 @@
-//! DataLoaders, one per cross-linked vendor resource, created per request. Each deduplicates
-//! its keys and batches them onto what the vendor can batch; the vendor reads underneath are
-//! cached and single-flighted across requests (see `upstream`).
+//! DataLoaders, one per cross-linked resource, created per request. Each deduplicates its keys
+//! and reads them in one batch: from the returns index once the vendor's backfill is done,
+//! else batched onto what the vendor can batch, through reads cached and single-flighted
+//! across requests (see `upstream`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,7 +10,8 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use futures_util::future::join_all;
 
-use super::customers::{ContactKey, ContactRecords, IdentityCache, IdentityLookup};
+use super::customers::{self, ContactKey, IdentityLookup};
+use crate::index::ReturnIndex;
 use crate::upstream::Upstreams;
 use vendors::model::{Order, Shipment, TrackingStatus, Vendor};
 use vendors::VendorError;
@@ -17,7 +19,10 @@ use vendors::VendorError;
 /// Orders by channel reference (ProCarrier `OrderReference`, V-Track `web_order_id`, TrackRU
 /// `order_id`), as MerchantPro's `channel_ref_id`. A reference is never taken for a MerchantPro
 /// id, even when it is all digits: that link would be false whenever the numbers collide.
-pub struct OrderLoader(pub Arc<Upstreams>);
+pub struct OrderLoader {
+    pub upstreams: Arc<Upstreams>,
+    pub index: ReturnIndex,
+}
 
 /// An order lookup's outcome: the vendor's failure is a value, cached for the request like an
 /// order, so 100 rows asking a failed vendor make one attempt, not 100.
@@ -36,13 +41,29 @@ impl Loader<String> for OrderLoader {
 }
 
 impl OrderLoader {
-    /// MerchantPro cannot filter by channel reference: the references are found in its
-    /// listing (read once, cached).
+    /// From the index once MerchantPro's backfill is done. Before, from MerchantPro's listing
+    /// (read once, cached): MerchantPro cannot filter by channel reference.
     async fn lookup(
         &self,
         keys: &[String],
     ) -> Result<HashMap<String, Arc<Order>>, Arc<VendorError>> {
-        let index = self.0.merchantpro_orders().await?;
+        if self.index.sync_board().backfilled(Vendor::MerchantPro) {
+            match self.index.orders_by_reference(keys).await {
+                Ok(orders) => {
+                    let mut found = HashMap::with_capacity(orders.len());
+                    for o in orders {
+                        if let Some(r) = o.reference.clone() {
+                            found.entry(r).or_insert_with(|| Arc::new(o));
+                        }
+                    }
+                    return Ok(found);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "the returns index failed; asking the vendor")
+                }
+            }
+        }
+        let index = self.upstreams.merchantpro_orders().await?;
         Ok(keys
             .iter()
             .filter_map(|key| Some((key.clone(), index.by_reference(key)?.clone())))
@@ -133,10 +154,47 @@ impl ParcelKey {
     }
 }
 
-/// Shipments by tracking number: ProCarrier events from `tracking/range` starting at the
-/// oldest parcel's day (or `tracking/get` for a parcel asked for without one), TrackRU
-/// trackings by `numbers=` in batches of 40.
-pub struct ShipmentLoader(pub Arc<Upstreams>);
+/// Shipments by tracking number, from the index for each vendor whose backfill is done. Else
+/// from the vendors: ProCarrier events from `tracking/range` starting at the oldest parcel's
+/// day (or `tracking/get` for a parcel asked for without one), TrackRU trackings by `numbers=`
+/// in batches of 40.
+pub struct ShipmentLoader {
+    pub upstreams: Arc<Upstreams>,
+    pub index: ReturnIndex,
+}
+
+/// One vendor's shipment of a parcel (none when it does not know it), or its failure.
+type Found = Result<Option<Arc<Shipment>>, Arc<VendorError>>;
+
+impl ShipmentLoader {
+    /// The index's shipments of `numbers` for each of `vendors`, or `None` when the index
+    /// failed (the vendors are asked then).
+    async fn indexed(
+        &self,
+        numbers: &[String],
+        vendors: &[Vendor],
+    ) -> Option<HashMap<Vendor, HashMap<String, Arc<Shipment>>>> {
+        if vendors.is_empty() {
+            return Some(HashMap::new());
+        }
+        match self.index.shipments(numbers).await {
+            Ok(found) => {
+                let mut by_vendor: HashMap<Vendor, HashMap<String, Arc<Shipment>>> =
+                    vendors.iter().map(|&v| (v, HashMap::new())).collect();
+                for s in found {
+                    if let Some(part) = by_vendor.get_mut(&s.vendor) {
+                        part.insert(s.tracking_number.clone(), Arc::new(s));
+                    }
+                }
+                Some(by_vendor)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the returns index failed; asking the vendors");
+                None
+            }
+        }
+    }
+}
 
 impl Loader<ParcelKey> for ShipmentLoader {
     type Value = Arc<MergedShipment>;
@@ -147,58 +205,93 @@ impl Loader<ParcelKey> for ShipmentLoader {
         keys: &[ParcelKey],
     ) -> Result<HashMap<ParcelKey, Self::Value>, Self::Error> {
         let numbers: Vec<String> = keys.iter().map(|k| k.number.clone()).collect();
+        let board = self.index.sync_board();
+        let from_index: Vec<Vendor> = [Vendor::ProCarrier, Vendor::TrackRu]
+            .into_iter()
+            .filter(|&v| board.backfilled(v))
+            .collect();
+        let mut indexed = self
+            .indexed(&numbers, &from_index)
+            .await
+            .unwrap_or_default();
+        let procarrier_indexed = indexed.remove(&Vendor::ProCarrier);
+        let trackru_indexed = indexed.remove(&Vendor::TrackRu);
+        // A parcel asked for without a date (a lookup by number, not a listing's row) that
+        // the index has no ProCarrier events of is asked of ProCarrier (`tracking/get`, cached):
+        // a return without events yet is known to `tracking/get` only.
         let undated: Vec<&str> = keys
             .iter()
             .filter(|k| k.since.is_none())
+            .filter(|k| {
+                procarrier_indexed
+                    .as_ref()
+                    .is_none_or(|found| !found.contains_key(&k.number))
+            })
             .map(|k| k.number.as_str())
             .collect();
         let oldest = keys.iter().filter_map(|k| k.since).min();
+        let up = &self.upstreams;
         let (ranged, single, trackru) = tokio::join!(
             async {
-                match oldest {
-                    Some(day) => Some(self.0.procarrier_tracking_since(day).await),
-                    None => None,
+                match (oldest, &procarrier_indexed) {
+                    (Some(day), None) => Some(up.procarrier_tracking_since(day).await),
+                    _ => None,
                 }
             },
             join_all(
                 undated
                     .iter()
-                    .map(|n| self.0.procarrier_tracking_of((*n).to_owned()))
+                    .map(|n| up.procarrier_tracking_of((*n).to_owned())),
             ),
-            self.0.trackru_by_numbers(numbers)
+            async {
+                match trackru_indexed {
+                    Some(found) => Ok(found),
+                    None => up
+                        .trackru_by_numbers(numbers)
+                        .await
+                        .map(|found| (*found).clone()),
+                }
+            }
         );
         let single: HashMap<&str, _> = undated.into_iter().zip(single).collect();
+        // Each vendor's part of one parcel: its shipment (if it has one), or the failure of
+        // the read it needed; `None` when no read covered it.
+        let procarrier_part = |key: &ParcelKey| -> Option<Found> {
+            if let Some(found) = single.get(key.number.as_str()) {
+                return Some(found.as_ref().map(|s| (**s).clone()).map_err(Clone::clone));
+            }
+            if let Some(found) = &procarrier_indexed {
+                return Some(Ok(found.get(&key.number).cloned()));
+            }
+            let ranged = ranged.as_ref().filter(|_| key.since.is_some())?;
+            Some(
+                ranged
+                    .as_ref()
+                    .map(|m| m.get(&key.number).cloned())
+                    .map_err(Clone::clone),
+            )
+        };
+        let trackru_part = |key: &ParcelKey| -> Found {
+            trackru
+                .as_ref()
+                .map(|m| m.get(&key.number).cloned())
+                .map_err(Clone::clone)
+        };
         Ok(keys
             .iter()
             .map(|key| {
                 // Each key carries the failures of the reads it needed.
                 let mut failures: Vec<Arc<VendorError>> = Vec::new();
-                let procarrier = match key.since {
-                    Some(_) => match &ranged {
-                        Some(Ok(by_number)) => by_number.get(&key.number).cloned(),
-                        Some(Err(e)) => {
-                            failures.push(e.clone());
-                            None
-                        }
-                        None => None,
-                    },
-                    None => match single.get(key.number.as_str()) {
-                        Some(Ok(found)) => (**found).clone(),
-                        Some(Err(e)) => {
-                            failures.push(e.clone());
-                            None
-                        }
-                        None => None,
-                    },
-                };
-                let trackru = match &trackru {
-                    Ok(by_number) => by_number.get(&key.number).cloned(),
-                    Err(e) => {
-                        failures.push(e.clone());
-                        None
+                let mut parts: Vec<Arc<Shipment>> = Vec::new();
+                for part in [procarrier_part(key), Some(trackru_part(key))]
+                    .into_iter()
+                    .flatten()
+                {
+                    match part {
+                        Ok(found) => parts.extend(found),
+                        Err(e) => failures.push(e),
                     }
-                };
-                let parts: Vec<Arc<Shipment>> = procarrier.into_iter().chain(trackru).collect();
+                }
                 let merged = MergedShipment::new(key.number.clone(), parts, failures);
                 (key.clone(), Arc::new(merged))
             })
@@ -206,33 +299,21 @@ impl Loader<ParcelKey> for ShipmentLoader {
     }
 }
 
-/// People by any of their contact keys, over every vendor's records as read for the batch
-/// (linked once per change of those reads: see [`IdentityCache`]).
-pub struct IdentityLoader {
-    pub upstreams: Arc<Upstreams>,
-    pub cache: Arc<IdentityCache>,
-}
+/// People by any of their contact keys: the index walks the links between their keys and
+/// finds every record naming one of them.
+pub struct IdentityLoader(pub ReturnIndex);
 
 impl Loader<ContactKey> for IdentityLoader {
     type Value = IdentityLookup;
-    type Error = std::convert::Infallible;
+    type Error = Arc<crate::index::StoreError>;
 
     async fn load(
         &self,
         keys: &[ContactKey],
     ) -> Result<HashMap<ContactKey, IdentityLookup>, Self::Error> {
-        let records = Arc::new(ContactRecords::read(&self.upstreams).await);
-        let identities = self.cache.identities(&records);
-        Ok(keys
-            .iter()
-            .map(|key| {
-                let lookup = IdentityLookup {
-                    identity: identities.of(key),
-                    records: records.clone(),
-                };
-                (key.clone(), lookup)
-            })
-            .collect())
+        customers::look_up_many(&self.0, keys)
+            .await
+            .map_err(Arc::new)
     }
 }
 
@@ -250,31 +331,29 @@ impl Loaders {
     /// `naive`: one key per batch and no prefetch, the row-by-row baseline of the benchmarks.
     /// `fresh`: nothing is remembered between loads (a long-lived subscription session reads
     /// every event's links anew, through the vendor cache).
-    pub fn new(
-        up: &Arc<Upstreams>,
-        identities: &Arc<IdentityCache>,
-        naive: bool,
-        fresh: bool,
-    ) -> Self {
+    pub fn new(up: &Arc<Upstreams>, index: &ReturnIndex, naive: bool, fresh: bool) -> Self {
         let batch = if naive { 1 } else { 1000 };
         let loaders = Loaders {
             orders: DataLoader::with_cache(
-                OrderLoader(up.clone()),
+                OrderLoader {
+                    upstreams: up.clone(),
+                    index: index.clone(),
+                },
                 crate::request_id::spawn,
                 HashMapCache::default(),
             )
             .max_batch_size(batch),
             shipments: DataLoader::with_cache(
-                ShipmentLoader(up.clone()),
+                ShipmentLoader {
+                    upstreams: up.clone(),
+                    index: index.clone(),
+                },
                 crate::request_id::spawn,
                 HashMapCache::default(),
             )
             .max_batch_size(batch),
             identities: DataLoader::with_cache(
-                IdentityLoader {
-                    upstreams: up.clone(),
-                    cache: identities.clone(),
-                },
+                IdentityLoader(index.clone()),
                 crate::request_id::spawn,
                 HashMapCache::default(),
             )
@@ -326,16 +405,11 @@ impl Loaders {
         }
     }
 
-    /// The identity `key` belongs to, with the records it was found in.
-    pub async fn identity(&self, key: ContactKey) -> IdentityLookup {
+    /// The identity `key` belongs to, with the records naming them.
+    pub async fn identity(&self, key: ContactKey) -> Result<IdentityLookup, super::ServiceError> {
         match self.identities.load_one(key).await {
-            Ok(found) => found.expect("the identity loader answers every key it is asked"),
-            Err(never) => match never {},
+            Ok(found) => Ok(found.expect("the identity loader answers every key it is asked")),
+            Err(e) => Err(super::ServiceError::Index(e)),
         }
-    }
-
-    /// The tenant's identity cache (lookups by a customer id's digest).
-    pub(crate) fn identity_cache(&self) -> &IdentityCache {
-        &self.identities.loader().cache
     }
 }

@@ -1,9 +1,11 @@
 //! The service layer: the domain operations the schema's resolvers call — list, find and
 //! summarise returns, orders and customers, read tracking, find drop-off points, write to the
 //! vendors. It owns the rules (filters, the order state machine, distances, validation of
-//! input) and idempotency; below it are the request's loaders, the read cache and the vendor
-//! clients (`crate::upstream`). Nothing here knows GraphQL: inputs and answers are the domain's
-//! own types, errors are [`ServiceError`]s.
+//! input) and idempotency; below it are the returns index (listings, customers, summaries,
+//! and the links it holds), the request's loaders, the read cache and the vendor clients
+//! (`crate::upstream`). Writes update the index from the vendor's answer, row by row. Nothing
+//! here knows GraphQL: inputs and answers are the domain's own types, errors are
+//! [`ServiceError`]s.
 
 pub mod customers;
 mod error;
@@ -25,16 +27,18 @@ pub use loaders::Loaders;
 
 use crate::config::ServerSettings;
 use crate::idempotency::IdempotencyStore;
+use crate::index::ReturnIndex;
 use crate::upstream::Upstreams;
-use customers::IdentityCache;
+use vendors::clock::Clock;
 
-/// One tenant's domain operations: its vendor accounts (behind the read cache), idempotency
-/// keys and customer identities.
+/// One tenant's domain operations: its vendor accounts (behind the read cache), its returns
+/// index and its idempotency keys.
 #[derive(Debug)]
 pub struct Service {
     up: Arc<Upstreams>,
+    index: ReturnIndex,
     idempotency: Arc<IdempotencyStore>,
-    identities: Arc<IdentityCache>,
+    clock: Clock,
     max_page_size: usize,
     /// Benchmarks only: links resolved row by row (see `ServerSettings::naive_resolution`).
     naive_resolution: bool,
@@ -43,13 +47,16 @@ pub struct Service {
 impl Service {
     pub fn new(
         up: Arc<Upstreams>,
+        index: ReturnIndex,
         idempotency: Arc<IdempotencyStore>,
         server: &ServerSettings,
+        clock: Clock,
     ) -> Self {
         Service {
             up,
+            index,
             idempotency,
-            identities: Arc::default(),
+            clock,
             max_page_size: server.max_page_size,
             naive_resolution: server.naive_resolution,
         }
@@ -58,7 +65,17 @@ impl Service {
     /// The loaders of one request (they remember what they loaded for it). `fresh` sessions
     /// (subscriptions) keep nothing between reads.
     pub fn loaders(&self, fresh: bool) -> Loaders {
-        Loaders::new(&self.up, &self.identities, self.naive_resolution, fresh)
+        Loaders::new(&self.up, &self.index, self.naive_resolution, fresh)
+    }
+
+    /// The present, on the gateway's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// The tenant's returns index.
+    pub fn index(&self) -> &ReturnIndex {
+        &self.index
     }
 
     /// The tenant's vendor reads, for what reports on them (metrics) and what changes them

@@ -7,14 +7,15 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 use vendors::merchantpro::{mapping as mp_map, wire as mp};
-use vendors::model::{Order, PaymentStatus, TrackingStatus};
+use vendors::model::{Order, PaymentStatus, TrackingStatus, Vendor};
 use vendors::VendorError;
 
 use super::error::{Result, ServiceError};
-use super::listing::{page, Page, PageRequest};
+use super::listing::{page_of, Page, PageRequest, SortKey};
 use super::validate;
 use super::writes::Write;
 use super::Service;
+use crate::index::OrderQuery;
 
 /// Which orders to list. Every condition given must hold.
 #[derive(Debug, Default)]
@@ -31,24 +32,20 @@ pub struct OrderFilter {
 }
 
 impl OrderFilter {
-    fn matches(&self, email: Option<&str>, o: &Order) -> bool {
-        self.payment_status.is_none_or(|s| o.payment_status == s)
-            && self.shipping_status.is_none_or(|s| o.shipping_status == s)
-            && self
-                .created_from
-                .is_none_or(|t| o.created_at.is_some_and(|c| c >= t))
-            && self
-                .created_to
-                .is_none_or(|t| o.created_at.is_some_and(|c| c < t))
-            && self
-                .reference
-                .as_ref()
-                .is_none_or(|r| &o.id == r || o.reference.as_ref() == Some(r))
-            && self
-                .tracking_number
-                .as_ref()
-                .is_none_or(|t| o.tracking_number.as_ref() == Some(t))
-            && email.is_none_or(|e| o.customer.as_ref().and_then(|c| c.email.as_deref()) == Some(e))
+    /// The index query, or the first invalid field.
+    fn query(&self) -> Result<OrderQuery> {
+        let millis = |t: Option<DateTime<FixedOffset>>| t.map(|t| t.timestamp_millis());
+        Ok(OrderQuery {
+            payment_status: self.payment_status,
+            shipping_status: self.shipping_status,
+            created_from: millis(self.created_from),
+            created_to: millis(self.created_to),
+            reference: self.reference.clone(),
+            tracking_number: self.tracking_number.clone(),
+            email: validate::optional(self.customer_email.as_deref(), |e| {
+                validate::email("filter.customerEmail", e)
+            })?,
+        })
     }
 }
 
@@ -169,33 +166,53 @@ fn check_transition(order: &mp::Order, t: mp::Transition) -> Result<()> {
 }
 
 impl Service {
-    /// A page of the shop's orders matching `filter`, newest first. Fails as a whole when
-    /// MerchantPro cannot answer.
+    /// A page of the shop's orders matching `filter`, newest first, from the index. Fails as
+    /// a whole while MerchantPro was never synced and cannot be.
     pub async fn list_orders(
         &self,
         filter: &OrderFilter,
         request: &PageRequest,
     ) -> Result<Page<Arc<Order>>> {
-        let email = validate::optional(filter.customer_email.as_deref(), |e| {
-            validate::email("filter.customerEmail", e)
-        })?;
-        let index = self.up.merchantpro_orders().await?;
-        let items = index
-            .orders
-            .iter()
-            .filter(|o| filter.matches(email.as_deref(), o))
-            .cloned()
-            .collect();
-        page(items, request, self.max_page_size, Vec::new())
+        let query = filter.query()?;
+        let (first, after) = request.position(self.max_page_size)?;
+        if let Some(e) = self.index.sync_board().unavailable(Vendor::MerchantPro) {
+            return Err(ServiceError::Vendor(e));
+        }
+        let rows = self.index.orders(&query, after.as_ref(), first).await?;
+        Ok(page_of(
+            rows,
+            |o| SortKey::of(o.created_at, o.vendor, &o.id),
+            Vec::new(),
+        ))
     }
 
-    /// One order by MerchantPro id.
+    /// One order by MerchantPro id: from the index, else (created since the last sync) from
+    /// MerchantPro, and indexed.
     pub async fn find_order(
         &self,
         id: u64,
     ) -> std::result::Result<Option<Arc<Order>>, Arc<VendorError>> {
+        match self.index.order_by_id(&id.to_string()).await {
+            Ok(Some(found)) => return Ok(Some(Arc::new(found))),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "the returns index failed; asking the vendor"),
+        }
         let found = self.up.merchantpro_orders_by_id(vec![id]).await?;
-        Ok(found.by_id(&id.to_string()).cloned())
+        let order = found.by_id(&id.to_string()).cloned();
+        if let Some(o) = &order {
+            self.index_order(o).await;
+        }
+        Ok(order)
+    }
+
+    /// Puts an order as the vendor just answered it into the index.
+    async fn index_order(&self, order: &Order) {
+        let now = self.clock.now().timestamp_millis();
+        self.index_rows(
+            self.index
+                .upsert_orders(std::slice::from_ref(order), now)
+                .await,
+        );
     }
 
     /// Moves order `id` on (once per idempotency `key`) and answers it as it is now. A change
@@ -212,12 +229,15 @@ impl Service {
             check_transition(&self.up.merchantpro_order(id).await?, t)?;
         }
         let write = Write::new(operation, key, &(id, t.as_str()));
-        self.write_once(write, |up| async move {
-            up.merchantpro_transition(id, t).await.map_err(Arc::new)?;
-            let order = up.merchantpro_order(id).await.map_err(Arc::new)?;
-            Ok(Arc::new(mp_map::order(&order)))
-        })
-        .await
+        let order = self
+            .write_once(write, |up| async move {
+                up.merchantpro_transition(id, t).await.map_err(Arc::new)?;
+                let order = up.merchantpro_order(id).await.map_err(Arc::new)?;
+                Ok(Arc::new(mp_map::order(&order)))
+            })
+            .await?;
+        self.index_order(&order).await;
+        Ok(order)
     }
 
     /// Changes order `id`'s shipping method and amount and tags (once per idempotency `key`).
@@ -229,10 +249,13 @@ impl Service {
     ) -> Result<Arc<Order>> {
         let change = changes.to_wire()?;
         let write = Write::new("updateOrder", key, &(id, changes));
-        self.write_once(write, |up| async move {
-            let order = up.merchantpro_update(id, &change).await.map_err(Arc::new)?;
-            Ok(Arc::new(mp_map::order(&order)))
-        })
-        .await
+        let order = self
+            .write_once(write, |up| async move {
+                let order = up.merchantpro_update(id, &change).await.map_err(Arc::new)?;
+                Ok(Arc::new(mp_map::order(&order)))
+            })
+            .await?;
+        self.index_order(&order).await;
+        Ok(order)
     }
 }

@@ -8,17 +8,17 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
-use serde::Serialize;
-use vendors::model::{self, Money, RefundStatus, Return, ReturnStatus, Vendor};
+use serde::{Deserialize, Serialize};
+use vendors::model::{self, Money, Return, ReturnStatus, Vendor};
 use vendors::procarrier::{mapping as pc_map, wire as pc};
 use vendors::VendorError;
 
 use super::error::{Result, ServiceError};
-use super::listing::{page, Page, PageRequest};
+use super::listing::{page_of, Page, PageRequest, SortKey};
 use super::validate;
 use super::writes::Write;
 use super::Service;
-use crate::upstream::Upstreams;
+use crate::index::{ReturnQuery, StoreError};
 
 /// Vendors that hold returns.
 pub const RETURN_VENDORS: [Vendor; 3] = [Vendor::ProCarrier, Vendor::Rrr, Vendor::VTrack];
@@ -37,48 +37,6 @@ impl<T> Default for Gathered<T> {
             failures: Vec::new(),
         }
     }
-}
-
-/// Every return of `vendors` (those among ProCarrier, RRR, V-Track), fetched concurrently.
-pub async fn all_returns(up: &Upstreams, vendors: &[Vendor]) -> Gathered<Arc<Return>> {
-    let wants = |v| vendors.contains(&v);
-    let (procarrier, rrr, vtrack) = tokio::join!(
-        async {
-            if wants(Vendor::ProCarrier) {
-                Some(up.procarrier_returns().await)
-            } else {
-                None
-            }
-        },
-        async {
-            if wants(Vendor::Rrr) {
-                Some(up.rrr_returns().await)
-            } else {
-                None
-            }
-        },
-        async {
-            if wants(Vendor::VTrack) {
-                Some(up.vtrack_report().await)
-            } else {
-                None
-            }
-        },
-    );
-    let mut out = Gathered::default();
-    for listing in [procarrier, rrr] {
-        match listing {
-            Some(Ok(returns)) => out.items.extend(returns.iter().cloned()),
-            Some(Err(e)) => out.failures.push(e),
-            None => {}
-        }
-    }
-    match vtrack {
-        Some(Ok(report)) => out.items.extend(report.returns.iter().cloned()),
-        Some(Err(e)) => out.failures.push(e),
-        None => {}
-    }
-    out
 }
 
 /// Which returns to list. Every condition given must hold; terms are normalised once per query.
@@ -129,46 +87,24 @@ impl ReturnFilter {
             .unwrap_or_else(|| RETURN_VENDORS.to_vec())
     }
 
-    fn matches(&self, terms: &Terms, r: &Return) -> bool {
-        let customer = r.customer.as_ref();
-        self.statuses.as_ref().is_none_or(|l| l.contains(&r.status))
-            && self
-                .created_from
-                .is_none_or(|from| r.created_at.is_some_and(|t| t >= from))
-            && self
-                .created_to
-                .is_none_or(|to| r.created_at.is_some_and(|t| t < to))
-            && same(&self.order_reference, &r.order_reference)
-            && same(&self.marketplace_order_id, &r.marketplace_order_id)
-            && same(&self.tracking_number, &r.tracking_number)
-            && terms
-                .email
-                .as_ref()
-                .is_none_or(|e| customer.and_then(|c| c.email.as_ref()) == Some(e))
-            && terms
-                .phone
-                .as_ref()
-                .is_none_or(|p| customer.and_then(|c| c.phone.as_ref()) == Some(p))
-            && self.country.as_ref().is_none_or(|c| {
-                r.address
-                    .as_ref()
-                    .and_then(|a| a.country.as_deref())
-                    .is_some_and(|rc| rc.eq_ignore_ascii_case(c))
-            })
-            && terms.reason.as_ref().is_none_or(|needle| {
-                r.items.iter().any(|i| {
-                    i.reason
-                        .as_ref()
-                        .and_then(|x| x.reason.as_ref())
-                        .is_some_and(|text| text.to_lowercase().contains(needle))
-                })
-            })
+    /// The index query, or the first invalid field.
+    fn query(&self) -> Result<ReturnQuery> {
+        let terms = self.terms()?;
+        let millis = |t: Option<DateTime<FixedOffset>>| t.map(|t| t.timestamp_millis());
+        Ok(ReturnQuery {
+            vendors: self.vendors(),
+            statuses: self.statuses.clone(),
+            created_from: millis(self.created_from),
+            created_to: millis(self.created_to),
+            order_reference: self.order_reference.clone(),
+            marketplace_order_id: self.marketplace_order_id.clone(),
+            tracking_number: self.tracking_number.clone(),
+            email: terms.email,
+            phone: terms.phone,
+            country: self.country.as_ref().map(|c| c.to_ascii_uppercase()),
+            reason: terms.reason,
+        })
     }
-}
-
-/// A condition on a field: none, or equal.
-fn same(wanted: &Option<String>, value: &Option<String>) -> bool {
-    wanted.as_ref().is_none_or(|w| value.as_ref() == Some(w))
 }
 
 /// Returns counted in a window.
@@ -191,10 +127,15 @@ pub struct ReturnsSummary {
     pub failures: Vec<Arc<VendorError>>,
 }
 
-fn sum_by_currency<'a>(amounts: impl Iterator<Item = &'a Money>) -> Vec<Money> {
+/// Amounts (as the index keeps them: decimal text and currency) summed per currency. An
+/// amount that does not read back is left out, and logged.
+fn sum_by_currency<'a>(amounts: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<Money> {
     let mut totals: BTreeMap<String, Decimal> = BTreeMap::new();
-    for m in amounts {
-        *totals.entry(m.currency.clone()).or_default() += m.amount;
+    for (amount, currency) in amounts {
+        match amount.parse::<Decimal>() {
+            Ok(amount) => *totals.entry(currency.to_owned()).or_default() += amount,
+            Err(_) => tracing::warn!(amount, currency, "an indexed refund amount does not read"),
+        }
     }
     totals
         .into_iter()
@@ -274,7 +215,7 @@ pub struct NewReturn {
 }
 
 /// A return's label: the vendor's document and its type.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Label {
     pub content_type: String,
     /// The document, base64 (as the vendor sent it).
@@ -282,7 +223,7 @@ pub struct Label {
 }
 
 /// What booking a return answered.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CreatedReturn {
     pub tracking_number: String,
     /// Where the customer hands the parcel in, as the vendor wrote it.
@@ -291,6 +232,7 @@ pub struct CreatedReturn {
     pub label: Option<Label>,
     /// The new return as ProCarrier lists it, read back (the return exists even if this read
     /// failed).
+    #[serde(with = "super::writes::stored")]
     pub record: std::result::Result<Arc<Return>, Arc<VendorError>>,
 }
 
@@ -302,13 +244,15 @@ pub enum ReturnKey {
 }
 
 /// What cancelling answered: the vendor's message and the status read back.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CancelledReturn {
     pub tracking_number: Option<String>,
     pub external_id: Option<String>,
     pub message: Option<String>,
     /// `None` when the status could not be read back (the cancellation stands).
     pub status: Option<(ReturnStatus, String)>,
+    /// The return as read back (what the index is updated with).
+    pub record: Option<Arc<Return>>,
 }
 
 fn wire_address(field: &str, a: &ReturnAddress) -> Result<pc::Address> {
@@ -495,25 +439,60 @@ fn created(
     }
 }
 
+/// A webhook's news applied to the indexed return: where the return stands (status and
+/// tracking) and its contact and items when the webhook has them; everything the webhook
+/// does not carry (service, labels, totals, creation time) is kept.
+fn apply_webhook(indexed: Return, update: Return) -> Return {
+    Return {
+        status: update.status,
+        status_raw: update.status_raw,
+        tracking_status: update.tracking_status.or(indexed.tracking_status),
+        tracking_status_raw: update.tracking_status_raw.or(indexed.tracking_status_raw),
+        updated_at: update.updated_at.or(indexed.updated_at),
+        tracking_number: update.tracking_number.or(indexed.tracking_number),
+        customer: update.customer.or(indexed.customer),
+        address: update.address.or(indexed.address),
+        items: if update.items.is_empty() {
+            indexed.items
+        } else {
+            update.items
+        },
+        ..indexed
+    }
+}
+
 impl Service {
-    /// A page of every vendor's returns matching `filter`, newest first (the vendors that
-    /// could not answer are in the page's failures).
+    /// The vendors among `vendors` the index cannot serve yet (never synced, failing), with
+    /// their failures: answers cover the others.
+    fn unavailable(&self, vendors: &[Vendor]) -> Vec<Arc<VendorError>> {
+        let board = self.index.sync_board();
+        vendors
+            .iter()
+            .filter_map(|&v| board.unavailable(v))
+            .collect()
+    }
+
+    /// A page of every vendor's returns matching `filter`, newest first, from the index (the
+    /// vendors it cannot serve yet are in the page's failures).
     pub async fn list_returns(
         &self,
         filter: &ReturnFilter,
         request: &PageRequest,
     ) -> Result<Page<Arc<Return>>> {
-        let terms = filter.terms()?;
-        let all = all_returns(&self.up, &filter.vendors()).await;
-        let items = all
-            .items
-            .into_iter()
-            .filter(|r| filter.matches(&terms, r))
-            .collect();
-        page(items, request, self.max_page_size, all.failures)
+        let query = filter.query()?;
+        let (first, after) = request.position(self.max_page_size)?;
+        let rows = self.index.returns(&query, after.as_ref(), first).await?;
+        let failures = self.unavailable(&query.vendors);
+        Ok(page_of(
+            rows,
+            |r| SortKey::of(r.created_at, r.vendor, &r.id),
+            failures,
+        ))
     }
 
     /// One return by its vendor and native id; `None` for a vendor that holds no returns.
+    /// From the index; one it does not hold yet (created since the last sync) is read from
+    /// the vendor and indexed.
     pub async fn find_return(
         &self,
         vendor: Vendor,
@@ -522,28 +501,84 @@ impl Service {
         if !RETURN_VENDORS.contains(&vendor) {
             return Ok(None);
         }
-        let all = all_returns(&self.up, &[vendor]).await;
-        if let Some(e) = all.failures.into_iter().next() {
-            return Err(e);
+        match self.index.return_by_id(vendor, id).await {
+            Ok(Some(found)) => return Ok(Some(Arc::new(found))),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "the returns index failed; asking the vendor"),
         }
-        Ok(all.items.into_iter().find(|r| r.id == id))
+        let fresh = match vendor {
+            Vendor::ProCarrier => match self.up.procarrier_return(&lookup("id", id, false)).await {
+                Ok(record) => Some(pc_map::map_return(&record)),
+                Err(e)
+                    if e.api_error().is_some_and(|a| {
+                        matches!(
+                            a.kind,
+                            vendors::ApiErrorKind::BadRequest | vendors::ApiErrorKind::NotFound
+                        )
+                    }) =>
+                {
+                    None
+                }
+                Err(e) => return Err(Arc::new(e)),
+            },
+            Vendor::Rrr => match id.parse::<u64>() {
+                Ok(numeric) => match self.up.rrr_return(numeric).await {
+                    Ok(found) => found,
+                    Err(e)
+                        if e.api_error()
+                            .is_some_and(|a| a.kind == vendors::ApiErrorKind::NotFound) =>
+                    {
+                        None
+                    }
+                    Err(e) => return Err(Arc::new(e)),
+                },
+                Err(_) => None,
+            },
+            // V-Track's report is read whole by the sync: what it has not indexed, V-Track
+            // cannot answer alone.
+            _ => None,
+        };
+        if let Some(r) = &fresh {
+            self.index_rows(self.index.upsert_returns(std::slice::from_ref(r)).await);
+        }
+        Ok(fresh.map(Arc::new))
+    }
+
+    /// Logs a failed write to the index made beside a vendor answer: the answer stands, the
+    /// sync brings the row in later.
+    pub(super) fn index_rows(&self, written: std::result::Result<(), StoreError>) {
+        if let Err(e) = written {
+            tracing::error!(error = %e, "the returns index could not take a row; the sync will");
+        }
     }
 
     /// The returns of the order with channel reference `reference`, at every vendor.
     pub async fn returns_of_order(&self, reference: &str) -> Gathered<Arc<Return>> {
-        let all = all_returns(&self.up, &RETURN_VENDORS).await;
-        Gathered {
-            items: all
-                .items
-                .into_iter()
-                .filter(|r| r.order_reference.as_deref() == Some(reference))
-                .collect(),
-            failures: all.failures,
+        let query = ReturnQuery {
+            vendors: RETURN_VENDORS.to_vec(),
+            order_reference: Some(reference.to_owned()),
+            ..ReturnQuery::default()
+        };
+        let mut failures = self.unavailable(&RETURN_VENDORS);
+        // An order's returns are few: one page holds them all.
+        match self.index.returns(&query, None, 1000).await {
+            Ok(rows) => Gathered {
+                items: rows.rows.into_iter().map(Arc::new).collect(),
+                failures,
+            },
+            Err(e) => {
+                tracing::error!(error = %e, "the returns index failed");
+                failures.clear();
+                Gathered {
+                    items: Vec::new(),
+                    failures,
+                }
+            }
         }
     }
 
     /// Returns created in `[from, to)`, counted by vendor, status and reason, with V-Track's
-    /// refusal rate and the refunds paid out.
+    /// refusal rate and the refunds paid out: aggregates over the index.
     pub async fn returns_summary(
         &self,
         from: DateTime<FixedOffset>,
@@ -552,88 +587,65 @@ impl Service {
         if to <= from {
             return Err(ServiceError::invalid("to", "must be after `from`"));
         }
-        let (all, vtrack) = tokio::join!(
-            all_returns(&self.up, &RETURN_VENDORS),
-            self.up.vtrack_report()
-        );
+        let counts = self
+            .index
+            .return_counts(from.timestamp_millis(), to.timestamp_millis())
+            .await?;
+        let failures = self.unavailable(&RETURN_VENDORS);
         let mut incomplete_vendors: Vec<Vendor> = Vec::new();
-        for e in &all.failures {
+        for e in &failures {
             if !incomplete_vendors.contains(&e.vendor()) {
                 incomplete_vendors.push(e.vendor());
             }
         }
-        let within = |t: Option<DateTime<FixedOffset>>| t.is_some_and(|t| t >= from && t < to);
-        let returns: Vec<&Arc<Return>> =
-            all.items.iter().filter(|r| within(r.created_at)).collect();
-        let mut by_vendor: BTreeMap<&str, (Vendor, usize)> = BTreeMap::new();
-        let mut by_status: BTreeMap<String, (ReturnStatus, usize)> = BTreeMap::new();
-        let mut by_reason: BTreeMap<String, usize> = BTreeMap::new();
-        for r in &returns {
-            by_vendor
-                .entry(r.vendor.as_str())
-                .or_insert((r.vendor, 0))
-                .1 += 1;
-            by_status
-                .entry(format!("{:?}", r.status))
-                .or_insert((r.status, 0))
-                .1 += 1;
-            let mut seen: Vec<&str> = Vec::new();
-            for reason in r
-                .items
-                .iter()
-                .filter_map(|i| i.reason.as_ref()?.reason.as_deref())
-            {
-                if !seen.contains(&reason) {
-                    seen.push(reason);
-                    *by_reason.entry(reason.to_owned()).or_default() += 1;
-                }
-            }
-        }
-        let mut by_reason: Vec<(String, usize)> = by_reason.into_iter().collect();
-        by_reason.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        let refusal_rate = vtrack.ok().and_then(|report| {
-            let returned: Vec<_> = report
-                .returns
-                .iter()
-                .filter(|r| within(r.created_at))
-                .collect();
-            let refused = returned.iter().filter(|r| r.refused).count();
-            let delivered = report
-                .deliveries
-                .iter()
-                .filter(|d| within(d.delivered_at))
-                .count();
-            let parcels = returned.len() + delivered;
-            (parcels > 0).then(|| refused as f64 / parcels as f64)
-        });
-        let paid: Vec<&model::Refund> = all
-            .items
-            .iter()
-            .flat_map(|r| &r.refunds)
-            .filter(|f| f.status == RefundStatus::PaidOut && within(f.paid_at))
-            .collect();
+        let vtrack_available = !incomplete_vendors.contains(&Vendor::VTrack);
+        let parcels = counts.vtrack_returned + counts.vtrack_delivered;
+        let refusal_rate = (vtrack_available && parcels > 0)
+            .then(|| counts.vtrack_refused as f64 / parcels as f64);
+        let paid = &counts.paid_refunds;
         Ok(ReturnsSummary {
             from,
             to,
-            total: returns.len(),
-            by_vendor: by_vendor.into_values().collect(),
-            by_status: by_status.into_values().collect(),
-            by_reason,
+            total: counts.total,
+            by_vendor: counts.by_vendor,
+            by_status: counts.by_status,
+            by_reason: counts.by_reason,
             refusal_rate,
-            refunded_totals: sum_by_currency(paid.iter().filter_map(|f| f.amount.as_ref())),
+            refunded_totals: sum_by_currency(
+                paid.iter()
+                    .filter_map(|(a, c, _, _)| Some((a.as_deref()?, c.as_deref()?))),
+            ),
             refunded_totals_seller: sum_by_currency(
-                paid.iter().filter_map(|f| f.amount_seller.as_ref()),
+                paid.iter()
+                    .filter_map(|(_, _, a, c)| Some((a.as_deref()?, c.as_deref()?))),
             ),
             incomplete_vendors,
-            failures: all.failures,
+            failures,
         })
     }
 
-    /// A ProCarrier `return_updated` webhook: the return as it is now. The tenant's cached
-    /// ProCarrier reads (listing, tracking) describe an older state, so they are dropped.
-    pub fn procarrier_return_updated(&self, event: &pc::ReturnUpdatedWebhook) -> Arc<Return> {
-        self.up.cache.invalidate_vendor(Vendor::ProCarrier);
-        Arc::new(pc_map::map_webhook(event))
+    /// A ProCarrier `return_updated` webhook: the return as it is now, applied to its row in
+    /// the index (the webhook carries its state; what it leaves out is kept from the row).
+    pub async fn procarrier_return_updated(&self, event: &pc::ReturnUpdatedWebhook) -> Arc<Return> {
+        let update = pc_map::map_webhook(event);
+        let record = match self
+            .index
+            .return_by_id(Vendor::ProCarrier, &update.id)
+            .await
+        {
+            Ok(Some(indexed)) => apply_webhook(indexed, update),
+            Ok(None) => update,
+            Err(e) => {
+                tracing::error!(error = %e, "the returns index failed");
+                update
+            }
+        };
+        self.index_rows(
+            self.index
+                .upsert_returns(std::slice::from_ref(&record))
+                .await,
+        );
+        Arc::new(record)
     }
 
     /// Books a return with ProCarrier (once per idempotency `key`), then reads it back.
@@ -646,19 +658,24 @@ impl Service {
         let services: Vec<String> = services.iter().map(|s| s.id.clone()).collect();
         let request = input.to_wire(&services)?;
         let write = Write::new("createReturn", key, &request);
-        self.write_once(write, |up| async move {
-            let answer = up
-                .procarrier_create_return(&request)
-                .await
-                .map_err(Arc::new)?;
-            let record = up
-                .procarrier_return(&lookup("tracking", &answer.tracking_number, false))
-                .await
-                .map(|r| Arc::new(pc_map::map_return(&r)))
-                .map_err(Arc::new);
-            Ok(created(answer, record))
-        })
-        .await
+        let created = self
+            .write_once(write, |up| async move {
+                let answer = up
+                    .procarrier_create_return(&request)
+                    .await
+                    .map_err(Arc::new)?;
+                let record = up
+                    .procarrier_return(&lookup("tracking", &answer.tracking_number, false))
+                    .await
+                    .map(|r| Arc::new(pc_map::map_return(&r)))
+                    .map_err(Arc::new);
+                Ok(created(answer, record))
+            })
+            .await?;
+        if let Ok(r) = &created.record {
+            self.index_rows(self.index.upsert_returns(&[(**r).clone()]).await);
+        }
+        Ok(created)
     }
 
     /// Cancels a ProCarrier return (once per idempotency `key`), then reads its status back.
@@ -678,35 +695,41 @@ impl Service {
             },
         };
         let write = Write::new("cancelReturn", key, &request);
-        self.write_once(write, |up| async move {
-            let cancelled = up
-                .procarrier_cancel_return(&request)
-                .await
-                .map_err(Arc::new)?
-                .result;
-            let (field, value) = match (&cancelled.tracking_number, &request.tracking_number) {
-                (Some(t), _) | (None, Some(t)) => ("tracking", t.clone()),
-                _ => (
-                    "externalId",
-                    request.external_id.clone().unwrap_or_default(),
-                ),
-            };
-            // The new status, read back; the cancellation stands even if this read fails.
-            let status = up
-                .procarrier_return(&lookup(field, &value, false))
-                .await
-                .ok()
-                .map(|r| pc_map::map_return(&r))
-                .map(|r| (r.status, r.status_raw));
-            Ok(CancelledReturn {
-                tracking_number: cancelled
-                    .tracking_number
-                    .or(request.tracking_number.clone()),
-                external_id: cancelled.external_id.or(request.external_id.clone()),
-                message: cancelled.message,
-                status,
+        let cancelled = self
+            .write_once(write, |up| async move {
+                let cancelled = up
+                    .procarrier_cancel_return(&request)
+                    .await
+                    .map_err(Arc::new)?
+                    .result;
+                let (field, value) = match (&cancelled.tracking_number, &request.tracking_number) {
+                    (Some(t), _) | (None, Some(t)) => ("tracking", t.clone()),
+                    _ => (
+                        "externalId",
+                        request.external_id.clone().unwrap_or_default(),
+                    ),
+                };
+                // The new status, read back; the cancellation stands even if this read fails.
+                let record = up
+                    .procarrier_return(&lookup(field, &value, false))
+                    .await
+                    .ok()
+                    .map(|r| Arc::new(pc_map::map_return(&r)));
+                let status = record.as_ref().map(|r| (r.status, r.status_raw.clone()));
+                Ok(CancelledReturn {
+                    tracking_number: cancelled
+                        .tracking_number
+                        .or(request.tracking_number.clone()),
+                    external_id: cancelled.external_id.or(request.external_id.clone()),
+                    message: cancelled.message,
+                    status,
+                    record,
+                })
             })
-        })
-        .await
+            .await?;
+        if let Some(r) = &cancelled.record {
+            self.index_rows(self.index.upsert_returns(&[(**r).clone()]).await);
+        }
+        Ok(cancelled)
     }
 }

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
-use serde::Serialize;
-use vendors::model::TrackingStatus;
+use serde::{Deserialize, Serialize};
+use vendors::model::{Shipment, TrackingStatus};
 use vendors::procarrier::{mapping as pc_map, wire as pc};
 use vendors::trackru::client::BatchOutcome;
 use vendors::trackru::{mapping as tr_map, wire as tr};
@@ -33,7 +33,7 @@ pub struct ParcelToTrack {
 }
 
 /// What became of one parcel sent to TrackRU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ParcelOutcome {
     Accepted,
     AlreadyTracked,
@@ -43,7 +43,7 @@ pub enum ParcelOutcome {
     NotSent,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ParcelResult {
     pub tracking_number: String,
     pub carrier_code: Option<String>,
@@ -54,7 +54,7 @@ pub struct ParcelResult {
 }
 
 /// One result per parcel, in the order given.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrackedParcels {
     pub results: Vec<ParcelResult>,
 }
@@ -77,12 +77,14 @@ pub enum StatusOverride {
 }
 
 /// A parcel's status after an override.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OverriddenStatus {
     pub tracking_number: String,
     pub carrier_code: String,
     pub status: TrackingStatus,
     pub status_raw: String,
+    /// The parcel as TrackRU answered (what the index is updated with).
+    pub shipment: Arc<Shipment>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -105,7 +107,7 @@ pub struct NewTrackingEvent {
 }
 
 /// The event as recorded.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RecordedEvent {
     pub tracking_number: String,
     pub status_code: i32,
@@ -179,38 +181,66 @@ impl Service {
     ) -> Result<TrackedParcels> {
         let requests = tracking_requests(parcels)?;
         let write = Write::new("trackParcels", key, parcels);
-        self.write_once(write, |up| async move {
-            let results = up
-                .trackru_create_many(&requests)
-                .await
-                .into_iter()
-                .map(|r| {
-                    let (outcome, code, reason) = match r.outcome {
-                        BatchOutcome::Accepted => (ParcelOutcome::Accepted, None, None),
-                        BatchOutcome::AlreadyExists => (ParcelOutcome::AlreadyTracked, None, None),
-                        BatchOutcome::Rejected(e) => (
-                            ParcelOutcome::Rejected,
-                            Some(e.vendor_code),
-                            Some(e.message),
-                        ),
-                        BatchOutcome::NotSent(e) => (
-                            ParcelOutcome::NotSent,
-                            Some(e.code().as_str().to_owned()),
-                            Some(e.to_string()),
-                        ),
-                    };
-                    ParcelResult {
-                        tracking_number: r.tracking_number,
-                        carrier_code: r.carrier_code,
-                        outcome,
-                        code,
-                        reason,
-                    }
-                })
-                .collect();
-            Ok(TrackedParcels { results })
-        })
-        .await
+        let tracked = self
+            .write_once(write, |up| async move {
+                let results = up
+                    .trackru_create_many(&requests)
+                    .await
+                    .into_iter()
+                    .map(|r| {
+                        let (outcome, code, reason) = match r.outcome {
+                            BatchOutcome::Accepted => (ParcelOutcome::Accepted, None, None),
+                            BatchOutcome::AlreadyExists => {
+                                (ParcelOutcome::AlreadyTracked, None, None)
+                            }
+                            BatchOutcome::Rejected(e) => (
+                                ParcelOutcome::Rejected,
+                                Some(e.vendor_code),
+                                Some(e.message),
+                            ),
+                            BatchOutcome::NotSent(e) => (
+                                ParcelOutcome::NotSent,
+                                Some(e.code().as_str().to_owned()),
+                                Some(e.to_string()),
+                            ),
+                        };
+                        ParcelResult {
+                            tracking_number: r.tracking_number,
+                            carrier_code: r.carrier_code,
+                            outcome,
+                            code,
+                            reason,
+                        }
+                    })
+                    .collect();
+                Ok(TrackedParcels { results })
+            })
+            .await?;
+        // Read back and indexed, so the next query shows them (TrackRU answers a creation
+        // without the parcel's tracking).
+        let registered: Vec<String> = tracked
+            .results
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.outcome,
+                    ParcelOutcome::Accepted | ParcelOutcome::AlreadyTracked
+                )
+            })
+            .map(|r| r.tracking_number.clone())
+            .collect();
+        if !registered.is_empty() {
+            match self.up.trackru_by_numbers(registered).await {
+                Ok(found) => {
+                    let shipments: Vec<Shipment> = found.values().map(|s| (**s).clone()).collect();
+                    self.index_rows(self.index.upsert_shipments(&shipments).await);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "registered parcels not read back; the sync will")
+                }
+            }
+        }
+        Ok(tracked)
     }
 
     /// Sets a parcel's TrackRU status by hand, or reverts it (once per idempotency `key`).
@@ -229,24 +259,32 @@ impl Service {
             StatusOverride::Revert => 8,
         };
         let write = Write::new("overrideTrackingStatus", key, &(&carrier, &number, status));
-        self.write_once(write, |up| async move {
-            let update = tr::UpdateTracking {
-                status: Some(command),
-                ..Default::default()
-            };
-            let tracking = up
-                .trackru_update(&carrier, &number, &update)
-                .await
-                .map_err(Arc::new)?;
-            let shipment = tr_map::shipment(&tracking);
-            Ok(OverriddenStatus {
-                tracking_number: shipment.tracking_number,
-                carrier_code: carrier,
-                status: shipment.status,
-                status_raw: shipment.status_raw,
+        let overridden = self
+            .write_once(write, |up| async move {
+                let update = tr::UpdateTracking {
+                    status: Some(command),
+                    ..Default::default()
+                };
+                let tracking = up
+                    .trackru_update(&carrier, &number, &update)
+                    .await
+                    .map_err(Arc::new)?;
+                let shipment = tr_map::shipment(&tracking);
+                Ok(OverriddenStatus {
+                    tracking_number: shipment.tracking_number.clone(),
+                    carrier_code: carrier,
+                    status: shipment.status,
+                    status_raw: shipment.status_raw.clone(),
+                    shipment: Arc::new(shipment),
+                })
             })
-        })
-        .await
+            .await?;
+        self.index_rows(
+            self.index
+                .upsert_shipments(&[(*overridden.shipment).clone()])
+                .await,
+        );
+        Ok(overridden)
     }
 
     /// Records an event on a ProCarrier return (once per idempotency `key`).
@@ -282,17 +320,32 @@ impl Service {
         };
         let write = Write::new("addTrackingEvent", key, &request);
         let (status_code, at) = (event.status_code, event.at);
-        self.write_once(write, |up| async move {
-            up.procarrier_add_tracking(&request)
-                .await
-                .map_err(Arc::new)?;
-            Ok(RecordedEvent {
-                tracking_number: number,
-                status_code,
-                status,
-                at,
+        let recorded = self
+            .write_once(write, |up| async move {
+                up.procarrier_add_tracking(&request)
+                    .await
+                    .map_err(Arc::new)?;
+                Ok(RecordedEvent {
+                    tracking_number: number,
+                    status_code,
+                    status,
+                    at,
+                })
             })
-        })
-        .await
+            .await?;
+        // The parcel's events read back into the index, so the next query shows the new one.
+        match self
+            .up
+            .procarrier_tracking_of(recorded.tracking_number.clone())
+            .await
+        {
+            Ok(found) => {
+                if let Some(shipment) = &*found {
+                    self.index_rows(self.index.upsert_shipments(&[(**shipment).clone()]).await)
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "the new event not read back; the sync will"),
+        }
+        Ok(recorded)
     }
 }

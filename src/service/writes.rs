@@ -1,8 +1,8 @@
 //! Writes run once per idempotency key (see `crate::idempotency`) and are never retried. A write
-//! the vendor accepted drops that vendor's cached reads, so the next query shows the change
-//! (`crate::upstream`, where each write is sent); a failed one drops nothing: a flood of
-//! failing writes must not empty the cache and turn every read into a vendor call. (A write that
-//! timed out may still have happened; the cache's TTL bounds how long a read misses it.)
+//! the vendor accepted drops that vendor's cached reads (`crate::upstream`, where each write is
+//! sent); a failed one drops nothing: a flood of failing writes must not empty the cache and
+//! turn every read into a vendor call. Each operation then puts the rows the vendor answered
+//! into the index, so the next query shows the change without asking the vendor.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -39,21 +39,55 @@ impl<'a> Write<'a> {
     }
 }
 
+/// A write's outcome as stored under its key: the vendor's failure kept as its code and
+/// message ([`vendors::StoredFailure`]), replayed as [`VendorError::Replayed`].
+pub(super) mod stored {
+    use std::sync::Arc;
+
+    use serde::de::DeserializeOwned;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use vendors::{StoredFailure, VendorError};
+
+    pub fn serialize<T: Serialize, S: Serializer>(
+        outcome: &Result<T, Arc<VendorError>>,
+        to: S,
+    ) -> Result<S::Ok, S::Error> {
+        outcome
+            .as_ref()
+            .map_err(|e| StoredFailure::from(&**e))
+            .serialize(to)
+    }
+
+    pub fn deserialize<'de, T: DeserializeOwned, D: Deserializer<'de>>(
+        from: D,
+    ) -> Result<Result<T, Arc<VendorError>>, D::Error> {
+        let stored = Result::<T, StoredFailure>::deserialize(from)?;
+        Ok(stored.map_err(|f| Arc::new(VendorError::from(f))))
+    }
+}
+
+/// [`Outcome`] as the idempotency store keeps it.
+#[derive(Serialize, serde::Deserialize)]
+#[serde(bound = "T: Serialize + serde::de::DeserializeOwned")]
+struct StoredOutcome<T>(#[serde(with = "stored")] Outcome<T>);
+
 impl Service {
     /// Runs `write` once per key (see [`Write`]) and answers its outcome; a repeat with the
     /// same input answers the stored outcome, with other input it is refused.
     pub(crate) async fn write_once<T, F, Fut>(&self, w: Write<'_>, write: F) -> Result<T>
     where
-        T: Clone + Send + Sync + 'static,
+        T: Serialize + serde::de::DeserializeOwned,
         F: FnOnce(Arc<Upstreams>) -> Fut,
         Fut: Future<Output = Outcome<T>>,
     {
         let up = self.up.clone();
         let stored = self
             .idempotency
-            .run(w.operation, w.key, w.fingerprint, || write(up))
+            .run(w.operation, w.key, w.fingerprint, || async {
+                StoredOutcome(write(up).await)
+            })
             .await?;
-        (*stored).clone().map_err(ServiceError::Vendor)
+        stored.0.map_err(ServiceError::Vendor)
     }
 
     /// Whether an outcome is stored under `key` for `operation` already (a replay).

@@ -460,7 +460,9 @@ async fn jwks_url_concurrent_cold_requests_fetch_once() {
     settings.auth.jwks_url = Some(idp.url.clone());
     settings.auth.issuer = ISS.into();
     settings.auth.audience = AUD.into();
-    let app = returns_gateway::App::with_clock(&settings, t.sims.world.clock).unwrap();
+    let app = returns_gateway::App::with_clock(&settings, t.sims.world.clock)
+        .await
+        .unwrap();
     let router = app.router().layer(axum::middleware::from_fn(
         move |request: axum::extract::Request, next: axum::middleware::Next| {
             arrived.send_modify(|n| *n += 1);

@@ -1,79 +1,39 @@
-//! N+1 freedom and the cache, proved by the simulators' request counts: the dashboard query
-//! makes one call per (vendor, endpoint, page); identical concurrent cold queries share those
-//! calls; a repeat within the TTL makes none.
+//! N+1 freedom and the cache, proved by the simulators' request counts: once synced, the
+//! dashboard query is answered from the returns index without a vendor call; links the index
+//! does not hold yet make one call per (vendor, endpoint, page), shared by identical
+//! concurrent queries and cached for repeats.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, FixedOffset, NaiveTime};
-use returns_gateway::config::Settings;
 use serde_json::{json, Value};
-use simulators::world::{ReturnChannel, World};
+use simulators::world::World;
+use vendors::model::Vendor;
 
 use crate::graphql::DASHBOARD;
 use crate::helpers::{self, TestSims};
 
-/// `tracking/range` windows from the UTC day the oldest of `nodes` with a parcel (RRR returns
-/// have none) was created up to `now`.
-fn tracking_windows(nodes: &[&Value], now: DateTime<FixedOffset>) -> u64 {
-    let oldest = nodes
-        .iter()
-        .filter(|n| n["vendor"] != "RRR")
-        .filter_map(|n| n["createdAt"].as_str())
-        .map(|t| DateTime::parse_from_rfc3339(t).expect("createdAt"))
-        .min()
-        .expect("returns");
-    let from = oldest
-        .to_utc()
-        .date_naive()
-        .and_time(NaiveTime::MIN)
-        .and_utc();
-    let max_days = Settings::demo().vendors.procarrier.tracking_range_max_days;
-    let span = (now.to_utc() - from).num_seconds() as u64;
-    span.div_ceil(u64::from(max_days) * 86_400)
-}
-
-/// The calls the dashboard query for `answer`'s returns must make, and no others.
-fn expected_calls(world: &World, answer: &Value) -> BTreeMap<String, u64> {
-    let count = |ch| world.returns.iter().filter(|r| r.channel == ch).count() as u64;
-    let rrr = count(ReturnChannel::Rrr);
-    let rrr_page = simulators::rrr::PAGE_SIZE as u64;
+/// The calls the dashboard query for `answer`'s returns makes while MerchantPro and TrackRU
+/// are not indexed yet (ProCarrier, RRR and V-Track are), and no others: the order links
+/// batch onto MerchantPro's listing (it cannot filter by channel reference), the parcels onto
+/// TrackRU's `numbers=`.
+fn expected_link_calls(world: &World, answer: &Value) -> BTreeMap<String, u64> {
     let orders = simulators::merchantpro::seed_orders(world).len() as u64;
-    let trackings = world.parcels.len() as u64;
-    let trackru_page = u64::from(vendors::trackru::client::MAX_PAGE_SIZE);
-    let nodes: Vec<&Value> = answer["data"]["returns"]["edges"]
+    let numbers: BTreeSet<&str> = answer["data"]["returns"]["edges"]
         .as_array()
         .expect("edges")
         .iter()
-        .map(|e| &e["node"])
-        .collect();
-    let numbers: BTreeSet<&str> = nodes
-        .iter()
-        .filter_map(|n| n["tracking"]["trackingNumber"].as_str())
+        .filter_map(|e| e["node"]["tracking"]["trackingNumber"].as_str())
         .collect();
     BTreeMap::from([
-        ("procarrier POST /api/returns/search/json".into(), 1),
-        // Windows of `tracking_range_max_days` from the oldest row's day.
-        (
-            "procarrier POST /api/tracking/range/json".into(),
-            tracking_windows(&nodes, world.now),
-        ),
-        // Pages of 20 until an empty one.
-        (
-            "rrr POST /get/order_returns".into(),
-            rrr / rrr_page + 1 + u64::from(rrr % rrr_page != 0),
-        ),
-        ("vtrack POST /statistics/returns/json.php".into(), 1),
-        // The listing for channel references (pages of 100); RRR's marketplace order numbers
-        // ask MerchantPro nothing.
+        // The listing, pages of 100; RRR's marketplace order numbers ask MerchantPro nothing.
         (
             "merchantpro GET /api/v2/orders".into(),
             orders.div_ceil(100),
         ),
-        // `numbers=` in batches of 40, plus the listing (pages of 2000) the customers' ids are
-        // resolved over: a customer's id names all their contact keys, linked across vendors.
+        // `numbers=` in batches of 40.
         (
             "trackru GET /v1/trackings/get".into(),
-            (numbers.len() as u64).div_ceil(40) + trackings.div_ceil(trackru_page).max(1),
+            (numbers.len() as u64).div_ceil(40),
         ),
     ])
 }
@@ -123,47 +83,46 @@ async fn started() -> (TestSims, helpers::TestGateway) {
 }
 
 #[tokio::test]
-async fn dashboard_for_100_returns_makes_one_call_per_vendor_endpoint_and_page() {
+async fn the_dashboard_is_answered_from_the_index_without_a_vendor_call() {
     let (t, g) = started().await;
     let answer = dashboard(&g).await;
     assert_cross_links_resolved(&answer);
-    assert_eq!(t.calls(), expected_calls(&t.sims.world, &answer));
+    assert_eq!(t.calls(), BTreeMap::new());
 }
 
 #[tokio::test]
-async fn fifty_identical_concurrent_cold_queries_share_one_call_per_endpoint() {
+async fn fifty_identical_concurrent_queries_get_one_answer_and_call_no_vendor() {
     let (t, g) = started().await;
     let answers = futures_util::future::join_all((0..50).map(|_| dashboard(&g))).await;
     assert!(
         answers.windows(2).all(|w| w[0] == w[1]),
         "every client got the same answer"
     );
-    assert_eq!(t.calls(), expected_calls(&t.sims.world, &answers[0]));
-}
-
-#[tokio::test]
-async fn the_same_query_again_within_the_ttl_makes_no_call() {
-    let (t, g) = started().await;
-    let first = dashboard(&g).await;
-    t.reset_calls();
-    let second = dashboard(&g).await;
-    assert_eq!(first, second);
     assert_eq!(t.calls(), BTreeMap::new());
 }
 
 #[tokio::test]
-async fn the_naive_baseline_calls_the_vendors_row_by_row() {
+async fn links_not_indexed_yet_batch_onto_the_vendors_once_per_endpoint_and_page() {
     let t = helpers::start().await;
-    let g = helpers::gateway_with(&t, |s| s.server.naive_resolution = true).await;
+    let g = helpers::TestGateway::builder(&t).unsynced().start().await;
+    let sync = g.sync.as_ref().unwrap();
+    for vendor in [Vendor::ProCarrier, Vendor::Rrr, Vendor::VTrack] {
+        sync.tick("default", vendor).await.unwrap();
+    }
     t.reset_calls();
     let answer = dashboard(&g).await;
-    let batched = expected_calls(&t.sims.world, &answer);
-    let calls = |m: &BTreeMap<String, u64>| m.values().sum::<u64>();
-    // Row by row, every link is its own vendor call (the cache still shares identical ones).
-    assert!(
-        calls(&t.calls()) > 2 * calls(&batched),
-        "{:?} vs {:?}",
-        t.calls(),
-        batched
-    );
+    assert_cross_links_resolved(&answer);
+    assert_eq!(t.calls(), expected_link_calls(&t.sims.world, &answer));
+    // Concurrent and repeated queries share those reads (single flight, then the cache).
+    t.reset_calls();
+    let again = futures_util::future::join_all((0..20).map(|_| dashboard(&g))).await;
+    assert!(again.iter().all(|a| *a == answer));
+    assert_eq!(t.calls(), BTreeMap::new());
+}
+
+#[tokio::test]
+async fn the_naive_baseline_answers_the_same_row_by_row() {
+    let (t, batched) = started().await;
+    let naive = helpers::gateway_with(&t, |s| s.server.naive_resolution = true).await;
+    assert_eq!(dashboard(&naive).await, dashboard(&batched).await);
 }

@@ -646,20 +646,28 @@ async fn graphiql_for_browsers_and_get_queries_for_programs() {
 }
 
 #[tokio::test]
-async fn vendors_report_health_and_data_age() {
+async fn vendors_report_health_sync_and_data_age() {
     let t = helpers::start().await;
-    let g = helpers::gateway_with(&t, |s| s.vendors.rrr.base_url = helpers::refused_url()).await;
+    // Unsynced: nothing read yet, no age.
+    let g = helpers::TestGateway::builder(&t)
+        .with(|s| s.vendors.rrr.base_url = helpers::refused_url())
+        .unsynced()
+        .start()
+        .await;
     let before = g
-        .query("{ vendors { vendor healthy dataAgeSeconds lastErrorCode } }")
+        .query("{ vendors { vendor healthy dataAgeSeconds lastErrorCode sync { state } } }")
         .await;
     assert!(before["data"]["vendors"]
         .as_array()
         .unwrap()
         .iter()
-        .all(|v| v["dataAgeSeconds"].is_null()));
-    let _ = g.query("{ returns { totalCount } }").await;
+        .all(|v| v["dataAgeSeconds"].is_null() && v["sync"]["state"] == "WAITING"));
+    let _ = g.sync.as_ref().unwrap().tick_all().await;
     let after = g
-        .query("{ vendors { vendor healthy consecutiveFailures dataAgeSeconds lastErrorCode } }")
+        .query(
+            "{ vendors { vendor healthy consecutiveFailures dataAgeSeconds lastErrorCode \
+             sync { state progress lagSeconds lastErrorCode rows } } }",
+        )
         .await;
     let by_vendor = |name: &str| {
         after["data"]["vendors"]
@@ -670,8 +678,17 @@ async fn vendors_report_health_and_data_age() {
             .unwrap()
             .clone()
     };
-    assert_eq!(by_vendor("RRR")["healthy"], false);
-    assert_eq!(by_vendor("RRR")["lastErrorCode"], "VENDOR_UNREACHABLE");
-    assert_eq!(by_vendor("PROCARRIER")["healthy"], true);
-    assert!(by_vendor("PROCARRIER")["dataAgeSeconds"].as_f64().unwrap() >= 0.0);
+    let rrr = by_vendor("RRR");
+    assert_eq!(rrr["healthy"], false);
+    assert_eq!(rrr["lastErrorCode"], "VENDOR_UNREACHABLE");
+    assert_eq!(rrr["sync"]["state"], "WAITING", "{rrr}");
+    assert_eq!(rrr["sync"]["lastErrorCode"], "VENDOR_UNREACHABLE");
+    assert!(rrr["dataAgeSeconds"].is_null(), "never read: no age");
+    let procarrier = by_vendor("PROCARRIER");
+    assert_eq!(procarrier["healthy"], true);
+    assert_eq!(procarrier["sync"]["state"], "READY");
+    assert_eq!(procarrier["sync"]["progress"], 1.0);
+    assert!(procarrier["sync"]["rows"].as_u64().unwrap() > 0);
+    assert!(procarrier["sync"]["lagSeconds"].as_f64().unwrap() >= 0.0);
+    assert!(procarrier["dataAgeSeconds"].as_f64().unwrap() >= 0.0);
 }

@@ -42,8 +42,11 @@ impl LoggingGateway {
             .env("RETURNS_GATEWAY_LOG_FORMAT", "text")
             .env("RETURNS_GATEWAY__AUTH__ALLOW_ANONYMOUS", "true")
             .env("RETURNS_GATEWAY__VENDORS__PROCARRIER__API_KEY", KEY)
-            // Needed to start; no vendor is called.
+            // Needed to start; no vendor is called (no sync: it would log the production
+            // URLs' failures; the index in memory, not in the working directory).
             .env("RETURNS_GATEWAY__VENDORS__TRACKRU__API_KEY", "unused")
+            .env("RETURNS_GATEWAY__SYNC__ENABLED", "false")
+            .env("RETURNS_GATEWAY__INDEX__DATA_DIR", "")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -6,6 +6,7 @@ mod cli;
 mod dates;
 mod graphql;
 mod helpers;
+mod index;
 mod limits;
 mod logs;
 mod merchantpro;

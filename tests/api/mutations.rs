@@ -218,16 +218,16 @@ async fn a_vendor_timeout_on_create_causes_no_second_create() {
 }
 
 #[tokio::test]
-async fn a_failed_write_drops_no_cached_read_and_a_successful_one_does() {
-    const LISTING: &str = "{ returns(first: 5, filter: {vendors: [PROCARRIER]}) { totalCount } }";
-    const SEARCH: &str = "procarrier POST /api/returns/search/json";
+async fn a_write_drops_only_the_cached_reads_of_what_it_changed() {
+    // A live read (a parcel no index holds), cached.
+    const LOOKUP: &str = r#"{ tracking(trackingNumber: "NOT-INDEXED-1") { status } }"#;
+    const TRACKING_GET: &str = "procarrier POST /api/tracking/get/json";
     let (t, g) = started().await;
-    g.query(LISTING).await;
+    g.query(LOOKUP).await;
     // The services list createReturn validates against, cached too.
     let invalid = with(create_input(), "/products/0/quantity", json!(0));
     let _ = g.query_with(CREATE, json!({"input": invalid})).await;
-    let searches = writes(&t, SEARCH);
-    assert_eq!(searches, 1);
+    assert_eq!(writes(&t, TRACKING_GET), 1);
 
     t.sims.procarrier.control.set_faults(simulators::Faults {
         error_rate: 1.0,
@@ -237,22 +237,28 @@ async fn a_failed_write_drops_no_cached_read_and_a_successful_one_does() {
     assert_eq!(code(&failed), "VENDOR_HTTP_ERROR", "{failed}");
     assert_eq!(writes(&t, RETURNS_CREATE), 1);
     t.sims.procarrier.control.set_faults(Default::default());
-    let listed = g.query(LISTING).await;
-    assert!(listed["errors"].is_null(), "{listed}");
+    g.query(LOOKUP).await;
     assert_eq!(
-        writes(&t, SEARCH),
-        searches,
-        "the listing is still cached: the failed write dropped nothing"
+        writes(&t, TRACKING_GET),
+        1,
+        "still cached: the failed write dropped nothing"
     );
 
     let created = g.query_with(CREATE, json!({"input": create_input()})).await;
     assert!(created["errors"].is_null(), "{created}");
-    g.query(LISTING).await;
+    g.query(LOOKUP).await;
     assert_eq!(
-        writes(&t, SEARCH),
-        searches + 1,
-        "the successful write dropped the listing"
+        writes(&t, TRACKING_GET),
+        1,
+        "still cached: the new return is another parcel, and the index shows it"
     );
+    let listed = g
+        .query_with(
+            "query($n: String) { returns(filter: {trackingNumber: $n}) { totalCount } }",
+            json!({"n": created["data"]["createReturn"]["trackingNumber"]}),
+        )
+        .await;
+    assert_eq!(listed["data"]["returns"]["totalCount"], 1, "{listed}");
 }
 
 #[tokio::test]

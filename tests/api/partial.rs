@@ -182,6 +182,8 @@ async fn one_vendor_down_snapshot() {
     let t = helpers::start().await;
     let g = helpers::gateway_with(&t, |s| {
         s.vendors.merchantpro.base_url = helpers::refused_url();
+        // The sync's failed reads count too: the shape shown is a refused connection's.
+        s.vendors.merchantpro.resilience.breaker_failures = 100;
     })
     .await;
     let answer = g

@@ -168,9 +168,9 @@ async fn a_retry_after_within_the_deadline_is_honoured() {
     );
 }
 
-/// Reads ProCarrier only: one `returns/search` call a query.
-const PROCARRIER_RETURNS: &str =
-    "{ returns(first: 5, filter: {vendors: [PROCARRIER]}) { edges { node { id } } } }";
+/// A ProCarrier return the index does not hold, by id: one `returns/get` call a query, made
+/// by the request itself (not cached: the vendor may have it by the next query).
+const PROCARRIER_RETURNS: &str = r#"{ return(id: "UmV0dXJuOnByb2NhcnJpZXI6OTk5OTk5OTk5") { id } }"#;
 
 fn procarrier_calls(t: &helpers::TestSims) -> u64 {
     t.sims.procarrier.control.stats().values().sum()
@@ -179,10 +179,14 @@ fn procarrier_calls(t: &helpers::TestSims) -> u64 {
 #[tokio::test]
 async fn a_refused_key_is_sent_once_then_every_call_is_held_with_the_refusals_code() {
     let t = helpers::start().await;
-    let g = helpers::gateway_with(&t, |s| {
-        s.vendors.procarrier.api_key = returns_gateway::config::Secret::new("revoked-key");
-    })
-    .await;
+    // Unsynced, so the first query makes the first call.
+    let g = helpers::TestGateway::builder(&t)
+        .with(|s| {
+            s.vendors.procarrier.api_key = returns_gateway::config::Secret::new("revoked-key");
+        })
+        .unsynced()
+        .start()
+        .await;
     for n in 0..10 {
         let answer = g.query(PROCARRIER_RETURNS).await;
         let error = &answer["errors"][0];
@@ -253,16 +257,19 @@ async fn a_refused_key_is_sent_once_then_every_call_is_held_with_the_refusals_co
 #[tokio::test]
 async fn a_cancelled_trial_call_does_not_keep_the_breaker_half_open() {
     let t = helpers::start().await;
-    let g = helpers::gateway_with(&t, |s| {
-        let pc = &mut s.vendors.procarrier;
-        // Only cancellation ends the trial below: no timeout of ours cuts the hanging call.
-        pc.timeout_ms = 600_000;
-        pc.resilience.read_retries = 0;
-        pc.resilience.breaker_failures = 1;
-        // Open means half-open at once: the next call is the trial.
-        pc.resilience.breaker_cooldown_ms = 0;
-    })
-    .await;
+    let g = helpers::TestGateway::builder(&t)
+        .with(|s| {
+            let pc = &mut s.vendors.procarrier;
+            // Only cancellation ends the trial below: no timeout of ours cuts the hanging call.
+            pc.timeout_ms = 600_000;
+            pc.resilience.read_retries = 0;
+            pc.resilience.breaker_failures = 1;
+            // Open means half-open at once: the next call is the trial.
+            pc.resilience.breaker_cooldown_ms = 0;
+        })
+        .unsynced()
+        .start()
+        .await;
     t.set_faults(&t.sims.procarrier, failing());
     let answer = g.query(PROCARRIER_RETURNS).await;
     assert_eq!(
@@ -318,8 +325,16 @@ async fn a_cancelled_trial_call_does_not_keep_the_breaker_half_open() {
 }
 
 /// Reads RRR only.
-const RRR_RETURNS: &str =
-    "{ returns(first: 5, filter: {vendors: [RRR]}) { edges { node { id } } } }";
+/// An RRR return the index does not hold: asked of RRR.
+fn rrr_return() -> String {
+    let id = returns_gateway::schema::ids::GlobalId::new(
+        returns_gateway::schema::ids::NodeKind::Return,
+        Some(vendors::model::Vendor::Rrr),
+        "999999999".to_owned(),
+    )
+    .encode();
+    format!(r#"{{ return(id: "{id}") {{ id }} }}"#)
+}
 
 /// The value of the `/metrics` sample `series` (`name{labels}`).
 async fn sample(g: &helpers::TestGateway, series: &str) -> f64 {
@@ -388,7 +403,7 @@ async fn a_429_holds_the_tenants_vendor_until_its_retry_after_without_calling_it
         );
         let message = error["message"].as_str().unwrap_or("");
         assert!(
-            message.contains("held for another") && message.contains("returns/search"),
+            message.contains("held for another") && message.contains("returns/get"),
             "{n}: the message says why and for how long: {answer}"
         );
     }
@@ -398,7 +413,7 @@ async fn a_429_holds_the_tenants_vendor_until_its_retry_after_without_calling_it
         .await;
     for v in answer["data"]["vendors"].as_array().expect("vendors") {
         if v["vendor"] == "PROCARRIER" {
-            assert_eq!(v["rateLimitHold"]["endpoint"], "returns/search", "{answer}");
+            assert_eq!(v["rateLimitHold"]["endpoint"], "returns/get", "{answer}");
             assert!(v["rateLimitHold"]["until"].is_string(), "{answer}");
         } else {
             assert!(v["rateLimitHold"].is_null(), "{answer}");
@@ -421,7 +436,7 @@ async fn a_429_holds_the_tenants_vendor_until_its_retry_after_without_calling_it
     assert_eq!(procarrier_calls(&t), 0);
 
     // Another vendor of the tenant, and the same vendor for another tenant, are not held.
-    let answer = g.query(RRR_RETURNS).await;
+    let answer = g.query(&rrr_return()).await;
     assert!(answer["errors"].is_null(), "{answer}");
     assert!(t.sims.rrr.control.stats().values().sum::<u64>() > 0);
     let token = mint(&t.settings.auth, "other", &Scope::ALL, 600).unwrap();

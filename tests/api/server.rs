@@ -287,6 +287,10 @@ shutdown_grace_s = 120
 [auth]
 allow_anonymous = true
 
+# In memory: a test writes nothing into the working directory.
+[index]
+data_dir = ""
+
 [vendors.vtrack]
 base_url = "{}"
 username = "{}"

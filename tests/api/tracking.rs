@@ -55,10 +55,24 @@ async fn tracking_of_return(g: &helpers::TestGateway, number: &str) -> Value {
 }
 
 #[tokio::test]
-async fn a_return_two_years_old_keeps_its_procarrier_events() {
+async fn a_return_dated_two_years_back_is_indexed_with_its_events_once_its_parcel_moves() {
     let t = helpers::start().await;
     let g = helpers::gateway(&t).await;
+    // Older than the backfill reaches: only its parcel's new events bring it in.
     let number = old_return(&t, Duration::days(730)).await;
+    t.reset_calls();
+    g.sync
+        .as_ref()
+        .unwrap()
+        .tick("default", vendors::model::Vendor::ProCarrier)
+        .await
+        .unwrap();
+    // One read of what was created and of the events added since the last tick, then the
+    // return whose parcel moved, by its tracking number.
+    assert_eq!(calls(&t, "procarrier POST /api/returns/search/json"), 1);
+    assert_eq!(calls(&t, "procarrier POST /api/tracking/added/json"), 1);
+    assert_eq!(calls(&t, "procarrier POST /api/returns/get/json"), 1);
+    assert_eq!(calls(&t, RANGE), 0);
     t.reset_calls();
     let node = tracking_of_return(&g, &number).await;
     // The event of two years ago, then the simulator's registration when the return was
@@ -68,20 +82,46 @@ async fn a_return_two_years_old_keeps_its_procarrier_events() {
         json!([{"vendor": "PROCARRIER", "statusRaw": "20"}, {"vendor": "PROCARRIER", "statusRaw": "10"}]),
         "{node}"
     );
-    // 731 days in windows of 31 (each with DateFrom and DateTo: the simulator refuses less).
-    assert_eq!(calls(&t, RANGE), 731_u64.div_ceil(31));
+    assert_eq!(
+        t.calls().values().sum::<u64>(),
+        0,
+        "answered from the index"
+    );
 }
 
 #[tokio::test]
-async fn a_long_range_is_read_in_windows_of_the_configured_span() {
+async fn the_backfill_reads_tracking_in_windows_of_the_configured_span() {
     let t = helpers::start().await;
-    let g = helpers::gateway_with(&t, |s| s.vendors.procarrier.tracking_range_max_days = 7).await;
-    let number = old_return(&t, Duration::days(30)).await;
+    let g = helpers::TestGateway::builder(&t)
+        .with(|s| {
+            s.vendors.procarrier.tracking_range_max_days = 7;
+            s.sync.window_days = 30;
+        })
+        .unsynced()
+        .start()
+        .await;
     t.reset_calls();
-    let node = tracking_of_return(&g, &number).await;
-    assert_eq!(node["tracking"]["sources"], json!(["PROCARRIER"]), "{node}");
-    // From the start of the return's day to now: 31 days or a little less, in 7-day windows.
-    assert_eq!(calls(&t, RANGE), 5);
+    g.sync
+        .as_ref()
+        .unwrap()
+        .tick("default", vendors::model::Vendor::ProCarrier)
+        .await
+        .unwrap();
+    // 365 days back in steps of 30 (the last one 5 days), each read in windows of at most 7
+    // days, every window with its DateFrom and DateTo (the simulator refuses less).
+    let (days, step) = (
+        returns_gateway::config::SyncSettings::default().backfill_days,
+        30,
+    );
+    let windows: u32 = (0..days.div_ceil(step))
+        .map(|i| (days - i * step).min(step).div_ceil(7))
+        .sum();
+    assert_eq!(windows, 61);
+    assert_eq!(calls(&t, RANGE), u64::from(windows));
+    assert_eq!(
+        calls(&t, "procarrier POST /api/returns/search/json"),
+        u64::from(days.div_ceil(step))
+    );
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
-//! ProCarrier's signed `return_updated` webhooks → cache invalidation → `returnUpdated`
-//! subscriptions over graphql-ws, including the simulator's moving world.
+//! ProCarrier's signed `return_updated` webhooks → their return's row in the index →
+//! `returnUpdated` subscriptions over graphql-ws, including the simulator's moving world.
 
 use serde_json::{json, Value};
 
@@ -162,26 +162,64 @@ async fn a_repeated_delivery_is_acknowledged_and_processed_once() {
 }
 
 #[tokio::test]
-async fn a_valid_event_drops_the_cached_procarrier_reads() {
+async fn a_valid_event_updates_its_return_row_and_nothing_else() {
     let (t, g) = started().await;
-    let q = "{ returns(first: 1, filter: {vendors: [PROCARRIER]}) { totalCount } }";
-    g.query(q).await;
-    g.query(q).await;
-    let search = "procarrier POST /api/returns/search/json";
+    const LISTING: &str = "{ returns(first: 100, filter: {vendors: [PROCARRIER]}) { totalCount
+        edges { node { id vendorId status statusRaw trackingStatus trackingNumber createdAt } } } }";
+    let before = g.query(LISTING).await;
+    let edges = |answer: &Value| {
+        answer["data"]["returns"]["edges"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let target = edges(&before)
+        .into_iter()
+        .map(|e| e["node"].clone())
+        .find(|n| n["trackingStatus"] != "DELIVERED")
+        .expect("a return not delivered yet");
+    let id: i64 = target["vendorId"].as_str().unwrap().parse().unwrap();
+    let mut body: Value = serde_json::from_slice(&delivery(id, "1700000000")).unwrap();
+    body["tracking"] = target["trackingNumber"].clone();
+    body["current_tracking_status"] = json!("60");
+    t.reset_calls();
+    let (status, answer) = signed(&g, serde_json::to_vec(&body).unwrap()).await;
+    assert_eq!((status, &answer["status"]), (200, &json!("processed")));
+    let after = g.query(LISTING).await;
+    assert!(t.calls().is_empty(), "no vendor read: {:?}", t.calls());
     assert_eq!(
-        t.calls()[search],
-        1,
-        "the second query is served from the cache"
+        after["data"]["returns"]["totalCount"],
+        before["data"]["returns"]["totalCount"]
     );
-    let (status, _) = signed(&g, delivery(1, "1700000000")).await;
-    assert_eq!(status, 200);
-    g.query(q).await;
-    assert_eq!(t.calls()[search], 2, "the webhook invalidated the listing");
-    // A refused delivery invalidates nothing.
-    let body = delivery(1, "1700000009");
-    post(&g, "default", body, Some("00".repeat(32))).await;
-    g.query(q).await;
-    assert_eq!(t.calls()[search], 2);
+    let changed: Vec<(Value, Value)> = edges(&before)
+        .into_iter()
+        .zip(edges(&after))
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(changed.len(), 1, "one row changed: {changed:?}");
+    let (was, now) = (&changed[0].0["node"], &changed[0].1["node"]);
+    assert_eq!(now["id"], target["id"]);
+    assert_eq!(
+        now["trackingStatus"], "DELIVERED",
+        "status 60: delivered to the retailer"
+    );
+    assert_eq!(
+        now["createdAt"], was["createdAt"],
+        "what the webhook lacks is kept"
+    );
+    assert_eq!(now["trackingNumber"], was["trackingNumber"]);
+
+    // A refused delivery changes nothing.
+    body["current_tracking_status"] = json!("110");
+    body["tracking_last_update"] = json!("1700000009");
+    post(
+        &g,
+        "default",
+        serde_json::to_vec(&body).unwrap(),
+        Some("00".repeat(32)),
+    )
+    .await;
+    assert_eq!(g.query(LISTING).await, after);
 }
 
 #[tokio::test]

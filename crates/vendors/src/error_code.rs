@@ -4,9 +4,9 @@
 //! reports; the others belong to the gateway's own layers, listed here so every code is in one
 //! place.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     /// The vendor did not answer within the configured total timeout.
@@ -101,6 +101,8 @@ pub enum ErrorCode {
     Overloaded,
     /// HTTP 504: the request overran `server.request_timeout_ms`.
     RequestTimeout,
+    /// The returns index could not be read or written (its store failed).
+    IndexUnavailable,
 }
 
 impl ErrorCode {
@@ -150,6 +152,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::Overloaded => "OVERLOADED",
             ErrorCode::RequestTimeout => "REQUEST_TIMEOUT",
+            ErrorCode::IndexUnavailable => "INDEX_UNAVAILABLE",
         }
     }
 }

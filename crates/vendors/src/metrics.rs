@@ -116,7 +116,39 @@ pub mod catalog {
         labels: &[],
     };
 
-    pub const ALL: [Metric; 11] = [
+    pub const SYNC_STATE: Metric = Metric {
+        name: "gateway_sync_state",
+        kind: Kind::Gauge,
+        help: "The returns index's sync of the vendor: 0 waiting, 1 backfilling, 2 ready.",
+        labels: &["tenant", "vendor"],
+    };
+    pub const SYNC_PROGRESS: Metric = Metric {
+        name: "gateway_sync_backfill_progress",
+        kind: Kind::Gauge,
+        help: "Share of the vendor's backfill done, 0 to 1.",
+        labels: &["tenant", "vendor"],
+    };
+    pub const SYNC_LAG: Metric = Metric {
+        name: "gateway_sync_lag_seconds",
+        kind: Kind::Gauge,
+        help: "How far the returns index is behind the vendor (now less the time it holds the vendor's data at); absent before the first sync.",
+        labels: &["tenant", "vendor"],
+    };
+    pub const SYNC_FAILING: Metric = Metric {
+        name: "gateway_sync_failing",
+        kind: Kind::Gauge,
+        help:
+            "1 while the vendor's last sync attempt failed (the index keeps serving what it holds).",
+        labels: &["tenant", "vendor"],
+    };
+    pub const SYNC_ROWS: Metric = Metric {
+        name: "gateway_sync_rows_total",
+        kind: Kind::Counter,
+        help: "Rows the sync wrote into the returns index from the vendor (since the index was created).",
+        labels: &["tenant", "vendor"],
+    };
+
+    pub const ALL: [Metric; 16] = [
         VENDOR_REQUESTS,
         VENDOR_REQUEST_DURATION,
         CACHE_HITS,
@@ -128,6 +160,11 @@ pub mod catalog {
         GRAPHQL_OPERATIONS,
         WEBHOOK_REFUSALS,
         SUBSCRIPTIONS_ACTIVE,
+        SYNC_STATE,
+        SYNC_PROGRESS,
+        SYNC_LAG,
+        SYNC_FAILING,
+        SYNC_ROWS,
     ];
 
     /// Upper bounds of [`VENDOR_REQUEST_DURATION`]'s buckets, in seconds (Prometheus `le`).

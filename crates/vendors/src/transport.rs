@@ -159,6 +159,44 @@ pub enum VendorError {
         vendor: Vendor,
         endpoint: &'static str,
     },
+    /// A write's failure as it was stored under the write's idempotency key, answered again
+    /// to a repeat of the key (possibly after a restart): the original failure's code and
+    /// message, which is all that is stored.
+    #[error("{message}")]
+    Replayed {
+        vendor: Vendor,
+        code: ErrorCode,
+        message: String,
+    },
+}
+
+/// A vendor failure in a form that can be stored and read back (see
+/// [`VendorError::Replayed`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredFailure {
+    pub vendor: Vendor,
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl From<&VendorError> for StoredFailure {
+    fn from(e: &VendorError) -> Self {
+        StoredFailure {
+            vendor: e.vendor(),
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<StoredFailure> for VendorError {
+    fn from(f: StoredFailure) -> Self {
+        VendorError::Replayed {
+            vendor: f.vendor,
+            code: f.code,
+            message: f.message,
+        }
+    }
 }
 
 impl VendorError {
@@ -179,6 +217,7 @@ impl VendorError {
             | VendorError::RateLimitHeld { vendor, .. }
             | VendorError::Overloaded { vendor, .. }
             | VendorError::Deadline { vendor, .. }
+            | VendorError::Replayed { vendor, .. }
             | VendorError::CallBudgetExceeded { vendor, .. } => *vendor,
         }
     }
@@ -218,6 +257,7 @@ impl VendorError {
             VendorError::Overloaded { .. } => ErrorCode::VendorOverloaded,
             VendorError::Deadline { .. } => ErrorCode::VendorTimeout,
             VendorError::CallBudgetExceeded { .. } => ErrorCode::VendorCallBudgetExceeded,
+            VendorError::Replayed { code, .. } => *code,
         }
     }
 
@@ -245,6 +285,7 @@ impl VendorError {
             | VendorError::PaginationRunaway { .. }
             | VendorError::Config { .. }
             | VendorError::RefusalLatched { .. }
+            | VendorError::Replayed { .. }
             | VendorError::CallBudgetExceeded { .. } => false,
         }
     }

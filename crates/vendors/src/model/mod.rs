@@ -12,10 +12,10 @@ pub use status::{PaymentStatus, RefundStatus, ReturnStatus, TrackingStatus};
 
 use chrono::{DateTime, FixedOffset, NaiveTime, Weekday};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The five upstream systems.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Vendor {
     VTrack,
     ProCarrier,
@@ -69,6 +69,23 @@ impl Serialize for Money {
     }
 }
 
+/// Read back from what [`Serialize`] wrote (the index stores the model as JSON).
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Written {
+            amount: String,
+            currency: String,
+        }
+        let written = Written::deserialize(deserializer)?;
+        let amount = written
+            .amount
+            .parse::<Decimal>()
+            .map_err(serde::de::Error::custom)?;
+        Ok(Money::new(amount, written.currency))
+    }
+}
+
 impl Money {
     pub fn new(amount: Decimal, currency: impl Into<String>) -> Self {
         Money {
@@ -97,7 +114,7 @@ impl Money {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Address {
     pub name: Option<String>,
     pub company: Option<String>,
@@ -114,7 +131,7 @@ pub struct Address {
 
 /// A person as one vendor knows them. `email`/`phone` are normalised (lower-case e-mail, E.164
 /// phone) so the same person can be joined across vendors; the raw values are kept beside them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Customer {
     pub vendor: Option<Vendor>,
     pub vendor_customer_id: Option<String>,
@@ -154,7 +171,7 @@ impl Customer {
 }
 
 /// Why an item goes back, as the customer or the marketplace said it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnReason {
     /// ProCarrier `Action` (e.g. `Exchange`, `Refund`).
     pub action: Option<String>,
@@ -164,7 +181,7 @@ pub struct ReturnReason {
     pub additional_value: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnItem {
     pub id: Option<String>,
     pub sku: Option<String>,
@@ -179,7 +196,7 @@ pub struct ReturnItem {
     pub reason: Option<ReturnReason>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refund {
     pub vendor: Vendor,
     pub id: String,
@@ -196,13 +213,13 @@ pub struct Refund {
 }
 
 /// A return label as the vendor produced it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Label {
     pub content_type: String,
     pub base64: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Return {
     pub vendor: Vendor,
     /// The vendor's own id (ProCarrier `Id`, RRR `id`, V-Track voucher).
@@ -281,7 +298,7 @@ impl Return {
 }
 
 /// A parcel delivered to the customer (V-Track `delivered[]`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivery {
     pub vendor: Vendor,
     pub tracking_number: String,
@@ -292,7 +309,7 @@ pub struct Delivery {
     pub customer: Option<Customer>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderLine {
     pub id: Option<String>,
     pub sku: Option<String>,
@@ -302,7 +319,7 @@ pub struct OrderLine {
     pub total: Option<Money>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
     pub vendor: Vendor,
     pub id: String,
@@ -330,7 +347,7 @@ pub struct Order {
     pub tags: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
     pub country: Option<String>,
     pub state: Option<String>,
@@ -339,7 +356,7 @@ pub struct Location {
     pub text: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrackingEvent {
     pub vendor: Vendor,
     pub id: Option<String>,
@@ -352,7 +369,7 @@ pub struct TrackingEvent {
 }
 
 /// One parcel as a tracking vendor knows it, with its events in time order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shipment {
     pub vendor: Vendor,
     pub id: Option<String>,
@@ -373,13 +390,13 @@ pub struct Shipment {
 }
 
 /// Opening ranges of one weekday; empty means closed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayHours {
     pub weekday: Weekday,
     pub ranges: Vec<(NaiveTime, NaiveTime)>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DropOffPoint {
     pub vendor: Vendor,
     pub id: String,
@@ -394,7 +411,7 @@ pub struct DropOffPoint {
     pub lng: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnService {
     pub vendor: Vendor,
     pub id: String,

@@ -1,10 +1,10 @@
 //! Normalised statuses. The tables that map each vendor's raw codes onto these live in that
 //! vendor's `mapping.rs`; the raw code always travels beside the normalised value.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Where a parcel is. TrackingMore-style states, shared by every vendor that tracks parcels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TrackingStatus {
     /// Known to us, nothing from the carrier yet.
     Pending,
@@ -24,7 +24,7 @@ pub enum TrackingStatus {
 }
 
 /// Where a return stands as a business process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ReturnStatus {
     /// Announced (created, label issued or marketplace request opened), parcel not moving yet.
     Requested,
@@ -40,7 +40,7 @@ pub enum ReturnStatus {
     Unknown,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PaymentStatus {
     Pending,
     Paid,
@@ -50,7 +50,7 @@ pub enum PaymentStatus {
     Rejected,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum RefundStatus {
     Pending,
     Approved,

@@ -374,6 +374,28 @@ impl Client {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<wire::TrackingRecord>, VendorError> {
+        self.tracking_windows(ApiMethod::TrackingRange, from, to)
+            .await
+    }
+
+    /// Every parcel with events *added* between `from` and `to` (inclusive), with those events
+    /// only: `tracking/added` in the same windows as [`Client::tracking_between`]. What the
+    /// returns index reads to learn which parcels moved since its last read.
+    pub async fn tracking_added_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<wire::TrackingRecord>, VendorError> {
+        self.tracking_windows(ApiMethod::TrackingAdded, from, to)
+            .await
+    }
+
+    async fn tracking_windows(
+        &self,
+        method: ApiMethod,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<wire::TrackingRecord>, VendorError> {
         let filters: Vec<wire::TrackingRangeFilter> =
             date_windows(from, to, self.tracking_range_max)
                 .into_iter()
@@ -384,7 +406,9 @@ impl Client {
                     ..Default::default()
                 })
                 .collect();
-        let reads = filters.iter().map(|filter| self.tracking_range_all(filter));
+        let reads = filters
+            .iter()
+            .map(|filter| self.tracking_pages(method, filter));
         let records = futures_util::future::try_join_all(reads).await?;
         Ok(merge_tracking(records.into_iter().flatten().collect()))
     }

@@ -493,6 +493,38 @@ pub fn map_tracking(t: &wire::TrackingRecord) -> Shipment {
     }
 }
 
+/// One parcel's shipment from two reads (windows of `tracking/range`, `tracking/added`): the
+/// later read's parcel fields, every event of both once (by event id, else by time and status),
+/// and the status, first and last times derived from the events as [`map_tracking`] does.
+pub fn merge_shipments(earlier: Shipment, later: Shipment) -> Shipment {
+    let mut events = earlier.events;
+    for e in later.events {
+        let seen = events.iter().any(|x| match (&x.id, &e.id) {
+            (Some(a), Some(b)) => a == b,
+            _ => x.at == e.at && x.status_raw == e.status_raw,
+        });
+        if !seen {
+            events.push(e);
+        }
+    }
+    events.sort_by_key(|e| e.at);
+    let (status, status_raw) = events
+        .last()
+        .map(|e| (e.status, e.status_raw.clone()))
+        .unwrap_or((later.status, later.status_raw.clone()));
+    Shipment {
+        status,
+        status_raw,
+        created_at: events.first().map(|e| e.at),
+        updated_at: events.last().map(|e| e.at),
+        events,
+        id: later.id.or(earlier.id),
+        carrier: later.carrier.or(earlier.carrier),
+        order_reference: later.order_reference.or(earlier.order_reference),
+        ..later
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Services and drop-off points
 
