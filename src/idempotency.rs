@@ -21,7 +21,7 @@ use serde::Serialize;
 use vendors::clock::Clock;
 
 use crate::config::IdempotencySettings;
-use crate::index::{ReturnIndex, StoreError};
+use crate::index::{ReturnIndex, StoreError, StoredOutcome};
 
 /// The key was used before with other input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -161,7 +161,16 @@ impl IdempotencyStore {
             now.saturating_add(i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX));
         match self
             .index
-            .idempotency_put(operation, key, &fingerprint, &outcome, expires_at, now)
+            .idempotency_put(
+                operation,
+                key,
+                &StoredOutcome {
+                    fingerprint: &fingerprint,
+                    outcome: &outcome,
+                    expires_at,
+                },
+                now,
+            )
             .await
         {
             // Another replica stored first: its outcome stands for everyone.

@@ -26,8 +26,8 @@ use crate::config::IndexSettings;
 use crate::error::ErrorCode;
 pub use rows::key_digest;
 pub use store::{
-    IndexStore, Keys, OrderQuery, Position, Records, ReturnCounts, ReturnQuery, Rows, StoreError,
-    StoreResult,
+    IndexStore, Keys, OrderQuery, PaidRefund, Position, Records, ReturnCounts, ReturnQuery, Rows,
+    StoreError, StoreResult, StoredOutcome,
 };
 
 /// The name of the index's file in `index.data_dir`.
@@ -347,21 +347,11 @@ impl ReturnIndex {
         &self,
         operation: &str,
         key: &str,
-        fingerprint: &str,
-        outcome: &str,
-        expires_at: i64,
+        entry: &StoredOutcome<'_>,
         now: i64,
     ) -> StoreResult<(String, String)> {
         self.store
-            .idempotency_put(
-                &self.tenant,
-                operation,
-                key,
-                fingerprint,
-                outcome,
-                expires_at,
-                now,
-            )
+            .idempotency_put(&self.tenant, operation, key, entry, now)
             .await
     }
 

@@ -21,7 +21,7 @@ use super::migrations::MIGRATIONS;
 use super::rows::{self, code, decode_code};
 use super::store::{
     IndexStore, Keys, OrderQuery, Position, Records, ReturnCounts, ReturnQuery, Rows, StoreError,
-    StoreResult,
+    StoreResult, StoredOutcome,
 };
 
 #[derive(Debug, Clone)]
@@ -918,9 +918,7 @@ impl IndexStore for SqliteStore {
         tenant: &str,
         operation: &str,
         key: &str,
-        fingerprint: &str,
-        outcome: &str,
-        expires_at: i64,
+        entry: &StoredOutcome<'_>,
         now: i64,
     ) -> StoreResult<(String, String)> {
         // Expired keys go (each write clears what expired since the last).
@@ -941,9 +939,9 @@ impl IndexStore for SqliteStore {
         .bind(tenant)
         .bind(operation)
         .bind(key)
-        .bind(fingerprint)
-        .bind(outcome)
-        .bind(expires_at)
+        .bind(entry.fingerprint)
+        .bind(entry.outcome)
+        .bind(entry.expires_at)
         .bind(now)
         .execute(&self.pool)
         .await?;

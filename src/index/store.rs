@@ -87,12 +87,7 @@ pub struct ReturnCounts {
     /// V-Track parcels delivered in the window.
     pub vtrack_delivered: usize,
     /// Refunds paid out in the window: `(amount, currency, amount_seller, currency_seller)`.
-    pub paid_refunds: Vec<(
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    )>,
+    pub paid_refunds: Vec<PaidRefund>,
 }
 
 impl ReturnCounts {
@@ -131,6 +126,24 @@ impl ReturnCounts {
         self.by_reason
             .sort_by(|(a, m), (b, n)| n.cmp(m).then_with(|| a.cmp(b)));
     }
+}
+
+/// A refund paid out, or a sum of them: `(amount, currency, amount_seller, currency_seller)`,
+/// amounts as exact decimal text.
+pub type PaidRefund = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// What an idempotency key stores: the input's fingerprint, the outcome (JSON), and until when.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredOutcome<'a> {
+    pub fingerprint: &'a str,
+    pub outcome: &'a str,
+    /// Unix milliseconds.
+    pub expires_at: i64,
 }
 
 /// A person's keys: every e-mail and phone linked to the one asked for.
@@ -243,9 +256,7 @@ pub trait IndexStore: Send + Sync + std::fmt::Debug {
         tenant: &str,
         operation: &str,
         key: &str,
-        fingerprint: &str,
-        outcome: &str,
-        expires_at: i64,
+        entry: &StoredOutcome<'_>,
         now: i64,
     ) -> StoreResult<(String, String)>;
     /// Records a webhook delivery; false when it was recorded before (a repeat).
