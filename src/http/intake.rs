@@ -7,7 +7,7 @@
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
-use async_graphql::{BatchRequest, ErrorExtensions, Pos, Request};
+use async_graphql::{BatchRequest, Request};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -41,12 +41,13 @@ impl Refusal {
             code,
             ErrorCode::RateLimited | ErrorCode::Overloaded | ErrorCode::RequestTimeout
         );
-        let error = async_graphql::Error::new(self.message)
-            .extend_with(|_, ext| {
-                ext.set("code", code.as_str());
-                ext.set("retryable", retryable);
-            })
-            .into_server_error(Pos::default());
+        // No `locations`: a refusal is about the request, not a place in the document (a
+        // default position would read as line 0, which GraphQL positions never are).
+        let mut error = async_graphql::ServerError::new(self.message, None);
+        let mut extensions = async_graphql::ErrorExtensionValues::default();
+        extensions.set("code", code.as_str());
+        extensions.set("retryable", retryable);
+        error.extensions = Some(extensions);
         async_graphql::Response::from_errors(vec![error])
     }
 }

@@ -564,28 +564,8 @@ impl IndexStore for SqliteStore {
         after: Option<&Position>,
         limit: usize,
     ) -> StoreResult<Rows<Return>> {
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM returns WHERE tenant = ");
-        qb.push_bind(tenant.to_owned());
-        push_return_filters(&mut qb, query);
-        let total: i64 = qb.build_query_scalar().fetch_one(&self.pool).await?;
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT record FROM returns WHERE tenant = ");
-        qb.push_bind(tenant.to_owned());
-        push_return_filters(&mut qb, query);
-        push_after(&mut qb, after, true);
-        qb.push(" ORDER BY created_at DESC, vendor ASC, id ASC LIMIT ")
-            .push_bind(i64::try_from(limit + 1).unwrap_or(i64::MAX));
-        let fetched = qb.build().fetch_all(&self.pool).await?;
-        let more = fetched.len() > limit;
-        let rows = fetched
-            .iter()
-            .take(limit)
-            .map(record)
-            .collect::<StoreResult<Vec<Return>>>()?;
-        Ok(Rows {
-            rows,
-            more,
-            total: count(total),
-        })
+        self.page(tenant, Listing::Returns(query), after, limit)
+            .await
     }
 
     async fn return_by_id(
@@ -653,28 +633,8 @@ impl IndexStore for SqliteStore {
         after: Option<&Position>,
         limit: usize,
     ) -> StoreResult<Rows<Order>> {
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM orders WHERE tenant = ");
-        qb.push_bind(tenant.to_owned());
-        push_order_filters(&mut qb, query);
-        let total: i64 = qb.build_query_scalar().fetch_one(&self.pool).await?;
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT record FROM orders WHERE tenant = ");
-        qb.push_bind(tenant.to_owned());
-        push_order_filters(&mut qb, query);
-        push_after(&mut qb, after, false);
-        qb.push(" ORDER BY created_at DESC, id ASC LIMIT ")
-            .push_bind(i64::try_from(limit + 1).unwrap_or(i64::MAX));
-        let fetched = qb.build().fetch_all(&self.pool).await?;
-        let more = fetched.len() > limit;
-        let rows = fetched
-            .iter()
-            .take(limit)
-            .map(record)
-            .collect::<StoreResult<Vec<Order>>>()?;
-        Ok(Rows {
-            rows,
-            more,
-            total: count(total),
-        })
+        self.page(tenant, Listing::Orders(query), after, limit)
+            .await
     }
 
     async fn order_by_id(&self, tenant: &str, id: &str) -> StoreResult<Option<Order>> {
@@ -984,10 +944,77 @@ impl IndexStore for SqliteStore {
     }
 }
 
+/// A listing's table and filters.
+enum Listing<'q> {
+    Returns(&'q ReturnQuery),
+    Orders(&'q OrderQuery),
+}
+
+impl Listing<'_> {
+    fn table(&self) -> &'static str {
+        match self {
+            Listing::Returns(_) => "returns",
+            Listing::Orders(_) => "orders",
+        }
+    }
+
+    fn push_filters(&self, qb: &mut QueryBuilder<'_, Sqlite>) {
+        match self {
+            Listing::Returns(q) => push_return_filters(qb, q),
+            Listing::Orders(q) => push_order_filters(qb, q),
+        }
+    }
+
+    /// Returns are ordered by vendor too (ids are per vendor); orders have one vendor.
+    fn with_vendor(&self) -> bool {
+        matches!(self, Listing::Returns(_))
+    }
+}
+
 /// One UTC day, in milliseconds (the rollups' unit).
 const DAY_MS: i64 = 86_400_000;
 
 impl SqliteStore {
+    /// One keyset page of `listing`, newest first (`limit` rows after `after`), with the number
+    /// of all rows its filters match.
+    async fn page<T: DeserializeOwned>(
+        &self,
+        tenant: &str,
+        listing: Listing<'_>,
+        after: Option<&Position>,
+        limit: usize,
+    ) -> StoreResult<Rows<T>> {
+        let table = listing.table();
+        let mut qb =
+            QueryBuilder::<Sqlite>::new(format!("SELECT COUNT(*) FROM {table} WHERE tenant = "));
+        qb.push_bind(tenant.to_owned());
+        listing.push_filters(&mut qb);
+        let total: i64 = qb.build_query_scalar().fetch_one(&self.pool).await?;
+        let mut qb =
+            QueryBuilder::<Sqlite>::new(format!("SELECT record FROM {table} WHERE tenant = "));
+        qb.push_bind(tenant.to_owned());
+        listing.push_filters(&mut qb);
+        push_after(&mut qb, after, listing.with_vendor());
+        qb.push(if listing.with_vendor() {
+            " ORDER BY created_at DESC, vendor ASC, id ASC LIMIT "
+        } else {
+            " ORDER BY created_at DESC, id ASC LIMIT "
+        })
+        .push_bind(i64::try_from(limit + 1).unwrap_or(i64::MAX));
+        let fetched = qb.build().fetch_all(&self.pool).await?;
+        let more = fetched.len() > limit;
+        let rows = fetched
+            .iter()
+            .take(limit)
+            .map(record)
+            .collect::<StoreResult<Vec<T>>>()?;
+        Ok(Rows {
+            rows,
+            more,
+            total: count(total),
+        })
+    }
+
     /// The summary's counts over `[from, to)`, counted from the rows.
     async fn return_counts_of_rows(
         &self,

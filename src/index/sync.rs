@@ -86,6 +86,19 @@ struct Cursor {
 }
 
 impl Cursor {
+    /// What this cursor says on the board: phase, progress, how far the index reaches, rows.
+    fn show_on(&self, status: &mut super::VendorSync) {
+        status.phase = if self.backfilled() {
+            SyncPhase::Ready
+        } else {
+            SyncPhase::Backfilling
+        };
+        status.progress = self.progress();
+        status.indexed_through = Some(at(self.high_water));
+        status.ever_synced = true;
+        status.rows = self.rows;
+    }
+
     fn started(&self) -> bool {
         self.started_at != 0
     }
@@ -335,17 +348,9 @@ impl Syncer {
         self.index.set_sync_state(vendor, &json).await?;
         let now = self.clock.now();
         self.index.sync_board().update(vendor, |s| {
-            s.phase = if cursor.backfilled() {
-                SyncPhase::Ready
-            } else {
-                SyncPhase::Backfilling
-            };
-            s.progress = cursor.progress();
-            s.indexed_through = Some(at(cursor.high_water));
+            cursor.show_on(s);
             s.last_success = Some(now);
             s.last_error = None;
-            s.ever_synced = true;
-            s.rows = cursor.rows;
         });
         Ok(())
     }
@@ -362,17 +367,9 @@ impl Syncer {
             if !cursor.started() {
                 continue;
             }
-            self.index.sync_board().update(vendor, |s| {
-                s.phase = if cursor.backfilled() {
-                    SyncPhase::Ready
-                } else {
-                    SyncPhase::Backfilling
-                };
-                s.progress = cursor.progress();
-                s.indexed_through = Some(at(cursor.high_water));
-                s.ever_synced = true;
-                s.rows = cursor.rows;
-            });
+            self.index
+                .sync_board()
+                .update(vendor, |s| cursor.show_on(s));
         }
         Ok(())
     }
