@@ -170,10 +170,34 @@ async fn upsert_return(
     tenant: &str,
     r: &Return,
 ) -> StoreResult<()> {
+    let record = json(r);
+    let stored: Option<String> = sqlx::query_scalar(
+        "SELECT record FROM returns WHERE tenant = $1 AND vendor = $2 AND id = $3",
+    )
+    .bind(tenant)
+    .bind(r.vendor.as_str())
+    .bind(&r.id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if stored.as_deref() == Some(record.as_str()) {
+        // Read again unchanged (sync windows overlap): its row, reasons, refunds, contact and
+        // rollups are those already indexed.
+        return Ok(());
+    }
+    // What the row counted in the rollups until now.
+    let before = match stored {
+        Some(stored) => {
+            let indexed: Return = serde_json::from_str(&stored)?;
+            Some(Contribution::of(
+                &indexed,
+                &rows::ReturnColumns::of(&indexed),
+            ))
+        }
+        None => None,
+    };
     let columns = rows::ReturnColumns::of(r);
-    let before = Contribution::indexed(tx, tenant, r.vendor, &r.id).await?;
     let after = Contribution::of(r, &columns);
-    let written = sqlx::query(
+    sqlx::query(
         "INSERT INTO returns (tenant, vendor, id, created_at, status, order_reference,
              marketplace_order_id, tracking_number, customer_email, customer_phone, country,
              reasons, refused, record)
@@ -185,8 +209,7 @@ async fn upsert_return(
              tracking_number = excluded.tracking_number,
              customer_email = excluded.customer_email, customer_phone = excluded.customer_phone,
              country = excluded.country, reasons = excluded.reasons,
-             refused = excluded.refused, record = excluded.record
-         WHERE returns.record <> excluded.record",
+             refused = excluded.refused, record = excluded.record",
     )
     .bind(tenant)
     .bind(r.vendor.as_str())
@@ -201,14 +224,9 @@ async fn upsert_return(
     .bind(columns.country)
     .bind(columns.reasons_text)
     .bind(i64::from(r.refused))
-    .bind(json(r))
+    .bind(record)
     .execute(&mut **tx)
     .await?;
-    if written.rows_affected() == 0 {
-        // Read again unchanged (sync windows overlap): its reasons, refunds, contact and
-        // rollups are those already indexed.
-        return Ok(());
-    }
     if let Some(before) = before {
         before.apply(tx, tenant, -1).await?;
     }
@@ -1240,31 +1258,6 @@ impl Contribution {
             reasons: columns.reasons.clone(),
             paid,
         }
-    }
-
-    /// The contribution of the return indexed as `vendor`/`id`, if it is.
-    async fn indexed(
-        tx: &mut Transaction<'_, Sqlite>,
-        tenant: &str,
-        vendor: Vendor,
-        id: &str,
-    ) -> StoreResult<Option<Contribution>> {
-        let Some(record) = sqlx::query_scalar::<_, String>(
-            "SELECT record FROM returns WHERE tenant = $1 AND vendor = $2 AND id = $3",
-        )
-        .bind(tenant)
-        .bind(vendor.as_str())
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?
-        else {
-            return Ok(None);
-        };
-        let indexed: Return = serde_json::from_str(&record)?;
-        Ok(Some(Contribution::of(
-            &indexed,
-            &rows::ReturnColumns::of(&indexed),
-        )))
     }
 
     /// Adds this contribution to the rollups (`sign` 1), or takes it away (`sign` -1).
