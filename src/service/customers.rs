@@ -106,6 +106,14 @@ impl Identity {
         &self.keys[0]
     }
 
+    /// Whether a vendor's customer record is this person's: its e-mail or its phone is theirs.
+    pub fn includes(&self, customer: &Customer) -> bool {
+        self.keys.iter().any(|k| match k {
+            ContactKey::Email(e) => customer.email.as_deref() == Some(e),
+            ContactKey::Phone(p) => customer.phone.as_deref() == Some(p),
+        })
+    }
+
     /// The person of `asked`, whose linked keys the index found (`asked` alone when no
     /// record names it).
     fn of(asked: &ContactKey, linked: Keys) -> Identity {
@@ -197,15 +205,9 @@ pub(super) async fn look_up_many(
         .iter()
         .zip(identities)
         .map(|(key, identity)| {
-            let own = identity.index_keys();
             // The records the index found by one of this person's keys (its columns are the
             // records' own normalised e-mail and phone).
-            let names = |c: Option<&Customer>| {
-                c.is_some_and(|c| {
-                    c.email.as_ref().is_some_and(|e| own.emails.contains(e))
-                        || c.phone.as_ref().is_some_and(|p| own.phones.contains(p))
-                })
-            };
+            let names = |c: Option<&Customer>| c.is_some_and(|c| identity.includes(c));
             let activity = Activity {
                 returns: returns
                     .iter()
