@@ -1714,7 +1714,13 @@ mod tests {
         for i in 0..40i64 {
             let vendor = [Vendor::ProCarrier, Vendor::Rrr][(i % 2) as usize];
             let status = [ReturnStatus::Requested, ReturnStatus::InTransit][(i % 3 == 0) as usize];
-            let mut r = ret(vendor, &format!("r{i}"), i * 7 % 100, (i * 5 % 24) as u32, status);
+            let mut r = ret(
+                vendor,
+                &format!("r{i}"),
+                i * 7 % 100,
+                (i * 5 % 24) as u32,
+                status,
+            );
             if vendor == Vendor::Rrr {
                 paid(&mut r, i * 11 % 100, "10.05");
             }

@@ -290,7 +290,7 @@ impl Syncer {
                 cursor.last_incremental = Some(now);
                 cursor.rows += rows;
                 self.save(vendor, &cursor).await?;
-                release_freed_memory();
+                crate::memory::release_freed_memory();
             }
             return Ok(Left::Nothing);
         }
@@ -320,7 +320,7 @@ impl Syncer {
             }
         }
         if done > 0 {
-            release_freed_memory();
+            crate::memory::release_freed_memory();
             tracing::debug!(
                 tenant = self.index.tenant(),
                 %vendor,
@@ -626,16 +626,4 @@ where
     };
     let ((), rows) = tokio::try_join!(reading, writing)?;
     Ok(rows)
-}
-
-/// Hands the heap a large read left free back to the system. A backfill window or V-Track's
-/// report is read whole (tens of MB at 100,000 returns) and freed once written; glibc keeps
-/// such memory in its arenas, so a gateway that had backfilled 27,000 returns held about
-/// 200 MiB more than it used (`malloc_trim` took it from 475 to 264 MiB, simulators included).
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks and trims glibc's own heap; it takes no pointer.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
