@@ -7,9 +7,8 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use chrono::Datelike;
-
 use async_trait::async_trait;
+use chrono::Datelike;
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -1153,19 +1152,19 @@ impl SqliteStore {
         let month = month_of_day(first_day);
         let first_month = month + i64::from(first_day_of_month(month) != Some(first_day));
         let end_month = month_of_day(end_day);
-        let (Some(months_from), Some(months_to)) = (
-            first_day_of_month(first_month),
-            first_day_of_month(end_month),
-        ) else {
+        let months = (first_month < end_month)
+            .then(|| {
+                Some((
+                    first_day_of_month(first_month)?,
+                    first_day_of_month(end_month)?,
+                ))
+            })
+            .flatten();
+        let Some((months_from, months_to)) = months else {
             return self
                 .return_counts_of_periods(tenant, Grain::Day, first_day, end_day)
                 .await;
         };
-        if first_month >= end_month {
-            return self
-                .return_counts_of_periods(tenant, Grain::Day, first_day, end_day)
-                .await;
-        }
         let mut counts = self
             .return_counts_of_periods(tenant, Grain::Month, first_month, end_month)
             .await?;
