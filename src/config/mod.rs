@@ -13,6 +13,7 @@ mod webhooks;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use auth::AuthSettings;
@@ -60,8 +61,12 @@ impl From<vendors::settings::Invalid> for ConfigError {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+/// The returns-gateway configuration: one TOML file, every key optional (defaults in
+/// config/default.toml), unknown keys refused. Environment variables
+/// `RETURNS_GATEWAY__<SECTION>__<KEY>` override it.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(title = "returns-gateway configuration")]
 pub struct Settings {
     pub server: ServerSettings,
     pub auth: AuthSettings,
@@ -71,7 +76,7 @@ pub struct Settings {
     pub sync: SyncSettings,
     pub vendors: VendorsSettings,
     /// More tenants besides `default` (whose vendors are `[vendors]`), by tenant id: a token's
-    /// `tenant` claim selects one. See [`TenantSettings`].
+    /// `tenant` claim selects one (docs/tenants.md).
     pub tenants: BTreeMap<String, TenantSettings>,
     pub webhooks: WebhookSettings,
     /// The simulators of `demo` and `sim` (only with the `demo` feature).
@@ -85,6 +90,23 @@ impl Settings {
     pub fn demo() -> Settings {
         Settings::from_toml(include_str!("../../config/demo.toml"))
             .expect("config/demo.toml is valid (checked by a test)")
+    }
+
+    /// JSON Schema (draft 7, which taplo / Even Better TOML read) of the configuration file, as
+    /// `returns-gateway config-schema` prints it and `config/schema.json` holds it. Built from
+    /// the structs serde reads, so it cannot drift from them; secrets are plain strings.
+    pub fn json_schema() -> String {
+        let schema = schemars::generate::SchemaSettings::draft07()
+            .into_generator()
+            .into_root_schema_for::<Settings>();
+        let mut text = serde_json::to_string_pretty(&schema).expect("a schema serialises");
+        text.push('\n');
+        text
+    }
+
+    /// The effective settings as TOML (defaults filled in, secrets as `***`, unset ones `""`).
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("settings serialise as TOML")
     }
 
     pub fn from_toml(text: &str) -> Result<Settings, ConfigError> {

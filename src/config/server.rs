@@ -1,9 +1,10 @@
 //! `[server]`: where the gateway listens and what it lets a request do.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Where the gateway listens and what it exposes.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerSettings {
     /// `host:port`; port 0 picks a free one.

@@ -142,6 +142,14 @@ impl App {
         App::with_clock(settings, Clock::system()).await
     }
 
+    /// Refuses `settings` as [`App::new`] would, without opening the index or listening: the
+    /// keys to verify tokens with, the safelist (what `check-config` and `serve` run first).
+    pub fn check(settings: &Settings) -> Result<(), StartError> {
+        Authenticator::new(&settings.auth)?;
+        intake::PersistedQueries::new(&settings.server)?;
+        Ok(())
+    }
+
     /// The gateway reading the time from `clock` (tests run it at a fixed date, beside
     /// simulators on the same clock). Opens the returns index (running its migrations) and
     /// shows where an earlier run left each vendor's sync.

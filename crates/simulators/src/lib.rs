@@ -36,7 +36,7 @@ use vendors::settings::VendorsSettings;
 use world::{Rng, World};
 
 /// Fault knobs of one simulator.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Faults {
     /// Added to every answer, in milliseconds.

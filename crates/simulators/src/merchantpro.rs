@@ -44,7 +44,9 @@ use vendors::merchantpro::wire::{
 };
 
 /// How the simulator writes its error answers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ErrorShape {
     /// `{"message": ..., "errors": {field: [messages]}}`.
