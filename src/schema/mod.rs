@@ -6,6 +6,7 @@ pub mod errors;
 pub mod ids;
 pub mod mutation;
 pub mod query;
+pub mod scalars;
 pub mod subscription;
 pub mod types;
 
@@ -45,5 +46,6 @@ pub fn sdl() -> String {
     Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .register_output_type::<types::Node>()
         .finish()
-        .sdl()
+        // As introspection shows them: `@specifiedBy` on the scalars that have a specification.
+        .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }

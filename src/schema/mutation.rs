@@ -3,8 +3,8 @@
 //! layer, which validates input (errors name the field), runs each write once per idempotency
 //! key and never retries it. Here: GraphQL's inputs and payloads, and the key's two sources.
 
+use super::scalars::{Date, DateTime};
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
-use chrono::{DateTime, FixedOffset, NaiveDate};
 
 use super::enums::{ReturnStatus, TrackingStatus};
 use super::errors::{invalid_argument, reported, Answered, ScopeGuard};
@@ -98,7 +98,7 @@ pub struct ReturnProductInput {
 
 #[derive(InputObject, Clone)]
 pub struct CollectionInput {
-    date: NaiveDate,
+    date: Date,
     /// `HH:MM`.
     time_from: String,
     /// `HH:MM`, after `timeFrom`.
@@ -241,7 +241,7 @@ impl From<CreateReturnInput> for returns::NewReturn {
                 })
                 .collect(),
             collection: i.collection.map(|c| returns::Collection {
-                date: c.date,
+                date: c.date.0,
                 time_from: c.time_from,
                 time_to: c.time_to,
             }),
@@ -389,7 +389,7 @@ pub struct TrackingEventPayload {
     /// The ProCarrier status code recorded.
     status_code: i32,
     status: TrackingStatus,
-    at: DateTime<FixedOffset>,
+    at: DateTime,
 }
 
 #[Object]
@@ -566,7 +566,7 @@ impl Mutation {
         ctx: &Context<'_>,
         tracking_number: String,
         status_code: i32,
-        at: DateTime<FixedOffset>,
+        at: DateTime,
         description: Option<String>,
         location: Option<EventLocationInput>,
         idempotency_key: Option<String>,
@@ -575,7 +575,7 @@ impl Mutation {
         let event = tracking::NewTrackingEvent {
             tracking_number,
             status_code,
-            at,
+            at: at.0,
             description,
             location: location.map(|l| tracking::EventLocation {
                 country: l.country,
@@ -591,7 +591,7 @@ impl Mutation {
             tracking_number: e.tracking_number,
             status_code: e.status_code,
             status: e.status.into(),
-            at: e.at,
+            at: e.at.into(),
         })
     }
 }

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use async_graphql::{ComplexObject, Context, Interface, Object, SimpleObject, ID};
-use chrono::{DateTime, FixedOffset, NaiveTime};
+use chrono::NaiveTime;
+
+use super::scalars::DateTime;
 use tokio::sync::OnceCell;
 
 use super::enums::{PaymentStatus, RefundStatus, ReturnStatus, TrackingStatus, Vendor, Weekday};
@@ -155,8 +157,8 @@ pub struct RefundValue {
     amount: Option<MoneyValue>,
     /// The amount in the seller's currency (RRR gives both; never converted by us).
     amount_seller: Option<MoneyValue>,
-    created_at: Option<DateTime<FixedOffset>>,
-    paid_at: Option<DateTime<FixedOffset>>,
+    created_at: Option<DateTime>,
+    paid_at: Option<DateTime>,
     invoice_number: Option<String>,
     invoice_url: Option<String>,
 }
@@ -170,8 +172,8 @@ impl From<&model::Refund> for RefundValue {
             status_raw: f.status_raw.clone(),
             amount: money(&f.amount),
             amount_seller: money(&f.amount_seller),
-            created_at: f.created_at,
-            paid_at: f.paid_at,
+            created_at: f.created_at.map(DateTime),
+            paid_at: f.paid_at.map(DateTime),
             invoice_number: f.invoice_number.clone(),
             invoice_url: f.invoice_url.clone(),
         }
@@ -204,8 +206,8 @@ pub struct ReturnNode {
     status_raw: String,
     tracking_status: Option<TrackingStatus>,
     tracking_status_raw: Option<String>,
-    created_at: Option<DateTime<FixedOffset>>,
-    updated_at: Option<DateTime<FixedOffset>>,
+    created_at: Option<DateTime>,
+    updated_at: Option<DateTime>,
     /// The recipient refused the parcel (V-Track).
     refused: bool,
     carrier: Option<String>,
@@ -249,8 +251,8 @@ impl ReturnNode {
             status_raw: r.status_raw.clone(),
             tracking_status: r.tracking_status.map(Into::into),
             tracking_status_raw: r.tracking_status_raw.clone(),
-            created_at: r.created_at,
-            updated_at: r.updated_at,
+            created_at: r.created_at.map(DateTime),
+            updated_at: r.updated_at.map(DateTime),
             refused: r.refused,
             carrier: r.carrier.clone(),
             service_id: r.service_id.clone(),
@@ -340,8 +342,8 @@ pub struct OrderNode {
     vendor_id: String,
     /// The sales channel's order id (`channel_ref_id`), which other vendors reference.
     reference: Option<String>,
-    created_at: Option<DateTime<FixedOffset>>,
-    updated_at: Option<DateTime<FixedOffset>>,
+    created_at: Option<DateTime>,
+    updated_at: Option<DateTime>,
     payment_status: PaymentStatus,
     payment_status_raw: String,
     shipping_status: TrackingStatus,
@@ -366,8 +368,8 @@ impl OrderNode {
             vendor: o.vendor.into(),
             vendor_id: o.id.clone(),
             reference: o.reference.clone(),
-            created_at: o.created_at,
-            updated_at: o.updated_at,
+            created_at: o.created_at.map(DateTime),
+            updated_at: o.updated_at.map(DateTime),
             payment_status: o.payment_status.into(),
             payment_status_raw: o.payment_status_raw.clone(),
             shipping_status: o.shipping_status.into(),
@@ -448,8 +450,8 @@ impl TrackingEventValue {
     async fn vendor(&self) -> Vendor {
         self.vendor.into()
     }
-    async fn at(&self) -> DateTime<FixedOffset> {
-        self.at
+    async fn at(&self) -> DateTime {
+        DateTime(self.at)
     }
     async fn status(&self) -> TrackingStatus {
         self.status.into()
@@ -520,11 +522,21 @@ impl ShipmentNode {
     async fn destination_country(&self) -> Option<String> {
         self.0.first(|p| p.destination_country.clone())
     }
-    async fn created_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.parts.iter().filter_map(|p| p.created_at).min()
+    async fn created_at(&self) -> Option<DateTime> {
+        self.0
+            .parts
+            .iter()
+            .filter_map(|p| p.created_at)
+            .min()
+            .map(DateTime)
     }
-    async fn updated_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.parts.iter().filter_map(|p| p.updated_at).max()
+    async fn updated_at(&self) -> Option<DateTime> {
+        self.0
+            .parts
+            .iter()
+            .filter_map(|p| p.updated_at)
+            .max()
+            .map(DateTime)
     }
     /// Every vendor's events, oldest first.
     async fn events(&self) -> Vec<TrackingEventValue> {
@@ -543,8 +555,8 @@ pub struct DeliveryValue {
     tracking_number: String,
     order_reference: Option<String>,
     invoice_id: Option<String>,
-    finalized_at: Option<DateTime<FixedOffset>>,
-    delivered_at: Option<DateTime<FixedOffset>>,
+    finalized_at: Option<DateTime>,
+    delivered_at: Option<DateTime>,
 }
 
 impl From<&model::Delivery> for DeliveryValue {
@@ -554,8 +566,8 @@ impl From<&model::Delivery> for DeliveryValue {
             tracking_number: d.tracking_number.clone(),
             order_reference: d.order_reference.clone(),
             invoice_id: d.invoice_id.clone(),
-            finalized_at: d.finalized_at,
-            delivered_at: d.delivered_at,
+            finalized_at: d.finalized_at.map(DateTime),
+            delivered_at: d.delivered_at.map(DateTime),
         }
     }
 }
