@@ -41,11 +41,24 @@ pub fn build(events: Arc<ReturnEvents>, server: &ServerSettings) -> GatewaySchem
     builder.finish()
 }
 
-/// The SDL clients see; `schema.graphql` at the top of the repository is exactly this.
+/// What introspection answers for the schema's description (`__schema { description }`):
+/// async-graphql 7 gives every schema this fixed sentence, and leaves it out of its SDL.
+const SCHEMA_DESCRIPTION: &str = "A GraphQL Schema defines the capabilities of a GraphQL \
+    server. It exposes all available types and directives on the server, as well as the entry \
+    points for query, mutation, and subscription operations.";
+
+/// The SDL clients see; `schema.graphql` at the top of the repository is exactly this, and says
+/// what introspection says (tests/api/introspection.rs compares them through graphql-js).
 pub fn sdl() -> String {
-    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
+    let mut sdl = Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .register_output_type::<types::Node>()
         .finish()
         // As introspection shows them: `@specifiedBy` on the scalars that have a specification.
-        .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
+        .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by());
+    let schema_block = sdl.rfind("\nschema {").map_or(sdl.len(), |at| at + 1);
+    sdl.insert_str(
+        schema_block,
+        &format!("\"\"\"\n{SCHEMA_DESCRIPTION}\n\"\"\"\n"),
+    );
+    sdl
 }

@@ -7,6 +7,7 @@ mod dates;
 mod graphql;
 mod helpers;
 mod index;
+mod introspection;
 mod limits;
 mod logs;
 mod merchantpro;
