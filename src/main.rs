@@ -138,7 +138,7 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
         /// Bind every simulator on a free port instead of the configured ones (`sim.ports`),
-        /// so the demo starts beside another one.
+        /// so the demo starts beside another one. Example: `--any-port`.
         #[arg(long)]
         any_port: bool,
     },
@@ -157,6 +157,7 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
         /// Bind every simulator on a free port instead of the configured ones (`sim.ports`).
+        /// Example: `--any-port`.
         #[arg(long)]
         any_port: bool,
     },
@@ -214,7 +215,13 @@ fn load_for_serving(path: &Path) -> Result<Settings, String> {
 }
 
 fn config_error(path: &Path, error: &dyn std::fmt::Display) -> String {
-    format!("{}: {error} (see {CONFIG_DOCS})", path.display())
+    // TOML's own messages end in a newline; the pointer stays on the message's last line.
+    let error = error.to_string();
+    format!(
+        "{}: {} (see {CONFIG_DOCS})",
+        path.display(),
+        error.trim_end()
+    )
 }
 
 /// Resolves when the process is asked to stop: SIGTERM (`docker stop`, Kubernetes) or SIGINT

@@ -46,6 +46,9 @@ pub enum StartError {
     Vendor(#[from] vendors::VendorError),
     #[error("cannot open the returns index: {0}")]
     Index(#[from] crate::index::StoreError),
+    /// Every setting [`App::check`] refused, so a first run learns them all at once.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Several(Vec<StartError>),
 }
 
 /// The caller of a request, from its `Authorization` header.
@@ -143,11 +146,31 @@ impl App {
     }
 
     /// Refuses `settings` as [`App::new`] would, without opening the index or listening: the
-    /// keys to verify tokens with, the safelist (what `check-config` and `serve` run first).
+    /// keys to verify tokens with, the safelist, the vendor clients (what `check-config` and
+    /// `serve` run first).
     pub fn check(settings: &Settings) -> Result<(), StartError> {
-        Authenticator::new(&settings.auth)?;
-        intake::PersistedQueries::new(&settings.server)?;
-        Ok(())
+        let mut refused: Vec<StartError> = Vec::new();
+        if let Err(e) = Authenticator::new(&settings.auth) {
+            refused.push(e.into());
+        }
+        if let Err(e) = intake::PersistedQueries::new(&settings.server) {
+            refused.push(e.into());
+        }
+        // The vendor clients refuse what they cannot call with (TrackRU without a key).
+        let accounts = std::iter::once(&settings.vendors)
+            .chain(settings.tenants.values().map(|tenant| &tenant.vendors));
+        for vendors in accounts {
+            if let Err(e) =
+                crate::upstream::Upstreams::new(vendors, &settings.cache, Clock::system())
+            {
+                refused.push(e.into());
+            }
+        }
+        match refused.len() {
+            0 => Ok(()),
+            1 => Err(refused.remove(0)),
+            _ => Err(StartError::Several(refused)),
+        }
     }
 
     /// The gateway reading the time from `clock` (tests run it at a fixed date, beside

@@ -3,9 +3,11 @@
 mod auth;
 mod batching;
 mod cli;
+mod commands;
 mod dates;
 mod graphql;
 mod helpers;
+mod image;
 mod index;
 mod introspection;
 mod limits;
