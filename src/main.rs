@@ -20,11 +20,11 @@ const CONFIG_DOCS: &str = "docs/configuration.md#a-minimal-production-configurat
     long_about = "One GraphQL API over the five vendor systems a returns team runs on \
                   (V-Track, ProCarrier, RRR, MerchantPro, TrackRU).\n\n\
                   `serve` runs the gateway against the vendors a TOML file configures; `demo` \
-                  runs it against five simulated vendors on this machine. Every setting is \
+                  (in builds with the default `demo` feature; the Docker image has none) runs it \
+                  against five simulated vendors on this machine. Every setting is \
                   documented in config/default.toml; environment variables \
                   RETURNS_GATEWAY__<SECTION>__<KEY> override the file.",
     after_help = "Examples:\n  \
-                  returns-gateway demo\n  \
                   returns-gateway check-config config.toml\n  \
                   returns-gateway serve --config config.toml\n  \
                   returns-gateway <COMMAND> --help"
