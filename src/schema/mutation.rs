@@ -3,12 +3,12 @@
 //! layer, which validates input (errors name the field), runs each write once per idempotency
 //! key and never retries it. Here: GraphQL's inputs and payloads, and the key's two sources.
 
-use super::scalars::{Date, DateTime};
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
 
 use super::enums::{ReturnStatus, TrackingStatus};
 use super::errors::{invalid_argument, reported, Answered, ScopeGuard};
 use super::ids::{GlobalId, NodeKind};
+use super::scalars::{Date, DateTime};
 use super::types::{service, AddressValue, OrderNode, ReturnNode};
 use crate::auth::Scope;
 use crate::service::{orders, returns, tracking};

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use super::scalars::DateTime;
 use async_graphql::{Context, InputObject, Object, OutputType, SimpleObject, ID};
 
 use super::enums::{BreakerState, PaymentStatus, ReturnStatus, SyncState, TrackingStatus, Vendor};
 use super::errors::{invalid_argument, permitted, report_all, reported, Answered, ScopeGuard};
 use super::ids::{GlobalId, NodeKind};
+use super::scalars::DateTime;
 use super::types::{
     loaders, service, CustomerNode, DropOffPointValue, MoneyValue, Node, OrderNode, ReturnNode,
     ReturnServiceValue, ShipmentNode,

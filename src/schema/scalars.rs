@@ -1,6 +1,6 @@
 //! The `DateTime` and `Date` scalars: chrono's values on the wire exactly as async-graphql's
 //! chrono scalars wrote and read them, with descriptions written for API users (chrono's own
-//! name Rust types and strftime patterns) and `Date` instead of `NaiveDate`.
+//! named Rust types and strftime patterns) and `Date` instead of `NaiveDate`.
 
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
 use chrono::{FixedOffset, NaiveDate};

@@ -7,13 +7,12 @@ use std::sync::{Arc, OnceLock};
 
 use async_graphql::{ComplexObject, Context, Interface, Object, SimpleObject, ID};
 use chrono::NaiveTime;
-
-use super::scalars::DateTime;
 use tokio::sync::OnceCell;
 
 use super::enums::{PaymentStatus, RefundStatus, ReturnStatus, TrackingStatus, Vendor, Weekday};
 use super::errors::{caller, permitted, report_all, report_partial, reported};
 use super::ids::{GlobalId, NodeKind};
+use super::scalars::DateTime;
 use crate::auth::Scope;
 use crate::service::customers::{Activity, ContactKey, CustomerAnswer, IdentityLookup};
 use crate::service::loaders::{Loaders, MergedShipment, ParcelKey};
