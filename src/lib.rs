@@ -21,6 +21,7 @@ pub mod http;
 pub mod idempotency;
 pub mod index;
 pub mod log_sampler;
+pub mod memory;
 pub mod request_id;
 pub mod schema;
 pub mod service;

@@ -268,6 +268,7 @@ async fn main() {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    returns_gateway::memory::tune_allocator();
     let cli = Cli::parse();
     let logs = tracing_subscriber::fmt()
         .with_env_filter(

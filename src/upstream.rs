@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -17,6 +18,7 @@ use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use futures_util::future::try_join_all;
+use tokio::sync::mpsc;
 
 use crate::cache::{Cached, VendorCache};
 use crate::config::{CacheSettings, VendorsSettings};
@@ -412,19 +414,25 @@ impl Upstreams {
         }
     }
 
-    /// RRR returns created on the days `from` to `to` (inclusive), page by page.
+    /// RRR returns created on the days `from` to `to` (inclusive), each page sent to `pages`
+    /// as it is read.
     pub async fn sync_rrr_returns(
         &self,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> Result<Vec<Return>, VendorError> {
+        pages: mpsc::Sender<Vec<Return>>,
+    ) -> Result<(), VendorError> {
         let filter = rrr::client::ReturnsFilter {
             date_from: Some(from),
             date_to: Some(to),
         };
-        let rows = self.rrr.order_returns(&filter).await;
-        let rows = self.observed(Vendor::Rrr, rows)?;
-        Ok(rows.iter().map(rrr::mapping::order_return).collect())
+        let read = self
+            .rrr
+            .order_returns_pages(&filter, |rows| {
+                send_mapped(&pages, rows, rrr::mapping::order_return)
+            })
+            .await;
+        self.observed(Vendor::Rrr, read)
     }
 
     /// One RRR return by id, as it is now (`get/order_return/{id}`).
@@ -434,21 +442,27 @@ impl Upstreams {
         Ok(found.as_ref().map(rrr::mapping::order_return))
     }
 
-    /// MerchantPro orders created between `from` and `to`, with their lines.
+    /// MerchantPro orders created between `from` and `to`, with their lines, each page sent to
+    /// `pages` as it is read.
     pub async fn sync_merchantpro_orders(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<Order>, VendorError> {
+        pages: mpsc::Sender<Vec<Order>>,
+    ) -> Result<(), VendorError> {
         let filter = merchantpro::client::OrderFilter {
             created_after: Some(from.fixed_offset()),
             created_before: Some(to.fixed_offset()),
             include_line_items: true,
             ..Default::default()
         };
-        let orders = self.merchantpro.list_all(&filter).await;
-        let orders = self.observed(Vendor::MerchantPro, orders)?;
-        Ok(orders.iter().map(merchantpro::mapping::order).collect())
+        let read = self
+            .merchantpro
+            .list_pages(&filter, |rows| {
+                send_mapped(&pages, rows, merchantpro::mapping::order)
+            })
+            .await;
+        self.observed(Vendor::MerchantPro, read)
     }
 
     /// MerchantPro orders by id, as they are now (`ids=`, 100 a call).
@@ -462,13 +476,14 @@ impl Upstreams {
     }
 
     /// TrackRU trackings created (`by_update`: updated) at or after `from` and, when given,
-    /// at or before `to` (unix seconds), in pages of 2000.
+    /// at or before `to` (unix seconds), in pages of 2000, each sent to `pages` as it is read.
     pub async fn sync_trackru(
         &self,
         from: i64,
         to: Option<i64>,
         by_update: bool,
-    ) -> Result<Vec<Shipment>, VendorError> {
+        pages: mpsc::Sender<Vec<Shipment>>,
+    ) -> Result<(), VendorError> {
         let query = if by_update {
             trackru::wire::ListQuery {
                 update_time_min: Some(from),
@@ -482,12 +497,13 @@ impl Upstreams {
                 ..Default::default()
             }
         };
-        let all = self
+        let read = self
             .trackru
-            .list_all(&query, trackru::client::MAX_PAGE_SIZE)
+            .list_pages(&query, trackru::client::MAX_PAGE_SIZE, |rows| {
+                send_mapped(&pages, rows, trackru::mapping::shipment)
+            })
             .await;
-        let all = self.observed(Vendor::TrackRu, all)?;
-        Ok(all.iter().map(trackru::mapping::shipment).collect())
+        self.observed(Vendor::TrackRu, read)
     }
 
     /// V-Track's whole report, read now.
@@ -660,4 +676,19 @@ fn join<T: ToString>(items: &[T]) -> String {
 /// A request's JSON as its cache key: equal requests, equal keys.
 fn cache_key<T: serde::Serialize>(request: &T) -> String {
     serde_json::to_string(request).expect("vendor request types serialise to JSON")
+}
+
+/// Maps a page read for the sync and sends it on; stops the reading when the receiver has gone
+/// (the writer failed, and its error is the step's).
+async fn send_mapped<W, M>(
+    pages: &mpsc::Sender<Vec<M>>,
+    rows: Vec<W>,
+    map: impl Fn(&W) -> M,
+) -> ControlFlow<()> {
+    let page = rows.iter().map(map).collect();
+    drop(rows);
+    match pages.send(page).await {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(_) => ControlFlow::Break(()),
+    }
 }

@@ -8,6 +8,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::Datelike;
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -100,6 +101,9 @@ impl SqliteStore {
             let mut tx = self.write().await?;
             for statement in *statements {
                 sqlx::query(statement).execute(&mut *tx).await?;
+            }
+            if *version == 2 {
+                fill_monthly_rollups(&mut tx).await?;
             }
             sqlx::query("INSERT INTO schema_migrations (version) VALUES ($1)")
                 .bind(version)
@@ -420,6 +424,9 @@ impl IndexStore for SqliteStore {
             "return_daily",
             "reason_daily",
             "refund_daily",
+            "return_monthly",
+            "reason_monthly",
+            "refund_monthly",
         ] {
             sqlx::query(&format!(
                 "DELETE FROM {table} WHERE tenant = $1 AND vendor = $2"
@@ -515,10 +522,12 @@ impl IndexStore for SqliteStore {
             .await?;
             link_contact(&mut tx, tenant, customer).await?;
         }
-        sqlx::query("DELETE FROM delivery_daily WHERE tenant = $1")
-            .bind(tenant)
-            .execute(&mut *tx)
-            .await?;
+        for table in ["delivery_daily", "delivery_monthly"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE tenant = $1"))
+                .bind(tenant)
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query(
             "INSERT INTO delivery_daily (tenant, day, n)
              SELECT tenant, delivered_at / 86400000, COUNT(*) FROM deliveries
@@ -528,6 +537,7 @@ impl IndexStore for SqliteStore {
         .bind(tenant)
         .execute(&mut *tx)
         .await?;
+        count_deliveries_by_month(&mut tx, tenant).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1131,24 +1141,68 @@ impl SqliteStore {
         Ok(counts)
     }
 
-    /// The summary's counts over the whole days `[first_day, end_day)`, from the rollups.
+    /// The summary's counts over the whole days `[first_day, end_day)`: whole calendar months
+    /// from the monthly rollups, the days before and after them from the daily ones.
     async fn return_counts_of_days(
         &self,
         tenant: &str,
         first_day: i64,
         end_day: i64,
     ) -> StoreResult<ReturnCounts> {
+        let month = month_of_day(first_day);
+        let first_month = month + i64::from(first_day_of_month(month) != Some(first_day));
+        let end_month = month_of_day(end_day);
+        let months = (first_month < end_month)
+            .then(|| {
+                Some((
+                    first_day_of_month(first_month)?,
+                    first_day_of_month(end_month)?,
+                ))
+            })
+            .flatten();
+        let Some((months_from, months_to)) = months else {
+            return self
+                .return_counts_of_periods(tenant, Grain::Day, first_day, end_day)
+                .await;
+        };
+        let mut counts = self
+            .return_counts_of_periods(tenant, Grain::Month, first_month, end_month)
+            .await?;
+        if first_day < months_from {
+            counts.merge(
+                self.return_counts_of_periods(tenant, Grain::Day, first_day, months_from)
+                    .await?,
+            );
+        }
+        if months_to < end_day {
+            counts.merge(
+                self.return_counts_of_periods(tenant, Grain::Day, months_to, end_day)
+                    .await?,
+            );
+        }
+        Ok(counts)
+    }
+
+    /// The summary's counts over the periods `[first, end)` of `grain`, from its rollups.
+    async fn return_counts_of_periods(
+        &self,
+        tenant: &str,
+        grain: Grain,
+        first: i64,
+        end: i64,
+    ) -> StoreResult<ReturnCounts> {
+        let (suffix, period) = (grain.suffix(), grain.column());
         let mut counts = ReturnCounts::default();
         let mut by_vendor: BTreeMap<&'static str, (Vendor, usize)> = BTreeMap::new();
         let mut by_status: BTreeMap<String, (ReturnStatus, usize)> = BTreeMap::new();
-        for row in sqlx::query(
-            "SELECT vendor, status, refused, CAST(SUM(n) AS BIGINT) FROM return_daily
-             WHERE tenant = $1 AND day >= $2 AND day < $3
-             GROUP BY vendor, status, refused",
-        )
+        for row in sqlx::query(&format!(
+            "SELECT vendor, status, refused, CAST(SUM(n) AS BIGINT) FROM return_{suffix}
+                 WHERE tenant = $1 AND {period} >= $2 AND {period} < $3
+                 GROUP BY vendor, status, refused"
+        ))
         .bind(tenant)
-        .bind(first_day)
-        .bind(end_day)
+        .bind(first)
+        .bind(end)
         .fetch_all(&self.pool)
         .await?
         {
@@ -1175,14 +1229,14 @@ impl SqliteStore {
         }
         counts.by_vendor = by_vendor.into_values().collect();
         counts.by_status = by_status.into_values().collect();
-        for row in sqlx::query(
-            "SELECT reason, CAST(SUM(n) AS BIGINT) AS total FROM reason_daily
-             WHERE tenant = $1 AND day >= $2 AND day < $3
-             GROUP BY reason",
-        )
+        for row in sqlx::query(&format!(
+            "SELECT reason, CAST(SUM(n) AS BIGINT) AS total FROM reason_{suffix}
+                 WHERE tenant = $1 AND {period} >= $2 AND {period} < $3
+                 GROUP BY reason"
+        ))
         .bind(tenant)
-        .bind(first_day)
-        .bind(end_day)
+        .bind(first)
+        .bind(end)
         .fetch_all(&self.pool)
         .await?
         {
@@ -1192,23 +1246,23 @@ impl SqliteStore {
             }
         }
         counts.sort_reasons();
-        let delivered: Option<i64> = sqlx::query_scalar(
-            "SELECT CAST(SUM(n) AS BIGINT) FROM delivery_daily
-             WHERE tenant = $1 AND day >= $2 AND day < $3",
-        )
+        let delivered: Option<i64> = sqlx::query_scalar(&format!(
+            "SELECT CAST(SUM(n) AS BIGINT) FROM delivery_{suffix}
+             WHERE tenant = $1 AND {period} >= $2 AND {period} < $3"
+        ))
         .bind(tenant)
-        .bind(first_day)
-        .bind(end_day)
+        .bind(first)
+        .bind(end)
         .fetch_one(&self.pool)
         .await?;
         counts.vtrack_delivered = count(delivered.unwrap_or(0));
-        for row in sqlx::query(
-            "SELECT side, currency, amount FROM refund_daily
-             WHERE tenant = $1 AND day >= $2 AND day < $3",
-        )
+        for row in sqlx::query(&format!(
+            "SELECT side, currency, amount FROM refund_{suffix}
+                 WHERE tenant = $1 AND {period} >= $2 AND {period} < $3"
+        ))
         .bind(tenant)
-        .bind(first_day)
-        .bind(end_day)
+        .bind(first)
+        .bind(end)
         .fetch_all(&self.pool)
         .await?
         {
@@ -1260,22 +1314,37 @@ impl Contribution {
         }
     }
 
-    /// Adds this contribution to the rollups (`sign` 1), or takes it away (`sign` -1).
+    /// Adds this contribution to the rollups of every grain (`sign` 1), or takes it away
+    /// (`sign` -1).
     async fn apply(
         &self,
         tx: &mut Transaction<'_, Sqlite>,
         tenant: &str,
         sign: i64,
     ) -> StoreResult<()> {
+        for grain in Grain::ALL {
+            self.apply_to(tx, tenant, grain, sign).await?;
+        }
+        Ok(())
+    }
+
+    async fn apply_to(
+        &self,
+        tx: &mut Transaction<'_, Sqlite>,
+        tenant: &str,
+        grain: Grain,
+        sign: i64,
+    ) -> StoreResult<()> {
         let vendor = self.vendor.as_str();
-        sqlx::query(
-            "INSERT INTO return_daily (tenant, day, vendor, status, refused, n)
+        let (suffix, period) = (grain.suffix(), grain.column());
+        sqlx::query(&format!(
+            "INSERT INTO return_{suffix} (tenant, {period}, vendor, status, refused, n)
              VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (tenant, day, vendor, status, refused)
-             DO UPDATE SET n = return_daily.n + excluded.n",
-        )
+             ON CONFLICT (tenant, {period}, vendor, status, refused)
+             DO UPDATE SET n = return_{suffix}.n + excluded.n"
+        ))
         .bind(tenant)
-        .bind(self.day)
+        .bind(grain.of_day(self.day))
         .bind(vendor)
         .bind(&self.status)
         .bind(i64::from(self.refused))
@@ -1283,14 +1352,14 @@ impl Contribution {
         .execute(&mut **tx)
         .await?;
         for reason in &self.reasons {
-            sqlx::query(
-                "INSERT INTO reason_daily (tenant, day, vendor, reason, n)
+            sqlx::query(&format!(
+                "INSERT INTO reason_{suffix} (tenant, {period}, vendor, reason, n)
                  VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (tenant, day, vendor, reason)
-                 DO UPDATE SET n = reason_daily.n + excluded.n",
-            )
+                 ON CONFLICT (tenant, {period}, vendor, reason)
+                 DO UPDATE SET n = reason_{suffix}.n + excluded.n"
+            ))
             .bind(tenant)
-            .bind(self.day)
+            .bind(grain.of_day(self.day))
             .bind(vendor)
             .bind(reason)
             .bind(sign)
@@ -1298,42 +1367,223 @@ impl Contribution {
             .await?;
         }
         for (day, side, currency, amount) in &self.paid {
-            // Exact decimals: summed here, not by the database.
-            let sum: Option<String> = sqlx::query_scalar(
-                "SELECT amount FROM refund_daily
-                 WHERE tenant = $1 AND day = $2 AND vendor = $3 AND side = $4 AND currency = $5",
+            add_refund(
+                tx,
+                tenant,
+                grain,
+                grain.of_day(*day),
+                vendor,
+                side,
+                currency,
+                Decimal::from(sign) * amount,
             )
-            .bind(tenant)
-            .bind(day)
-            .bind(vendor)
-            .bind(side)
-            .bind(currency)
-            .fetch_optional(&mut **tx)
-            .await?;
-            let sum = sum
-                .map(|s| {
-                    Decimal::from_str(&s).map_err(|e| StoreError::Amount(format!("{s:?}: {e}")))
-                })
-                .transpose()?
-                .unwrap_or_default();
-            let sum = sum + Decimal::from(sign) * amount;
-            sqlx::query(
-                "INSERT INTO refund_daily (tenant, day, vendor, side, currency, amount)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (tenant, day, vendor, side, currency)
-                 DO UPDATE SET amount = excluded.amount",
-            )
-            .bind(tenant)
-            .bind(day)
-            .bind(vendor)
-            .bind(side)
-            .bind(currency)
-            .bind(sum.to_string())
-            .execute(&mut **tx)
             .await?;
         }
         Ok(())
     }
+}
+
+/// Adds `amount` to a refund rollup. Exact decimals: summed here, not by the database.
+#[allow(clippy::too_many_arguments)]
+async fn add_refund(
+    tx: &mut Transaction<'_, Sqlite>,
+    tenant: &str,
+    grain: Grain,
+    at: i64,
+    vendor: &str,
+    side: &str,
+    currency: &str,
+    amount: Decimal,
+) -> StoreResult<()> {
+    let (suffix, period) = (grain.suffix(), grain.column());
+    let sum: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT amount FROM refund_{suffix}
+         WHERE tenant = $1 AND {period} = $2 AND vendor = $3 AND side = $4 AND currency = $5"
+    ))
+    .bind(tenant)
+    .bind(at)
+    .bind(vendor)
+    .bind(side)
+    .bind(currency)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let sum = sum.as_deref().map(decimal).transpose()?.unwrap_or_default() + amount;
+    sqlx::query(&format!(
+        "INSERT INTO refund_{suffix} (tenant, {period}, vendor, side, currency, amount)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (tenant, {period}, vendor, side, currency)
+         DO UPDATE SET amount = excluded.amount"
+    ))
+    .bind(tenant)
+    .bind(at)
+    .bind(vendor)
+    .bind(side)
+    .bind(currency)
+    .bind(sum.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn decimal(s: &str) -> StoreResult<Decimal> {
+    Decimal::from_str(s).map_err(|e| StoreError::Amount(format!("{s:?}: {e}")))
+}
+
+/// The periods the summary's rollups are kept by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Grain {
+    /// UTC days since the epoch.
+    Day,
+    /// Calendar months (UTC): year × 12 + month − 1.
+    Month,
+}
+
+impl Grain {
+    const ALL: [Grain; 2] = [Grain::Day, Grain::Month];
+
+    /// The rollup tables' suffix: `return_daily`, `return_monthly`, …
+    fn suffix(self) -> &'static str {
+        match self {
+            Grain::Day => "daily",
+            Grain::Month => "monthly",
+        }
+    }
+
+    /// The column naming the period.
+    fn column(self) -> &'static str {
+        match self {
+            Grain::Day => "day",
+            Grain::Month => "month",
+        }
+    }
+
+    /// The period of this grain that holds `day`.
+    fn of_day(self, day: i64) -> i64 {
+        match self {
+            Grain::Day => day,
+            Grain::Month => month_of_day(day),
+        }
+    }
+}
+
+/// The calendar month (year × 12 + month − 1) of a UTC day since the epoch. A day outside
+/// chrono's range (a return with no known date is filed at the smallest i64) gets the
+/// smallest month, which no window reaches.
+fn month_of_day(day: i64) -> i64 {
+    day.checked_mul(86_400)
+        .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
+        .map_or(i64::MIN, |t| {
+            i64::from(t.year()) * 12 + i64::from(t.month0())
+        })
+}
+
+/// The UTC day since the epoch on which `month` begins.
+fn first_day_of_month(month: i64) -> Option<i64> {
+    let year = i32::try_from(month.div_euclid(12)).ok()?;
+    let month0 = u32::try_from(month.rem_euclid(12)).ok()?;
+    let first = chrono::NaiveDate::from_ymd_opt(year, month0 + 1, 1)?;
+    Some((first - chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?).num_days())
+}
+
+/// Migration 2: the monthly rollups summed from the daily ones already kept.
+async fn fill_monthly_rollups(tx: &mut Transaction<'_, Sqlite>) -> StoreResult<()> {
+    let daily: Vec<(String, i64, String, String, i64, i64)> =
+        sqlx::query_as("SELECT tenant, day, vendor, status, refused, n FROM return_daily")
+            .fetch_all(&mut **tx)
+            .await?;
+    let mut monthly: BTreeMap<(String, i64, String, String, i64), i64> = BTreeMap::new();
+    for (tenant, day, vendor, status, refused, n) in daily {
+        *monthly
+            .entry((tenant, month_of_day(day), vendor, status, refused))
+            .or_default() += n;
+    }
+    for ((tenant, month, vendor, status, refused), n) in monthly {
+        sqlx::query(
+            "INSERT INTO return_monthly (tenant, month, vendor, status, refused, n)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(tenant)
+        .bind(month)
+        .bind(vendor)
+        .bind(status)
+        .bind(refused)
+        .bind(n)
+        .execute(&mut **tx)
+        .await?;
+    }
+    let daily: Vec<(String, i64, String, String, i64)> =
+        sqlx::query_as("SELECT tenant, day, vendor, reason, n FROM reason_daily")
+            .fetch_all(&mut **tx)
+            .await?;
+    let mut monthly: BTreeMap<(String, i64, String, String), i64> = BTreeMap::new();
+    for (tenant, day, vendor, reason, n) in daily {
+        *monthly
+            .entry((tenant, month_of_day(day), vendor, reason))
+            .or_default() += n;
+    }
+    for ((tenant, month, vendor, reason), n) in monthly {
+        sqlx::query(
+            "INSERT INTO reason_monthly (tenant, month, vendor, reason, n)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(tenant)
+        .bind(month)
+        .bind(vendor)
+        .bind(reason)
+        .bind(n)
+        .execute(&mut **tx)
+        .await?;
+    }
+    let tenants: Vec<String> = sqlx::query_scalar("SELECT DISTINCT tenant FROM delivery_daily")
+        .fetch_all(&mut **tx)
+        .await?;
+    for tenant in tenants {
+        count_deliveries_by_month(tx, &tenant).await?;
+    }
+    let daily: Vec<(String, i64, String, String, String, String)> =
+        sqlx::query_as("SELECT tenant, day, vendor, side, currency, amount FROM refund_daily")
+            .fetch_all(&mut **tx)
+            .await?;
+    for (tenant, day, vendor, side, currency, amount) in daily {
+        let (month, amount) = (month_of_day(day), decimal(&amount)?);
+        add_refund(
+            tx,
+            &tenant,
+            Grain::Month,
+            month,
+            &vendor,
+            &side,
+            &currency,
+            amount,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// `delivery_monthly` of `tenant` summed from its `delivery_daily`.
+async fn count_deliveries_by_month(
+    tx: &mut Transaction<'_, Sqlite>,
+    tenant: &str,
+) -> StoreResult<()> {
+    let daily: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT day, n FROM delivery_daily WHERE tenant = $1")
+            .bind(tenant)
+            .fetch_all(&mut **tx)
+            .await?;
+    let mut monthly: BTreeMap<i64, i64> = BTreeMap::new();
+    for (day, n) in daily {
+        *monthly.entry(month_of_day(day)).or_default() += n;
+    }
+    for (month, n) in monthly {
+        sqlx::query("INSERT INTO delivery_monthly (tenant, month, n) VALUES ($1, $2, $3)")
+            .bind(tenant)
+            .bind(month)
+            .bind(n)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1401,10 +1651,18 @@ mod tests {
         let ms = |day: i64, hour: u32| at(day, hour).timestamp_millis();
         for (from, to) in [
             (ms(0, 0), ms(10, 0)),
+            (ms(0, 0), ms(100, 0)),
             (ms(0, 5), ms(9, 7)),
             (ms(2, 0), ms(3, 0)),
             (ms(2, 1), ms(2, 23)),
             (ms(-400, 0), ms(400, 0)),
+            // 2026-01-01 to 2026-04-01: three whole months, no edge days.
+            (ms(0, 0), ms(90, 0)),
+            // February whole, then months with edge days and hours on either side.
+            (ms(31, 0), ms(59, 0)),
+            (ms(5, 3), ms(95, 0)),
+            (ms(20, 0), ms(70, 12)),
+            (ms(-40, 0), ms(45, 0)),
         ] {
             let (whole, whole_refunds) =
                 normalised(store.return_counts(T, from, to).await.unwrap());
@@ -1431,16 +1689,39 @@ mod tests {
         }
     }
 
+    #[test]
+    fn months_are_calendar_months_in_utc() {
+        let day = |y, m, d| {
+            (chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()
+                - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
+            .num_days()
+        };
+        assert_eq!(month_of_day(0), 1970 * 12);
+        assert_eq!(month_of_day(day(2028, 2, 29)), 2028 * 12 + 1);
+        assert_eq!(month_of_day(day(2028, 3, 1)), 2028 * 12 + 2);
+        assert_eq!(first_day_of_month(2028 * 12 + 2), Some(day(2028, 3, 1)));
+        assert_eq!(first_day_of_month(1969 * 12 + 11), Some(day(1969, 12, 1)));
+        // A return without a date is filed at the smallest day: no month any window reaches.
+        assert_eq!(month_of_day(i64::MIN.div_euclid(DAY_MS)), i64::MIN);
+    }
+
     #[tokio::test]
-    async fn the_summarys_daily_rollups_follow_every_write() {
+    async fn the_summarys_rollups_follow_every_write() {
         let store = SqliteStore::in_memory().await.unwrap();
         let mut returns = Vec::new();
+        // Over the first hundred days of 2026: four calendar months.
         for i in 0..40i64 {
             let vendor = [Vendor::ProCarrier, Vendor::Rrr][(i % 2) as usize];
             let status = [ReturnStatus::Requested, ReturnStatus::InTransit][(i % 3 == 0) as usize];
-            let mut r = ret(vendor, &format!("r{i}"), i % 9, (i * 5 % 24) as u32, status);
+            let mut r = ret(
+                vendor,
+                &format!("r{i}"),
+                i * 7 % 100,
+                (i * 5 % 24) as u32,
+                status,
+            );
             if vendor == Vendor::Rrr {
-                paid(&mut r, i % 9 + 1, "10.05");
+                paid(&mut r, i * 11 % 100, "10.05");
             }
             returns.push(r);
         }
@@ -1449,7 +1730,7 @@ mod tests {
 
         // Changes: a status, a day, a refund paid; the same rows again unchanged.
         returns[3].status = ReturnStatus::Cancelled;
-        returns[4].created_at = Some(at(7, 3));
+        returns[4].created_at = Some(at(45, 3));
         paid(&mut returns[5], 2, "0.125");
         store.upsert_returns(T, &returns).await.unwrap();
         store.upsert_returns(T, &returns[..10]).await.unwrap();
@@ -1488,11 +1769,29 @@ mod tests {
             store.replace_deliveries(T, &deliveries).await.unwrap();
             assert_rollups_agree(&store).await;
         }
+
+        // Migration 2 makes the same monthly rollups from the daily ones.
+        let mut tx = store.write().await.unwrap();
+        for table in [
+            "return_monthly",
+            "reason_monthly",
+            "refund_monthly",
+            "delivery_monthly",
+        ] {
+            sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        fill_monthly_rollups(&mut tx).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_rollups_agree(&store).await;
+
         let all = store
             .return_counts(
                 T,
                 at(-1, 0).timestamp_millis(),
-                at(30, 0).timestamp_millis(),
+                at(400, 0).timestamp_millis(),
             )
             .await
             .unwrap();

@@ -18,16 +18,20 @@
 //!   - TrackRU: trackings updated since (`update_time_min`).
 //!   - V-Track: its whole report (it has no filters), replacing the last one.
 //!
-//! A step writes only after all its reads succeeded, and moves its cursor only after writing;
-//! a failed step is retried with backoff (rows are upserted, so a repeat duplicates nothing).
+//! Long listings (RRR, MerchantPro, TrackRU) are written page by page as they are read, so
+//! memory holds a page or two, not a window. A step moves its cursor only after all its reads
+//! succeeded and were written; a failed step is retried with backoff (rows are upserted, so a
+//! repeat duplicates nothing).
 //! What was indexed stays served meanwhile, its age shown.
 
 use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
 use vendors::clock::Clock;
 use vendors::model::{Return, Shipment, Vendor};
 use vendors::procarrier::mapping::merge_shipments;
@@ -286,7 +290,7 @@ impl Syncer {
                 cursor.last_incremental = Some(now);
                 cursor.rows += rows;
                 self.save(vendor, &cursor).await?;
-                release_freed_memory();
+                crate::memory::release_freed_memory();
             }
             return Ok(Left::Nothing);
         }
@@ -316,7 +320,7 @@ impl Syncer {
             }
         }
         if done > 0 {
-            release_freed_memory();
+            crate::memory::release_freed_memory();
             tracing::debug!(
                 tenant = self.index.tenant(),
                 %vendor,
@@ -387,27 +391,32 @@ impl Syncer {
                 self.merge_procarrier_shipments(moved).await? + returns.len()
             }
             Vendor::Rrr => {
-                let returns = self
-                    .up
-                    .sync_rrr_returns(at(from).date_naive(), at(to).date_naive())
-                    .await?;
-                self.index.upsert_returns(&returns).await?;
-                returns.len()
+                let (from, to) = (at(from).date_naive(), at(to).date_naive());
+                paged(
+                    |pages| self.up.sync_rrr_returns(from, to, pages),
+                    |returns| async move { self.index.upsert_returns(&returns).await },
+                )
+                .await?
             }
             Vendor::MerchantPro => {
-                let orders = self.up.sync_merchantpro_orders(at(from), at(to)).await?;
-                self.index
-                    .upsert_orders(&orders, self.clock.now().timestamp_millis())
-                    .await?;
-                orders.len()
+                paged(
+                    |pages| self.up.sync_merchantpro_orders(at(from), at(to), pages),
+                    |orders| async move {
+                        let checked = self.clock.now().timestamp_millis();
+                        self.index.upsert_orders(&orders, checked).await
+                    },
+                )
+                .await?
             }
             Vendor::TrackRu => {
-                let shipments = self
-                    .up
-                    .sync_trackru(from / 1000, Some(to / 1000), false)
-                    .await?;
-                self.index.upsert_shipments(&shipments).await?;
-                shipments.len()
+                paged(
+                    |pages| {
+                        self.up
+                            .sync_trackru(from / 1000, Some(to / 1000), false, pages)
+                    },
+                    |shipments| async move { self.index.upsert_shipments(&shipments).await },
+                )
+                .await?
             }
             Vendor::VTrack => 0,
         };
@@ -439,16 +448,28 @@ impl Syncer {
             Vendor::ProCarrier => self.procarrier_changes(cursor, from, now, overlap).await?,
             Vendor::Rrr => {
                 let trailing = now - i64::from(self.settings.rrr_trailing_days) * DAY_MS;
-                let returns = self
-                    .up
-                    .sync_rrr_returns(at(trailing.min(from)).date_naive(), at(now).date_naive())
-                    .await?;
-                self.index.upsert_returns(&returns).await?;
-                returns.len()
+                let (from, to) = (at(trailing.min(from)).date_naive(), at(now).date_naive());
+                paged(
+                    |pages| self.up.sync_rrr_returns(from, to, pages),
+                    |returns| async move { self.index.upsert_returns(&returns).await },
+                )
+                .await?
             }
             Vendor::MerchantPro => {
-                let created = self.up.sync_merchantpro_orders(at(from), at(now)).await?;
-                let fresh: BTreeSet<&str> = created.iter().map(|o| o.id.as_str()).collect();
+                // New orders are written as their pages come (after a long stop they can be
+                // many); their ids are kept, so the refresh below skips what was just read.
+                let mut fresh = BTreeSet::new();
+                let created = paged(
+                    |pages| self.up.sync_merchantpro_orders(at(from), at(now), pages),
+                    |orders| {
+                        fresh.extend(orders.iter().map(|o| o.id.clone()));
+                        async move {
+                            let checked = self.clock.now().timestamp_millis();
+                            self.index.upsert_orders(&orders, checked).await
+                        }
+                    },
+                )
+                .await?;
                 let stale: Vec<u64> = self
                     .index
                     .open_orders_to_check(self.settings.merchantpro_refresh_per_tick)
@@ -462,9 +483,9 @@ impl Syncer {
                 } else {
                     self.up.sync_merchantpro_orders_by_id(&stale).await?
                 };
-                let checked = self.clock.now().timestamp_millis();
-                self.index.upsert_orders(&created, checked).await?;
-                self.index.upsert_orders(&refreshed, checked).await?;
+                self.index
+                    .upsert_orders(&refreshed, self.clock.now().timestamp_millis())
+                    .await?;
                 // Asked for and not answered: deleted at the shop.
                 let answered: BTreeSet<&str> = refreshed.iter().map(|o| o.id.as_str()).collect();
                 let gone: Vec<String> = stale
@@ -473,12 +494,14 @@ impl Syncer {
                     .filter(|id| !answered.contains(id.as_str()))
                     .collect();
                 self.index.delete_orders(&gone).await?;
-                created.len() + refreshed.len()
+                created + refreshed.len()
             }
             Vendor::TrackRu => {
-                let shipments = self.up.sync_trackru(from / 1000, None, true).await?;
-                self.index.upsert_shipments(&shipments).await?;
-                shipments.len()
+                paged(
+                    |pages| self.up.sync_trackru(from / 1000, None, true, pages),
+                    |shipments| async move { self.index.upsert_shipments(&shipments).await },
+                )
+                .await?
             }
             Vendor::VTrack => 0,
         };
@@ -581,14 +604,26 @@ impl Syncer {
     }
 }
 
-/// Hands the heap a large read left free back to the system. A backfill window or V-Track's
-/// report is read whole (tens of MB at 100,000 returns) and freed once written; glibc keeps
-/// such memory in its arenas, so a gateway that had backfilled 27,000 returns held about
-/// 200 MiB more than it used (`malloc_trim` took it from 475 to 264 MiB, simulators included).
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks and trims glibc's own heap; it takes no pointer.
-    unsafe {
-        libc::malloc_trim(0);
-    }
+/// Reads a listing with `read`, writing each page with `write` as it arrives (one page waits
+/// while another is written), so a window is never held whole; the rows written. Pages are
+/// upserts, so a step that fails half-way and is repeated writes nothing twice.
+async fn paged<T, R, RFut, W, WFut>(read: R, mut write: W) -> Result<usize, SyncError>
+where
+    R: FnOnce(mpsc::Sender<Vec<T>>) -> RFut,
+    RFut: Future<Output = Result<(), VendorError>>,
+    W: FnMut(Vec<T>) -> WFut,
+    WFut: Future<Output = Result<(), StoreError>>,
+{
+    let (pages, mut arriving) = mpsc::channel(1);
+    let reading = async { read(pages).await.map_err(SyncError::from) };
+    let writing = async {
+        let mut rows = 0;
+        while let Some(page) = arriving.recv().await {
+            rows += page.len();
+            write(page).await?;
+        }
+        Ok::<_, SyncError>(rows)
+    };
+    let ((), rows) = tokio::try_join!(reading, writing)?;
+    Ok(rows)
 }

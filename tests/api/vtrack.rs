@@ -39,7 +39,7 @@ fn every_sample_deserialises_and_maps() {
     let wire: ReturnsResponse =
         serde_json::from_str(&helpers::fixture("vtrack/returns.response.json")).expect("sample");
     assert!(wire.rows.iter().all(|r| matches!(r, Lenient::Parsed(_))));
-    let report = map_report(&wire);
+    let report = map_report(wire.clone());
     assert_eq!(report.skipped(), 0);
     assert_eq!(report.returns.len(), 1);
     assert_eq!(report.deliveries.len(), 3);
@@ -236,7 +236,7 @@ fn a_report_with_one_bad_row_still_yields_the_others() {
                        "delivered_date":"2025-07-02 12:00:00","invoice_id":"inv-3","web_order_id":""}]}
     ]}"#;
     let wire: ReturnsResponse = serde_json::from_str(body).expect("the report is read");
-    let report = map_report(&wire);
+    let report = map_report(wire);
     assert_eq!(report.skipped_rows, 1);
     assert_eq!(report.skipped_entries, 0);
     let ids: Vec<&str> = report.returns.iter().map(|r| r.id.as_str()).collect();

@@ -249,7 +249,7 @@ mod tests {
     fn the_report_holds_every_vtrack_return_once_and_maps_cleanly() {
         let world = World::generate(42, 120, crate::world::test_clock());
         let wire = report(&world);
-        let mapped = map_report(&wire);
+        let mapped = map_report(wire);
         assert_eq!(mapped.skipped(), 0);
         let want: BTreeSet<String> = world
             .returns

@@ -5,7 +5,8 @@
 //! the HTTP client with its timeouts, sending, turning transport failures, 429s and bad bodies
 //! into [`VendorError`], and walking paginated listings — is here, once.
 
-use std::future::Future;
+use std::future::{Future, Ready};
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -788,21 +789,51 @@ pub struct Page<C, T> {
     pub next: Option<C>,
 }
 
-/// Reads every page of a listing, in order, each exactly once. `fetch` gets the cursor of the
-/// page to read (offset, page number or last id, as the vendor paginates) and says where the
-/// next page starts. A listing longer than `max_pages` is an error, not a silent cut.
+/// Reads every page of a listing, in order, each exactly once, and collects them. `fetch` gets
+/// the cursor of the page to read (offset, page number or last id, as the vendor paginates) and
+/// says where the next page starts. A listing longer than `max_pages` is an error, not a silent
+/// cut.
 pub async fn collect_pages<C, T, F, Fut>(
     vendor: Vendor,
     endpoint: &'static str,
     first: C,
     max_pages: usize,
-    mut fetch: F,
+    fetch: F,
 ) -> Result<Vec<T>, VendorError>
 where
     F: FnMut(C) -> Fut,
     Fut: Future<Output = Result<Page<C, T>, VendorError>>,
 {
     let mut items = Vec::new();
+    for_each_page(
+        vendor,
+        endpoint,
+        first,
+        max_pages,
+        fetch,
+        into_vec(&mut items),
+    )
+    .await?;
+    Ok(items)
+}
+
+/// Reads the pages as [`collect_pages`] does, but hands each to `deliver` as it arrives, so a
+/// long listing is never held whole (the index's sync writes page by page). `deliver` can stop
+/// the reading early with [`ControlFlow::Break`] (its receiver has gone).
+pub async fn for_each_page<C, T, F, Fut, D, DFut>(
+    vendor: Vendor,
+    endpoint: &'static str,
+    first: C,
+    max_pages: usize,
+    mut fetch: F,
+    mut deliver: D,
+) -> Result<(), VendorError>
+where
+    F: FnMut(C) -> Fut,
+    Fut: Future<Output = Result<Page<C, T>, VendorError>>,
+    D: FnMut(Vec<T>) -> DFut,
+    DFut: Future<Output = ControlFlow<()>>,
+{
     let mut cursor = Some(first);
     let mut pages = 0;
     while let Some(at) = cursor {
@@ -815,10 +846,20 @@ where
         }
         let page = fetch(at).await?;
         pages += 1;
-        items.extend(page.items);
         cursor = page.next;
+        if deliver(page.items).await.is_break() {
+            break;
+        }
     }
-    Ok(items)
+    Ok(())
+}
+
+/// A page receiver for [`for_each_page`] that appends every page to `all`.
+pub fn into_vec<T>(all: &mut Vec<T>) -> impl FnMut(Vec<T>) -> Ready<ControlFlow<()>> + '_ {
+    |page| {
+        all.extend(page);
+        std::future::ready(ControlFlow::Continue(()))
+    }
 }
 
 #[cfg(test)]

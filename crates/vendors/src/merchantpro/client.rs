@@ -2,6 +2,8 @@
 //! documented endpoint under `{base_url}/api/v2`.
 
 use std::collections::BTreeSet;
+use std::future::Future;
+use std::ops::ControlFlow;
 
 use chrono::{DateTime, FixedOffset};
 use reqwest::header::ACCEPT;
@@ -13,7 +15,9 @@ use super::wire::{
     OrderUpdate, PaymentStatus, ShippingStatus, Sort, Transition,
 };
 use crate::settings::{MerchantProSettings, Secret};
-use crate::{collect_pages, ApiError, ApiErrorKind, Page, Transport, Vendor, VendorError};
+use crate::{
+    for_each_page, into_vec, ApiError, ApiErrorKind, Page, Transport, Vendor, VendorError,
+};
 
 /// Path prefix of the API under the shop's origin.
 pub const API_PREFIX: &str = "/api/v2";
@@ -228,7 +232,22 @@ impl Client {
 
     /// Every order matching `filter`, reading each page once, in order.
     pub async fn list_all(&self, filter: &OrderFilter) -> Result<Vec<Order>, VendorError> {
-        collect_pages(
+        let mut all = Vec::new();
+        self.list_pages(filter, into_vec(&mut all)).await?;
+        Ok(all)
+    }
+
+    /// Every order matching `filter`, each page handed to `deliver` as it is read.
+    pub async fn list_pages<D, DFut>(
+        &self,
+        filter: &OrderFilter,
+        deliver: D,
+    ) -> Result<(), VendorError>
+    where
+        D: FnMut(Vec<Order>) -> DFut,
+        DFut: Future<Output = ControlFlow<()>>,
+    {
+        for_each_page(
             Vendor::MerchantPro,
             EP_LIST,
             0u64,
@@ -241,6 +260,7 @@ impl Client {
                     next,
                 })
             },
+            deliver,
         )
         .await
     }

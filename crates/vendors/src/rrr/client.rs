@@ -5,13 +5,18 @@
 //! Every answer is the envelope `{"list", "msg", "status_code"}`; anything but `R200` is an
 //! error, whatever the HTTP status, so the envelope is read before the status.
 
+use std::future::Future;
+use std::ops::ControlFlow;
+
 use chrono::NaiveDate;
 use reqwest::multipart::Form;
 use reqwest::{Method, StatusCode};
 
 use super::wire::{Credentials, OrderReturn, OrderReturnResponse, OrderReturnsQuery, Status};
 use crate::settings::RrrSettings;
-use crate::{collect_pages, ApiError, ApiErrorKind, Page, Transport, Vendor, VendorError};
+use crate::{
+    for_each_page, into_vec, ApiError, ApiErrorKind, Page, Transport, Vendor, VendorError,
+};
 
 /// The success code of the envelope.
 pub const OK_CODE: &str = "R200";
@@ -135,11 +140,33 @@ impl Client {
         &self,
         filter: &ReturnsFilter,
     ) -> Result<Vec<OrderReturn>, VendorError> {
-        collect_pages(Vendor::Rrr, LIST, 1u32, MAX_PAGES, |page| async move {
-            let items = self.order_returns_page(filter, page).await?;
-            let next = (!items.is_empty()).then_some(page + 1);
-            Ok(Page { items, next })
-        })
+        let mut all = Vec::new();
+        self.order_returns_pages(filter, into_vec(&mut all)).await?;
+        Ok(all)
+    }
+
+    /// The pages of [`Client::order_returns`], each handed to `deliver` as it is read.
+    pub async fn order_returns_pages<D, DFut>(
+        &self,
+        filter: &ReturnsFilter,
+        deliver: D,
+    ) -> Result<(), VendorError>
+    where
+        D: FnMut(Vec<OrderReturn>) -> DFut,
+        DFut: Future<Output = ControlFlow<()>>,
+    {
+        for_each_page(
+            Vendor::Rrr,
+            LIST,
+            1u32,
+            MAX_PAGES,
+            |page| async move {
+                let items = self.order_returns_page(filter, page).await?;
+                let next = (!items.is_empty()).then_some(page + 1);
+                Ok(Page { items, next })
+            },
+            deliver,
+        )
         .await
     }
 

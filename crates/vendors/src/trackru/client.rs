@@ -1,6 +1,8 @@
 //! HTTP client of TrackRU: every endpoint of its doc, `Api-Key` header auth, the
 //! `{"meta","data"}` envelope read on every answer (errors come with HTTP 200, 4xx alike).
 
+use std::future::Future;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
@@ -12,7 +14,9 @@ use super::wire::{
     RealtimeResult, Tracking, UpdateTracking,
 };
 use crate::settings::TrackRuSettings;
-use crate::{collect_pages, ApiError, ApiErrorKind, Page, Transport, Vendor, VendorError};
+use crate::{
+    for_each_page, into_vec, ApiError, ApiErrorKind, Page, Transport, Vendor, VendorError,
+};
 
 /// At most this many trackings per `POST /trackings/batch` (TrackingMore's limit, which TrackRU
 /// mirrors); more is refused with [`OVER_BATCH_LIMIT`].
@@ -277,22 +281,46 @@ impl Client {
         filters: &ListQuery,
         page_size: u32,
     ) -> Result<Vec<Tracking>, VendorError> {
+        let mut all = Vec::new();
+        self.list_pages(filters, page_size, into_vec(&mut all))
+            .await?;
+        Ok(all)
+    }
+
+    /// The pages of [`Client::list_all`], each handed to `deliver` as it is read.
+    pub async fn list_pages<D, DFut>(
+        &self,
+        filters: &ListQuery,
+        page_size: u32,
+        deliver: D,
+    ) -> Result<(), VendorError>
+    where
+        D: FnMut(Vec<Tracking>) -> DFut,
+        DFut: Future<Output = ControlFlow<()>>,
+    {
         let limit = page_size.clamp(1, MAX_PAGE_SIZE);
-        collect_pages(Vendor::TrackRu, "trackings/get", 1u32, MAX_PAGES, |page| {
-            let query = ListQuery {
-                page: Some(page),
-                limit: Some(limit),
-                ..filters.clone()
-            };
-            async move {
-                let answer = self.list(&query).await?;
-                let next = next_page(page, limit, &answer);
-                Ok(Page {
-                    items: answer.items,
-                    next,
-                })
-            }
-        })
+        for_each_page(
+            Vendor::TrackRu,
+            "trackings/get",
+            1u32,
+            MAX_PAGES,
+            |page| {
+                let query = ListQuery {
+                    page: Some(page),
+                    limit: Some(limit),
+                    ..filters.clone()
+                };
+                async move {
+                    let answer = self.list(&query).await?;
+                    let next = next_page(page, limit, &answer);
+                    Ok(Page {
+                        items: answer.items,
+                        next,
+                    })
+                }
+            },
+            deliver,
+        )
         .await
     }
 

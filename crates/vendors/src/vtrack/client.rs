@@ -87,7 +87,7 @@ impl Client {
     /// The report mapped into the unified model, with the number of rows and entries skipped
     /// because they could not be read (each logged with `tracing::warn!`).
     pub async fn report(&self) -> Result<Report, VendorError> {
-        Ok(mapping::map_report(&self.returns().await?))
+        Ok(mapping::map_report(self.returns().await?))
     }
 }
 
