@@ -24,6 +24,7 @@ pub mod log_sampler;
 pub mod request_id;
 pub mod schema;
 pub mod service;
+pub mod telemetry;
 pub mod tenants;
 #[cfg(feature = "testkit")]
 pub mod testkit;

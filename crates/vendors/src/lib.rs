@@ -16,6 +16,7 @@ pub mod request_id;
 pub mod resilience;
 pub mod rng;
 pub mod settings;
+pub mod traces;
 mod transport;
 
 pub mod merchantpro;
