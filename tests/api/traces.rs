@@ -11,6 +11,8 @@ use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, Span};
 use parking_lot::Mutex;
 use prost::Message;
 
+use vendors::model::Vendor;
+
 use crate::helpers::{self, TestGateway, TestSims};
 
 /// A query asked of ProCarrier (a parcel no index holds).
@@ -65,16 +67,33 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The simulators, and a gateway exporting its spans to a fresh collector.
+/// Returns whose orders and trackings the loaders read from MerchantPro and TrackRU, in
+/// DataLoader batches of their own tasks (only ProCarrier is indexed).
+const LOADED: &str = "query Loaded { returns(first: 20, filter: {vendors: [PROCARRIER]}) {
+    edges { node { order { reference } tracking { status } } } } }";
+
+/// The simulators, and a gateway exporting its spans to a fresh collector, with only
+/// ProCarrier indexed and the simulators' records starting after that.
 async fn traced_gateway() -> (TestSims, TestGateway, Collector) {
     let t = helpers::start().await;
     let collector = Collector::default();
     let endpoint = collector.start().await;
-    let g = helpers::gateway_with(&t, |s| {
-        s.telemetry.otlp_endpoint = endpoint;
-        s.telemetry.service_name = "gateway-under-test".into();
-    })
-    .await;
+    let g = TestGateway::builder(&t)
+        .with(|s| {
+            s.telemetry.otlp_endpoint = endpoint;
+            s.telemetry.service_name = "gateway-under-test".into();
+        })
+        .unsynced()
+        .start()
+        .await;
+    // The index's sync works for no request: neither traced nor carrying a traceparent.
+    g.sync
+        .as_ref()
+        .unwrap()
+        .tick("default", Vendor::ProCarrier)
+        .await
+        .unwrap();
+    t.reset_calls();
     (t, g, collector)
 }
 
@@ -89,12 +108,17 @@ fn ids(traceparent: &str) -> (String, String) {
 #[tokio::test]
 async fn each_query_is_a_trace_with_a_child_span_per_vendor_call_and_its_traceparent() {
     let (t, g, collector) = traced_gateway().await;
-    for _ in 0..2 {
-        let answer = g.query(TRACKING).await;
+    for query in [LOADED, TRACKING] {
+        let answer = g.query(query).await;
         assert!(answer.get("errors").is_none(), "{answer}");
     }
     let received = t.traceparents();
-    assert!(!received.is_empty(), "the query asked a vendor");
+    for vendor in [Vendor::ProCarrier, Vendor::MerchantPro, Vendor::TrackRu] {
+        assert!(
+            received.iter().any(|(v, _)| *v == vendor),
+            "{vendor} was asked: {received:?}"
+        );
+    }
     // The gateway exports what it holds when it stops.
     g.shutdown().await;
     let spans = collector.spans();
@@ -111,8 +135,10 @@ async fn each_query_is_a_trace_with_a_child_span_per_vendor_call_and_its_tracepa
     let traces: std::collections::BTreeSet<String> =
         operations.iter().map(|s| hex(&s.trace_id)).collect();
     assert_eq!(traces.len(), 2, "one trace per query");
+    let mut names: Vec<&str> = operations.iter().map(|s| s.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["query Loaded", "query Parcel"]);
     for op in &operations {
-        assert_eq!(op.name, "query Parcel");
         assert!(op.parent_span_id.is_empty(), "no caller: a root span");
     }
 
