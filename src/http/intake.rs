@@ -213,6 +213,11 @@ pub struct Operation {
 }
 
 impl Operation {
+    /// A subscription: it streams for as long as its subscriber likes.
+    pub fn is_subscription(&self) -> bool {
+        self.kind == Some(OperationType::Subscription)
+    }
+
     /// `query`, `mutation`, `subscription`, or `unknown` (a document that does not parse).
     pub fn kind_name(&self) -> &'static str {
         match self.kind {

@@ -326,11 +326,18 @@ impl AppState {
         operation: &intake::Operation,
         request: async_graphql::Request,
     ) -> async_graphql::Response {
+        self.observe(operation, self.schema.execute(request)).await
+    }
+
+    /// Runs `execution`, the execution of `operation` (a query or mutation), in the
+    /// operation's span, and counts and times it.
+    pub(crate) async fn observe(
+        &self,
+        operation: &intake::Operation,
+        execution: impl std::future::Future<Output = async_graphql::Response>,
+    ) -> async_graphql::Response {
         let started = std::time::Instant::now();
-        let response = self
-            .telemetry
-            .operation(operation, self.schema.execute(request))
-            .await;
+        let response = self.telemetry.operation(operation, execution).await;
         self.metrics
             .record_operation(operation.name.as_deref(), &response, started.elapsed());
         response

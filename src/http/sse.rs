@@ -81,7 +81,7 @@ async fn start(
         }
     };
     state.persisted.resolve(&mut request).await?;
-    intake::check(&mut request, &state.settings, Transport::Stream)?;
+    let operation = intake::check(&mut request, &state.settings, Transport::Stream)?;
     let client = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(peer)| peer.ip());
@@ -90,10 +90,17 @@ async fn start(
     // Shutdown waits for the stream too, and ends it.
     let open = state.drain.open.token();
     let draining = state.drain.draining.clone().cancelled_owned();
-    let request = super::prepare_with_loaders(&headers, &caller, &tenant, request, true);
-    let events = state
-        .schema
-        .execute_stream(request)
+    let results = if operation.is_subscription() {
+        let request = super::prepare_with_loaders(&headers, &caller, &tenant, request, true);
+        state.schema.execute_stream(request).boxed()
+    } else {
+        // A query or mutation runs now, within its request's deadline and budget of vendor
+        // calls, as over plain HTTP; its one result is the stream.
+        let request = super::prepare(&headers, &caller, &tenant, request);
+        let result = state.run_operation(&operation, request).await;
+        stream::once(async { result }).boxed()
+    };
+    let events = results
         .map(|response| next_event(&response))
         .chain(stream::once(async {
             Ok::<_, Infallible>(Event::default().event("complete").data(""))

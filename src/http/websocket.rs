@@ -80,8 +80,18 @@ impl Executor for CheckedExecutor {
         let this = self.clone();
         futures_util::stream::once(async move { this.admit(request).await.map(|r| (this, r)) })
             .flat_map(move |admitted| match admitted {
-                Ok((this, (_, request))) => {
-                    Executor::execute_stream(&this.0.schema, request, session_data.clone())
+                Ok((this, (operation, request))) => {
+                    let mut results =
+                        Executor::execute_stream(&this.0.schema, request, session_data.clone());
+                    if operation.is_subscription() {
+                        return results;
+                    }
+                    // A query or mutation: its one result, in its span, counted and timed.
+                    futures_util::stream::once(async move {
+                        let execution = async { results.next().await.unwrap_or_default() };
+                        this.0.observe(&operation, execution).await
+                    })
+                    .boxed()
                 }
                 Err(refused) => futures_util::stream::once(async { refused }).boxed(),
             })

@@ -122,17 +122,35 @@ async fn the_docs_subscription_streams_over_sse_as_over_graphql_ws() {
 }
 
 #[tokio::test]
-async fn a_query_over_sse_is_one_next_event_then_complete() {
+async fn a_query_over_sse_is_one_next_event_then_complete_and_timed_as_over_ws() {
     let t = helpers::start().await;
     let g = helpers::gateway(&t).await;
-    let mut sse = EventStream::open(&g, "{ vendors { vendor } }")
-        .await
-        .unwrap();
+    let query = "query Vendors { vendors { vendor } }";
+    let mut sse = EventStream::open(&g, query).await.unwrap();
     let payload = sse.next_payload().await;
     assert_eq!(payload["data"]["vendors"].as_array().map(Vec::len), Some(5));
     let (event, _) = sse.next().await.expect("complete");
     assert_eq!(event, "complete");
     assert_eq!(sse.next().await, None, "the stream ends");
+
+    let mut graphql_ws = ws::connect(&g, json!({})).await.unwrap();
+    graphql_ws.subscribe("1", query, json!({})).await;
+    assert_eq!(graphql_ws.next_event().await, payload);
+    let metrics = g
+        .http
+        .get(g.url.replace("/graphql", "/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "gateway_graphql_operation_duration_seconds_count{operation=\"Vendors\"} 2",
+        "gateway_graphql_operations_total{operation=\"Vendors\",outcome=\"ok\"} 2",
+    ] {
+        assert!(metrics.contains(line), "{line} in:\n{metrics}");
+    }
 }
 
 #[tokio::test]
@@ -233,4 +251,17 @@ async fn a_subscription_over_plain_http_gets_a_coded_error() {
         answer["errors"][0]["extensions"]["code"],
         "SUBSCRIPTION_NEEDS_STREAM"
     );
+}
+
+#[tokio::test]
+async fn sse_streams_end_when_the_gateway_stops() {
+    let t = helpers::start().await;
+    let g = helpers::gateway(&t).await;
+    let mut sse = EventStream::open(&g, DOCS_SUBSCRIPTION).await.unwrap();
+    ws::wait_for_subscribers(&g, 1).await;
+    // Within the patience window, well before the 25 s grace would cut the connection.
+    tokio::time::timeout(PATIENCE, g.shutdown())
+        .await
+        .expect("the stream does not hold the shutdown up");
+    assert_eq!(sse.next().await, None, "the stream ended");
 }
