@@ -5,9 +5,11 @@
 //! the client goes away, or the gateway shuts down.
 //!
 //! It is an HTTP request like any other: the token in its `Authorization` header (the caller
-//! and tenant, before the rate limit), the same intake checks (persisted queries and the
-//! safelist, alias and complexity limits), and refusals before the stream starts answer
-//! GraphQL-shaped JSON with their HTTP status. Then it holds what a WebSocket holds: a place
+//! and tenant, before the rate limit) and the same intake checks (persisted queries and the
+//! safelist, alias and complexity limits). What refuses the request itself (no token, rate
+//! limit, a body that is no GraphQL request, no place left) answers GraphQL-shaped JSON with its
+//! HTTP status; what refuses the operation is, as the protocol asks, a `next` event with the
+//! errors, then `complete`. While open the stream holds what a WebSocket holds: a place
 //! among `server.max_websockets` (and `server.max_websockets_per_ip` for its client), and a
 //! subscription among `webhooks`' `max_subscriptions`; like a WebSocket's, its operation's
 //! loaders keep nothing between events.
@@ -80,8 +82,6 @@ async fn start(
             })
         }
     };
-    state.persisted.resolve(&mut request).await?;
-    let operation = intake::check(&mut request, &state.settings, Transport::Stream)?;
     let client = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(peer)| peer.ip());
@@ -90,15 +90,25 @@ async fn start(
     // Shutdown waits for the stream too, and ends it.
     let open = state.drain.open.token();
     let draining = state.drain.draining.clone().cancelled_owned();
-    let results = if operation.is_subscription() {
-        let request = super::prepare_with_loaders(&headers, &caller, &tenant, request, true);
-        state.schema.execute_stream(request).boxed()
-    } else {
-        // A query or mutation runs now, within its request's deadline and budget of vendor
-        // calls, as over plain HTTP; its one result is the stream.
-        let request = super::prepare(&headers, &caller, &tenant, request);
-        let result = state.run_operation(&operation, request).await;
-        stream::once(async { result }).boxed()
+    // The protocol wants the checks before execution reported in the accepted stream, as a
+    // `next` event with the errors (an HTTP 400 would only fail an `EventSource`).
+    let checked = match state.persisted.resolve(&mut request).await {
+        Ok(()) => intake::check(&mut request, &state.settings, Transport::Stream),
+        Err(refusal) => Err(refusal),
+    };
+    let results = match checked {
+        Err(refusal) => stream::once(async { refusal.into_graphql() }).boxed(),
+        Ok(operation) if operation.is_subscription() => {
+            let request = super::prepare_with_loaders(&headers, &caller, &tenant, request, true);
+            state.schema.execute_stream(request).boxed()
+        }
+        Ok(operation) => {
+            // A query or mutation runs now, within its request's deadline and budget of vendor
+            // calls, as over plain HTTP; its one result is the stream.
+            let request = super::prepare(&headers, &caller, &tenant, request);
+            let result = state.run_operation(&operation, request).await;
+            stream::once(async { result }).boxed()
+        }
     };
     let events = results
         .map(|response| next_event(&response))

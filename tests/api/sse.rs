@@ -219,6 +219,25 @@ async fn sse_streams_count_against_the_connection_limits() {
 }
 
 #[tokio::test]
+async fn an_operation_refused_by_the_intake_checks_is_a_next_event_with_its_code() {
+    let t = helpers::start().await;
+    let g = helpers::gateway_with(&t, |s| s.server.max_aliases = 2).await;
+    let query = "subscription { a: returnUpdated { receivedAt } b: returnUpdated { receivedAt }
+        c: returnUpdated { receivedAt } }";
+    let mut sse = EventStream::open(&g, query).await.unwrap();
+    let refused = sse.next_payload().await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "TOO_MANY_ALIASES",
+        "{refused}"
+    );
+    assert_eq!(
+        sse.next().await.map(|(event, _)| event).as_deref(),
+        Some("complete")
+    );
+    assert_eq!(sse.next().await, None);
+}
+
+#[tokio::test]
 async fn a_subscription_over_plain_http_gets_a_coded_error() {
     let t = helpers::start().await;
     let g = helpers::gateway(&t).await;
