@@ -1,5 +1,6 @@
 //! The HTTP surface: `POST /graphql` (and `GET /graphql?query=…`), subscriptions over
-//! graphql-ws on `GET /graphql` (WebSocket upgrade), GraphiQL for browsers on `GET /graphql` and
+//! graphql-ws on `GET /graphql` (WebSocket upgrade) and over graphql-sse on `POST /graphql`
+//! (`Accept: text/event-stream`), GraphiQL for browsers on `GET /graphql` and
 //! `GET /`, ProCarrier's webhooks, label downloads, health, readiness and metrics; and, with
 //! `server.admin_listen`, a second listener for operators (metrics, readiness per tenant).
 

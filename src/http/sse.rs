@@ -11,7 +11,7 @@
 //! HTTP status; what refuses the operation is, as the protocol asks, a `next` event with the
 //! errors, then `complete`. While open the stream holds what a WebSocket holds: a place
 //! among `server.max_websockets` (and `server.max_websockets_per_ip` for its client), and a
-//! subscription among `webhooks`' `max_subscriptions`; like a WebSocket's, its operation's
+//! subscription among `server.max_subscriptions`; like a WebSocket's, its operation's
 //! loaders keep nothing between events.
 
 use std::convert::Infallible;
