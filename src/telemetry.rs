@@ -116,6 +116,10 @@ impl Telemetry {
         if let Some(name) = &operation.name {
             attributes.push(KeyValue::new("graphql.operation.name", name.clone()));
         }
+        // What the request's log lines carry: a trace finds its logs by it.
+        if let Some(id) = vendors::request_id::current() {
+            attributes.push(KeyValue::new("request_id", id.to_string()));
+        }
         let mut span = tracer
             .span_builder(Cow::Owned(name))
             .with_kind(SpanKind::Server)

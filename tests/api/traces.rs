@@ -177,6 +177,7 @@ async fn a_callers_traceparent_makes_the_operation_its_child() {
         .http
         .post(&g.url)
         .header("traceparent", format!("00-{trace_id}-{caller_span}-01"))
+        .header("x-request-id", "trace-me-1")
         .json(&serde_json::json!({ "query": TRACKING }))
         .send()
         .await
@@ -193,6 +194,16 @@ async fn a_callers_traceparent_makes_the_operation_its_child() {
         .expect("the operation's span");
     assert_eq!(hex(&operation.trace_id), trace_id);
     assert_eq!(hex(&operation.parent_span_id), caller_span);
+    let request_id = operation
+        .attributes
+        .iter()
+        .find(|a| a.key == "request_id")
+        .and_then(|a| a.value.as_ref())
+        .map(|v| format!("{:?}", v.value));
+    assert!(
+        request_id.is_some_and(|id| id.contains("trace-me-1")),
+        "the request id links the trace to its log lines"
+    );
     for (_, request) in received {
         let (trace, span) = ids(request.traceparent.as_deref().expect("traceparent"));
         assert_eq!(trace, trace_id, "the caller's trace reaches the vendors");
