@@ -632,6 +632,7 @@ impl Transport {
         outcome
     }
 
+    /// [`Transport::send_once`]'s exchange: sends, reads the whole answer, types the failures.
     async fn send_built(
         &self,
         endpoint: &'static str,
