@@ -162,6 +162,21 @@ impl TestSims {
             .collect()
     }
 
+    /// Every request the simulators received since start or the last reset, with the
+    /// `traceparent` header it carried, by vendor.
+    pub fn traceparents(&self) -> Vec<(Vendor, simulators::Received)> {
+        self.sims
+            .all()
+            .iter()
+            .flat_map(|sim| {
+                sim.control
+                    .traceparents()
+                    .into_iter()
+                    .map(move |received| (sim.vendor, received))
+            })
+            .collect()
+    }
+
     pub fn reset_calls(&self) {
         for sim in self.sims.all() {
             sim.control.reset_stats();

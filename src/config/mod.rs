@@ -7,6 +7,7 @@ mod cache;
 mod idempotency;
 mod index;
 mod server;
+mod telemetry;
 mod tenants;
 mod webhooks;
 
@@ -21,6 +22,7 @@ pub use cache::{CacheSettings, VendorTtls};
 pub use idempotency::IdempotencySettings;
 pub use index::{IndexSettings, SyncIntervals, SyncSettings};
 pub use server::ServerSettings;
+pub use telemetry::TelemetrySettings;
 pub use tenants::{TenantSettings, DEFAULT_TENANT};
 pub use vendors::settings::{
     MerchantProSettings, ProCarrierSettings, RrrSettings, Secret, TrackRuSettings, VTrackSettings,
@@ -79,6 +81,8 @@ pub struct Settings {
     /// `tenant` claim selects one (docs/tenants.md).
     pub tenants: BTreeMap<String, TenantSettings>,
     pub webhooks: WebhookSettings,
+    /// OpenTelemetry traces (off unless `otlp_endpoint` is set).
+    pub telemetry: TelemetrySettings,
     /// The simulators of `demo` and `sim` (only with the `demo` feature).
     #[cfg(feature = "demo")]
     pub sim: simulators::SimSettings,
@@ -303,6 +307,7 @@ impl Settings {
                     .into(),
             });
         }
+        self.telemetry.validate()?;
         #[cfg(feature = "demo")]
         self.sim.validate()?;
         Ok(())
@@ -538,6 +543,31 @@ read_retries = 3
             ("[tenants.acme]\nvendor = 1\n", "vendor"),
         ] {
             let err = Settings::from_toml(toml).unwrap_err();
+            assert!(err.to_string().contains(key), "{toml}: {err}");
+        }
+    }
+
+    #[test]
+    fn telemetry_is_off_by_default_and_its_bad_values_are_named() {
+        let s = Settings::default();
+        assert_eq!(s.telemetry.traces_url(), None);
+        let on = Settings::from_toml("[telemetry]\notlp_endpoint = \"http://collector:4318/\"\n")
+            .unwrap();
+        assert_eq!(
+            on.telemetry.traces_url().as_deref(),
+            Some("http://collector:4318/v1/traces")
+        );
+        for (toml, key) in [
+            (
+                "otlp_endpoint = \"collector:4318\"",
+                "telemetry.otlp_endpoint",
+            ),
+            ("sampling_ratio = 1.5", "telemetry.sampling_ratio"),
+            ("service_name = \" \"", "telemetry.service_name"),
+            ("export_timeout_ms = 0", "telemetry.export_timeout_ms"),
+            ("endpoint = \"x\"", "endpoint"),
+        ] {
+            let err = Settings::from_toml(&format!("[telemetry]\n{toml}\n")).unwrap_err();
             assert!(err.to_string().contains(key), "{toml}: {err}");
         }
     }

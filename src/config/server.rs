@@ -54,10 +54,11 @@ pub struct ServerSettings {
     pub apq_cache_size: u64,
     /// Safelist mode: a JSON object `{"<sha256 hex>": "<document>"}`; only these documents run.
     pub safelist_file: Option<String>,
-    /// Open graphql-ws connections at most; more upgrades get 503.
+    /// Open graphql-ws connections and graphql-sse streams at most; more get 503.
     pub max_websockets: usize,
-    /// Open graphql-ws connections from one client address (an IPv6 client: its /64) at most;
-    /// more upgrades get 429, so that one client cannot take every `max_websockets` slot.
+    /// Open graphql-ws connections and graphql-sse streams from one client address (an IPv6
+    /// client: its /64) at most; more get 429, so that one client cannot take every
+    /// `max_websockets` slot.
     pub max_websockets_per_ip: usize,
     /// A WebSocket must be authenticated (a `connection_init` accepted) within this long from
     /// the upgrade, whatever else it sends meanwhile, or it is closed (4408).

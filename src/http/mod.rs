@@ -1,13 +1,16 @@
 //! The HTTP surface: `POST /graphql` (and `GET /graphql?query=…`), subscriptions over
-//! graphql-ws on `GET /graphql` (WebSocket upgrade), GraphiQL for browsers on `GET /graphql` and
+//! graphql-ws on `GET /graphql` (WebSocket upgrade) and over graphql-sse on `POST /graphql`
+//! (`Accept: text/event-stream`), GraphiQL for browsers on `GET /graphql` and
 //! `GET /`, ProCarrier's webhooks, label downloads, health, readiness and metrics; and, with
 //! `server.admin_listen`, a second listener for operators (metrics, readiness per tenant).
 
 pub mod intake;
 pub mod limits;
 pub mod metrics;
+pub mod process;
 pub mod readiness;
 pub mod serve;
+pub mod sse;
 pub mod webhooks;
 pub mod websocket;
 
@@ -24,6 +27,7 @@ use axum::middleware::from_fn_with_state;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use futures_util::StreamExt;
 use tokio::net::TcpListener;
 
 use crate::auth::{AuthError, Authenticator, Caller, Scope};
@@ -121,6 +125,8 @@ pub struct AppState {
     pub webhook_refusals: crate::log_sampler::LogSampler<ErrorCode>,
     /// This gateway's own metrics (never the process-global recorder).
     pub metrics: metrics::Metrics,
+    /// This gateway's own traces (never a process-global provider).
+    pub telemetry: crate::telemetry::Telemetry,
     /// The open graphql-ws connections (`server.max_websockets`, `server.max_websockets_per_ip`).
     pub websockets: websocket::Connections,
     /// The last readiness check (`/readyz`).
@@ -187,6 +193,8 @@ impl App {
         }
         let metrics = metrics::Metrics::new();
         metrics.watch(&tenants);
+        let telemetry = crate::telemetry::Telemetry::new(&settings.telemetry)?;
+        telemetry.watch(&tenants);
         Ok(App {
             state: Arc::new(AppState {
                 schema,
@@ -200,6 +208,7 @@ impl App {
                     std::time::Duration::from_secs(settings.webhooks.refusal_log_every_s),
                 ),
                 metrics,
+                telemetry,
                 websockets: websocket::Connections::new(&settings.server),
                 readiness: readiness::ReadinessCache::new(Duration::from_millis(
                     settings.server.readiness_cache_ms,
@@ -337,7 +346,33 @@ impl App {
             tracing::info!("every connection finished");
         }
         drop(sync);
+        state.telemetry.shutdown().await;
         Ok(())
+    }
+}
+
+impl AppState {
+    /// Runs one checked GraphQL operation in its span, and counts and times it.
+    pub(crate) async fn run_operation(
+        &self,
+        operation: &intake::Operation,
+        request: async_graphql::Request,
+    ) -> async_graphql::Response {
+        self.observe(operation, self.schema.execute(request)).await
+    }
+
+    /// Runs `execution`, the execution of `operation` (a query or mutation), in the
+    /// operation's span, and counts and times it.
+    pub(crate) async fn observe(
+        &self,
+        operation: &intake::Operation,
+        execution: impl std::future::Future<Output = async_graphql::Response>,
+    ) -> async_graphql::Response {
+        let started = std::time::Instant::now();
+        let response = self.telemetry.operation(operation, execution).await;
+        self.metrics
+            .record_operation(operation.name.as_deref(), &response, started.elapsed());
+        response
     }
 }
 
@@ -412,8 +447,20 @@ fn prepare(
     tenant: &Tenant,
     request: async_graphql::Request,
 ) -> async_graphql::Request {
+    prepare_with_loaders(headers, caller, tenant, request, false)
+}
+
+/// [`prepare`], with loaders that keep nothing between reads when `fresh` (a stream's
+/// operation lives long: every event's links are read anew, through the vendor cache).
+fn prepare_with_loaders(
+    headers: &HeaderMap,
+    caller: &Caller,
+    tenant: &Tenant,
+    request: async_graphql::Request,
+    fresh: bool,
+) -> async_graphql::Request {
     let mut request = request
-        .data(tenant.service.loaders(false))
+        .data(tenant.service.loaders(fresh))
         .data(caller.clone())
         .data(tenant.service.clone());
     if let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
@@ -422,12 +469,15 @@ fn prepare(
     request
 }
 
+/// A GraphQL request (one, or a batch), or with `Accept: text/event-stream` a graphql-sse
+/// stream (see [`sse`]).
 async fn graphql_post(
     State(state): State<Arc<AppState>>,
     Extension(authenticated): Extension<Authenticated>,
-    headers: HeaderMap,
-    body: axum::body::Body,
+    request: axum::extract::Request,
 ) -> Response {
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     if let Err(refusal) = intake::check_csrf(&headers) {
         return refusal.into_response();
     }
@@ -435,6 +485,9 @@ async fn graphql_post(
         Ok(admitted) => admitted,
         Err(denial) => return denial.into_response(),
     };
+    if sse::is_requested(&headers) {
+        return sse::stream(state, caller, tenant, headers, &parts.extensions, body).await;
+    }
     let mut batch = match intake::read_post(body, &state.settings).await {
         Ok(batch) => batch,
         Err(refusal) => return refusal.into_response(),
@@ -448,26 +501,27 @@ async fn graphql_post(
             return refusal.into_response();
         }
     }
-    let names = match intake::check_batch(&mut batch, &state.settings) {
-        Ok(names) => names,
+    let operations = match intake::check_batch(&mut batch, &state.settings) {
+        Ok(operations) => operations,
         Err(refusal) => return refusal.into_response(),
     };
-    let batch = match batch {
-        BatchRequest::Single(r) => BatchRequest::Single(prepare(&headers, &caller, &tenant, r)),
-        BatchRequest::Batch(rs) => BatchRequest::Batch(
+    let response = match batch {
+        BatchRequest::Single(r) => {
+            let r = prepare(&headers, &caller, &tenant, r);
+            async_graphql::BatchResponse::Single(state.run_operation(&operations[0], r).await)
+        }
+        // Concurrently and in order, as async-graphql runs a batch; each in its own span.
+        BatchRequest::Batch(rs) => async_graphql::BatchResponse::Batch(
             rs.into_iter()
-                .map(|r| prepare(&headers, &caller, &tenant, r))
-                .collect(),
+                .zip(&operations)
+                .map(|(r, operation)| {
+                    state.run_operation(operation, prepare(&headers, &caller, &tenant, r))
+                })
+                .collect::<futures_util::stream::FuturesOrdered<_>>()
+                .collect::<Vec<_>>()
+                .await,
         ),
     };
-    let response = state.schema.execute_batch(batch).await;
-    let responses: Vec<&async_graphql::Response> = match &response {
-        async_graphql::BatchResponse::Single(r) => vec![r],
-        async_graphql::BatchResponse::Batch(rs) => rs.iter().collect(),
-    };
-    for (name, r) in names.iter().zip(responses) {
-        state.metrics.record_operation(name.as_deref(), r);
-    }
     GraphQLResponse::from(response).into_response()
 }
 
@@ -531,13 +585,12 @@ async fn graphql_get(
     if let Err(refusal) = state.persisted.resolve(&mut request).await {
         return refusal.into_response();
     }
-    let name = match intake::check(&mut request, &state.settings, true) {
-        Ok(name) => name,
+    let operation = match intake::check(&mut request, &state.settings, intake::Transport::Get) {
+        Ok(operation) => operation,
         Err(refusal) => return refusal.into_response(),
     };
     let request = prepare(&headers, &caller, &tenant, request);
-    let response = state.schema.execute(request).await;
-    state.metrics.record_operation(name.as_deref(), &response);
+    let response = state.run_operation(&operation, request).await;
     GraphQLResponse::from(response).into_response()
 }
 

@@ -1,5 +1,5 @@
 //! `subscription returnUpdated(filter)`: returns as vendors report changes (ProCarrier's signed
-//! webhooks), over graphql-ws. A subscriber sees only its own tenant's returns.
+//! webhooks), over graphql-ws or graphql-sse. A subscriber sees only its own tenant's returns.
 
 use std::sync::Arc;
 

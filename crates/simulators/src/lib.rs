@@ -14,7 +14,7 @@ pub mod trackru;
 pub mod vtrack;
 pub mod world;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,6 +72,8 @@ pub struct SimControl {
     stats: Mutex<BTreeMap<String, u64>>,
     /// `X-Request-Id`s callers sent, with how many requests carried each.
     request_ids: Mutex<BTreeMap<String, u64>>,
+    /// The `traceparent` header of the last [`RECEIVED_KEPT`] requests, in the order they came.
+    traceparents: Mutex<VecDeque<Received>>,
     faults: Mutex<Faults>,
     rng: Mutex<Rng>,
 }
@@ -82,6 +84,7 @@ impl SimControl {
             vendor,
             stats: Mutex::new(BTreeMap::new()),
             request_ids: Mutex::new(BTreeMap::new()),
+            traceparents: Mutex::new(VecDeque::new()),
             faults: Mutex::new(faults),
             rng: Mutex::new(Rng::new(seed ^ 0x5eed_fa17)),
         })
@@ -99,6 +102,13 @@ impl SimControl {
     pub fn reset_stats(&self) {
         self.stats.lock().clear();
         self.request_ids.lock().clear();
+        self.traceparents.lock().clear();
+    }
+
+    /// Every request since start or the last reset, in order, with the `traceparent` header it
+    /// carried (what a tracing vendor would join the caller's trace with).
+    pub fn traceparents(&self) -> Vec<Received> {
+        self.traceparents.lock().iter().cloned().collect()
     }
 
     /// Requests per `X-Request-Id` the callers sent, since start or the last reset.
@@ -117,6 +127,16 @@ impl SimControl {
     fn count(&self, key: String) {
         *self.stats.lock().entry(key).or_default() += 1;
     }
+}
+
+/// How many requests' headers a simulator keeps (the demo's run for hours).
+pub const RECEIVED_KEPT: usize = 10_000;
+
+/// One request a simulator received: its `"METHOD /route"` and `traceparent` header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Received {
+    pub route: String,
+    pub traceparent: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -176,7 +196,23 @@ async fn count_and_fault(State(c): State<Arc<SimControl>>, req: Request, next: N
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| req.uri().path().to_owned());
-    c.count(format!("{} {}", req.method(), route));
+    let route = format!("{} {}", req.method(), route);
+    let traceparent = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    {
+        let mut received = c.traceparents.lock();
+        if received.len() == RECEIVED_KEPT {
+            received.pop_front();
+        }
+        received.push_back(Received {
+            route: route.clone(),
+            traceparent,
+        });
+    }
+    c.count(route);
     if let Some(id) = req
         .headers()
         .get("x-request-id")

@@ -77,6 +77,9 @@ pub enum ErrorCode {
     BadRequest,
     /// A mutation sent with GET.
     MutationOverGet,
+    /// A subscription sent as a plain HTTP request: it needs a stream, graphql-sse (a POST with
+    /// `Accept: text/event-stream`) or graphql-ws (a WebSocket).
+    SubscriptionNeedsStream,
     /// More aliases than allowed in one operation.
     TooManyAliases,
     /// The document selects more fields than `server.max_complexity` allows, its fragments
@@ -141,6 +144,7 @@ impl ErrorCode {
             ErrorCode::RequestBodyTimeout => "REQUEST_BODY_TIMEOUT",
             ErrorCode::BadRequest => "BAD_REQUEST",
             ErrorCode::MutationOverGet => "MUTATION_OVER_GET",
+            ErrorCode::SubscriptionNeedsStream => "SUBSCRIPTION_NEEDS_STREAM",
             ErrorCode::TooManyAliases => "TOO_MANY_ALIASES",
             ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
             ErrorCode::BatchTooLarge => "BATCH_TOO_LARGE",
