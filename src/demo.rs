@@ -59,7 +59,8 @@ pub fn graphiql_page(now: chrono::DateTime<chrono::Utc>, token: Option<&str>) ->
     }
 }
 
-/// Where to look and what to try: printed at the start and every [`BANNER_EVERY`].
+/// Where to look and what to try: printed at the start, once the index is synced, and every
+/// [`BANNER_EVERY`].
 fn banner(
     url: &str,
     now: chrono::DateTime<chrono::Utc>,
@@ -98,8 +99,9 @@ async fn repeat(every: std::time::Duration, text: String, mut print: impl FnMut(
 }
 
 /// Starts the simulators, points `settings`' vendors at them, prints where to look (URLs,
-/// example queries, a token; again every [`BANNER_EVERY`]) and serves the gateway on
-/// `listener` until `shutdown`, its GraphiQL opening with the example queries and the token.
+/// example queries, a token; again after the index's first sync and every [`BANNER_EVERY`])
+/// and serves the gateway on `listener` until `shutdown`, its GraphiQL opening with the
+/// example queries and the token.
 /// `shutdown` makes one future per part (simulators, gateway) that resolves when they stop.
 pub async fn run<F>(
     mut settings: Settings,
@@ -134,7 +136,7 @@ where
         .await?
         .with_graphiql(graphiql_page(now, token.as_deref()));
     if settings.sync.enabled {
-        tokio::spawn(print_sync_progress(app.sync()));
+        tokio::spawn(print_sync_progress(app.sync(), banner.clone()));
     }
     let reminders = tokio::spawn(repeat(BANNER_EVERY, banner, |text| {
         println!("\nreturns-gateway demo, once more:\n{text}");
@@ -146,8 +148,8 @@ where
 }
 
 /// Prints each vendor's backfill as it ends (the index answers from the start, with what it
-/// holds so far).
-async fn print_sync_progress(sync: crate::http::SyncControl) {
+/// holds so far), then `banner` again: the backfill's log lines have scrolled it away.
+async fn print_sync_progress(sync: crate::http::SyncControl, banner: String) {
     println!("Syncing the returns index from the simulators…");
     let started = std::time::Instant::now();
     let mut reported: Vec<Vendor> = Vec::new();
@@ -166,6 +168,7 @@ async fn print_sync_progress(sync: crate::http::SyncControl) {
             }
         }
     }
+    println!("\nreturns-gateway demo, the index synced:\n{banner}");
 }
 
 /// Starts the simulators alone, prints their base URLs and admin endpoints, and runs until
