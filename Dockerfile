@@ -23,6 +23,8 @@ RUN mkdir -p src crates/vendors/src crates/simulators/src \
     && rm -rf src crates/vendors/src crates/simulators/src
 COPY crates ./crates
 COPY src ./src
+# GraphiQL's files, compiled into the binary (src/http/graphiql.rs).
+COPY assets ./assets
 COPY config ./config
 RUN touch src/main.rs src/lib.rs crates/vendors/src/lib.rs \
     && cargo build --release --locked $FEATURES -p returns-gateway

@@ -301,6 +301,7 @@ pub struct TestGatewayBuilder<'a> {
     settings: Settings,
     data_dir: Option<std::path::PathBuf>,
     synced: bool,
+    graphiql: crate::http::graphiql::GraphiqlPage,
 }
 
 impl TestGatewayBuilder<'_> {
@@ -314,6 +315,12 @@ impl TestGatewayBuilder<'_> {
     /// memory.
     pub fn data_dir(mut self, dir: &TempDir) -> Self {
         self.data_dir = Some(dir.path().to_owned());
+        self
+    }
+
+    /// GraphiQL opens with `page`'s tabs and token (as the demo's does).
+    pub fn graphiql(mut self, page: crate::http::graphiql::GraphiqlPage) -> Self {
+        self.graphiql = page;
         self
     }
 
@@ -337,7 +344,8 @@ impl TestGatewayBuilder<'_> {
         self.settings.sync.enabled = false;
         let app = crate::App::with_clock(&self.settings, self.sims.sims.world.clock)
             .await
-            .expect("gateway builds");
+            .expect("gateway builds")
+            .with_graphiql(self.graphiql);
         let sync = app.sync();
         if self.synced {
             // A vendor a test made fail is settled by its failure, as in the background.
@@ -377,6 +385,7 @@ impl TestGateway {
             settings: sims.settings.clone(),
             data_dir: None,
             synced: true,
+            graphiql: Default::default(),
         }
     }
 

@@ -4,6 +4,7 @@
 //! `GET /`, ProCarrier's webhooks, label downloads, health, readiness and metrics; and, with
 //! `server.admin_listen`, a second listener for operators (metrics, readiness per tenant).
 
+pub mod graphiql;
 pub mod intake;
 pub mod limits;
 pub mod metrics;
@@ -18,13 +19,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql::BatchRequest;
 use async_graphql_axum::GraphQLResponse;
 use axum::extract::{Extension, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::from_fn_with_state;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use futures_util::StreamExt;
@@ -138,6 +138,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Whether `run` starts the index's background sync (`sync.enabled`).
     pub sync_in_background: bool,
+    /// What GraphiQL opens with (`server.graphiql`): nothing unless the demo says.
+    pub graphiql: graphiql::GraphiqlPage,
 }
 
 /// The gateway, ready to serve.
@@ -217,8 +219,18 @@ impl App {
                 limits: RequestLimits::new(&settings.server),
                 clock,
                 sync_in_background: settings.sync.enabled,
+                graphiql: graphiql::GraphiqlPage::default(),
             }),
         })
+    }
+
+    /// GraphiQL opens with `page`'s tabs and token (the demo's). Before serving: the router
+    /// shares the state from then on.
+    pub fn with_graphiql(mut self, page: graphiql::GraphiqlPage) -> App {
+        Arc::get_mut(&mut self.state)
+            .expect("GraphiQL is set up before the gateway serves")
+            .graphiql = page;
+        self
     }
 
     /// The index's sync of every tenant, to run by hand (tests, and a gateway with
@@ -241,7 +253,11 @@ impl App {
         let state = &self.state;
         // The layer added last runs first: the rate limit, then admission.
         let limited = Router::new()
-            .route("/", get(graphiql))
+            .route("/", get(graphiql::page))
+            .route(
+                &format!("{}/{{name}}", graphiql::ASSETS_PATH),
+                get(graphiql::asset),
+            )
             .route("/graphql", get(graphql_get).post(graphql_post))
             .route(
                 "/webhooks/procarrier/{tenant}",
@@ -565,7 +581,7 @@ async fn graphql_get(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
     if query.is_empty() && wants_html {
-        return graphiql(State(state)).await;
+        return graphiql::page(State(state)).await;
     }
     let (caller, tenant) = match admit(&state, authenticated) {
         Ok(admitted) => admitted,
@@ -597,18 +613,4 @@ async fn graphql_get(
 async fn prometheus(State(state): State<Arc<AppState>>) -> Response {
     let body = state.metrics.render(&state.tenants, &state.events);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
-}
-
-async fn graphiql(State(state): State<Arc<AppState>>) -> Response {
-    if !state.settings.graphiql {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql")
-            .title("returns-gateway")
-            .finish(),
-    )
-    .into_response()
 }

@@ -2,6 +2,7 @@
 
 mod auth;
 mod batching;
+mod browser;
 mod cli;
 mod commands;
 mod dates;
