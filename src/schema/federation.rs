@@ -18,7 +18,7 @@ use async_graphql::{
     ID,
 };
 
-use super::errors::{invalid_argument, permitted, service_error};
+use super::errors::{invalid_argument, permitted, reported, service_error};
 use super::ids::{GlobalId, NodeKind};
 use super::query::{find_order, find_return, Query};
 use super::types::{loaders, service, CustomerNode, OrderNode, ReturnNode, ShipmentNode};
@@ -77,9 +77,7 @@ impl Entities {
             return unresolved(ctx, invalid_argument("reference", "must not be empty"));
         }
         let found = loaders(ctx).order(reference.to_owned()).await;
-        super::errors::reported(ctx, found)
-            .flatten()
-            .map(OrderNode::new)
+        reported(ctx, found).flatten().map(OrderNode::new)
     }
 
     /// `Customer @key(fields: "id")`, as `node(id)`.
