@@ -162,8 +162,21 @@ enum Command {
         any_port: bool,
     },
     /// Print the GraphQL schema (SDL); schema.graphql in the repository is this output.
-    #[command(after_help = "Example:\n  returns-gateway schema > schema.graphql")]
-    Schema,
+    #[command(
+        long_about = "Print the GraphQL schema (SDL) clients see; schema.graphql in the \
+                      repository is this output. With --federation, the federation v2 subgraph \
+                      SDL that `_service { sdl }` answers when `server.federation` is on \
+                      (schema.federation.graphql).",
+        after_help = "Examples:\n  \
+                      returns-gateway schema > schema.graphql\n  \
+                      returns-gateway schema --federation > schema.federation.graphql"
+    )]
+    Schema {
+        /// The federation v2 subgraph SDL (`@key`s, the `@link` to federation) instead.
+        /// Example: `--federation`.
+        #[arg(long)]
+        federation: bool,
+    },
     /// Mint a development token signed with the configured HS256 secret.
     #[command(after_help = "Examples:\n  \
                             returns-gateway token\n  \
@@ -349,7 +362,14 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             }
             returns_gateway::demo::run_simulators(&settings.sim, any_port, stop_signal).await?;
         }
-        Command::Schema => print!("{}", returns_gateway::schema::sdl()),
+        Command::Schema { federation } => print!(
+            "{}",
+            if federation {
+                returns_gateway::schema::federation_sdl()
+            } else {
+                returns_gateway::schema::sdl()
+            }
+        ),
         Command::Token {
             config,
             tenant,

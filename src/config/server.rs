@@ -38,6 +38,11 @@ pub struct ServerSettings {
     pub introspection: bool,
     /// "Did you mean …" suggestions in validation errors. Off in production.
     pub suggestions: bool,
+    /// Serve the graph as a federation v2 subgraph, for a supergraph router (Apollo Router,
+    /// Hive Gateway, Cosmo) to compose: `_service { sdl }` (`schema.federation.graphql`),
+    /// `_entities`, and `@key`s on `Return`, `Order`, `Customer` and `Shipment`
+    /// (docs/federation.md). Off: the schema is exactly `schema.graphql`.
+    pub federation: bool,
     pub max_depth: usize,
     /// Every selected field counts one, aliases included.
     pub max_complexity: usize,
@@ -103,6 +108,7 @@ impl Default for ServerSettings {
             naive_resolution: false,
             introspection: false,
             suggestions: false,
+            federation: false,
             max_depth: 15,
             max_complexity: 500,
             max_aliases: 100,

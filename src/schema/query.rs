@@ -612,14 +612,14 @@ impl Query {
 }
 
 /// The return `id` names; `None` (with the failure reported) when its vendor cannot answer.
-async fn find_return(ctx: &Context<'_>, id: &GlobalId) -> Option<ReturnNode> {
+pub(super) async fn find_return(ctx: &Context<'_>, id: &GlobalId) -> Option<ReturnNode> {
     let vendor = id.vendor?;
     let found = service(ctx).find_return(vendor, &id.native).await;
     reported(ctx, found).flatten().map(ReturnNode::new)
 }
 
 /// The order `id` names; `None` (with the failure reported) when MerchantPro cannot answer.
-async fn find_order(ctx: &Context<'_>, id: &GlobalId) -> Option<OrderNode> {
+pub(super) async fn find_order(ctx: &Context<'_>, id: &GlobalId) -> Option<OrderNode> {
     if id.vendor != Some(model::Vendor::MerchantPro) {
         return None;
     }

@@ -6,6 +6,7 @@ mod browser;
 mod cli;
 mod commands;
 mod dates;
+mod federation;
 mod graphql;
 mod helpers;
 mod image;
