@@ -31,4 +31,5 @@ mod trackru;
 mod vtrack;
 mod webhooks;
 mod websocket_limits;
+mod workflows;
 mod ws;
