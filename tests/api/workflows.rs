@@ -11,6 +11,13 @@ use crate::helpers::{self, TempDir, TestGateway, TestSims};
 use returns_gateway::schema::ids::{GlobalId, NodeKind};
 use simulators::world::ReturnChannel;
 
+fn assert_snapshot(name: &str, value: &Value) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_json_snapshot!(name, value));
+}
+
 fn calls(t: &TestSims, route: &str) -> u64 {
     t.calls().get(route).copied().unwrap_or(0)
 }
@@ -109,6 +116,7 @@ async fn exchange_order_shows_on_the_original_and_on_the_return() {
         "{created}"
     );
     assert_eq!(calls(&t, MP_CREATE), 1);
+    assert_snapshot("mutation_create_exchange_order", &created);
 
     // The next queries show it on the original order and on the return, from the index.
     t.reset_calls();
