@@ -101,15 +101,12 @@ fn wire_lines(lines: &[ExchangeLine]) -> Result<Vec<mp::LineItem>> {
 fn checked_shipping(s: &ExchangeShipping) -> Result<ExchangeShipping> {
     Ok(ExchangeShipping {
         method_id: validate::optional(s.method_id.as_deref(), |m| {
-            m.trim()
-                .parse::<u64>()
-                .map(|n| n.to_string())
-                .map_err(|_| {
-                    ServiceError::invalid(
-                        "shipping.methodId",
-                        format!("{m:?} is not a shipping method id"),
-                    )
-                })
+            m.trim().parse::<u64>().map(|n| n.to_string()).map_err(|_| {
+                ServiceError::invalid(
+                    "shipping.methodId",
+                    format!("{m:?} is not a shipping method id"),
+                )
+            })
         })?,
         amount: validate::optional(s.amount.as_deref(), |a| {
             validate::amount("shipping.amount", a).map(|d| d.to_string())
@@ -117,11 +114,15 @@ fn checked_shipping(s: &ExchangeShipping) -> Result<ExchangeShipping> {
         country: validate::optional(s.country.as_deref(), |c| {
             validate::country("shipping.country", c)
         })?,
-        name: validate::optional(s.name.as_deref(), |v| validate::required("shipping.name", v))?,
+        name: validate::optional(s.name.as_deref(), |v| {
+            validate::required("shipping.name", v)
+        })?,
         line1: validate::optional(s.line1.as_deref(), |v| {
             validate::required("shipping.line1", v)
         })?,
-        city: validate::optional(s.city.as_deref(), |v| validate::required("shipping.city", v))?,
+        city: validate::optional(s.city.as_deref(), |v| {
+            validate::required("shipping.city", v)
+        })?,
         postal_code: validate::optional(s.postal_code.as_deref(), |v| {
             validate::required("shipping.postalCode", v)
         })?,
@@ -199,9 +200,8 @@ impl Service {
             ExchangeSource::Order(id) => Ok((*id, None)),
             ExchangeSource::Return(vendor, id) => {
                 let found = self.find_return(*vendor, id).await?;
-                let ret = found.ok_or_else(|| {
-                    ServiceError::invalid("returnId", "no such return")
-                })?;
+                let ret =
+                    found.ok_or_else(|| ServiceError::invalid("returnId", "no such return"))?;
                 let reference = ret.order_reference.clone().ok_or_else(|| {
                     ServiceError::invalid(
                         "returnId",
@@ -238,16 +238,16 @@ impl Service {
             None => ExchangeShipping::default(),
         };
         let (source_id, note) = self.exchange_original(&input.source).await?;
+        let field = match input.source {
+            ExchangeSource::Order(_) => "orderId",
+            ExchangeSource::Return(..) => "returnId",
+        };
         let original = self.find_order(source_id).await?.ok_or_else(|| {
-            let field = match input.source {
-                ExchangeSource::Order(_) => "orderId",
-                ExchangeSource::Return(..) => "returnId",
-            };
             ServiceError::invalid(field, format!("order {source_id} does not exist"))
         })?;
         if original.return_source_id.is_some() {
             return Err(ServiceError::invalid(
-                "orderId",
+                field,
                 format!("order {source_id} is itself a return order"),
             ));
         }

@@ -101,7 +101,10 @@ impl Service {
         }
         let found = match self.up.rrr_return(numeric).await {
             Ok(found) => found,
-            Err(e) if e.api_error().is_some_and(|a| a.kind == vendors::ApiErrorKind::NotFound) => {
+            Err(e)
+                if e.api_error()
+                    .is_some_and(|a| a.kind == vendors::ApiErrorKind::NotFound) =>
+            {
                 None
             }
             Err(e) => return Err(Arc::new(e)),

@@ -84,7 +84,11 @@ impl Service {
     /// The live read of a parcel kept inside its window, if any.
     async fn kept_realtime(&self, window_key: &str) -> Option<RefreshedTracking> {
         let now = self.clock.now().timestamp_millis();
-        match self.index.idempotency_get(REALTIME_WINDOW, window_key, now).await {
+        match self
+            .index
+            .idempotency_get(REALTIME_WINDOW, window_key, now)
+            .await
+        {
             Ok(Some((_, kept))) => serde_json::from_str(&kept)
                 .map_err(|e| tracing::warn!(error = %e, "a kept live read does not read back"))
                 .ok(),
@@ -161,7 +165,11 @@ impl Service {
                 self.keep_realtime(&window_key, &read).await;
                 // Only a parcel TrackRU tracks has a row to update.
                 if answer.items.first().is_some_and(|t| t.id.is_some()) {
-                    self.index_rows(self.index.upsert_shipments(&[(*read.shipment).clone()]).await);
+                    self.index_rows(
+                        self.index
+                            .upsert_shipments(&[(*read.shipment).clone()])
+                            .await,
+                    );
                 }
                 Ok(read)
             })

@@ -183,10 +183,7 @@ impl Service {
                 .map_err(Arc::new)?;
             let reference = request.order_reference.clone().unwrap_or_default();
             Ok(Registration {
-                procarrier_order_id: saved
-                    .order_id
-                    .or(request.id)
-                    .map(|i| i.to_string()),
+                procarrier_order_id: saved.order_id.or(request.id).map(|i| i.to_string()),
                 message: saved.message,
                 ..Registration::of(&reference, Some(&request))
             })

@@ -932,5 +932,9 @@ async fn a_return_order_is_linked_to_its_original_both_ways_until_deleted() {
     // Deleting the return order takes the link with it.
     c.delete(created.id.0).await.unwrap();
     let unlinked = c.get(original, &[]).await.unwrap();
-    assert!(!unlinked.rma_orders.iter().flatten().any(|r| r.id == created.id));
+    assert!(!unlinked
+        .rma_orders
+        .iter()
+        .flatten()
+        .any(|r| r.id == created.id));
 }

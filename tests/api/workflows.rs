@@ -135,8 +135,14 @@ async fn exchange_order_shows_on_the_original_and_on_the_return() {
             .map(|o| o["vendorId"].as_str().unwrap().to_owned())
             .collect()
     };
-    assert!(ids(&read["data"]["order"]["rmaOrders"]).contains(&new_id), "{read}");
-    assert!(ids(&read["data"]["return"]["rmaOrders"]).contains(&new_id), "{read}");
+    assert!(
+        ids(&read["data"]["order"]["rmaOrders"]).contains(&new_id),
+        "{read}"
+    );
+    assert!(
+        ids(&read["data"]["return"]["rmaOrders"]).contains(&new_id),
+        "{read}"
+    );
     assert_eq!(total_calls(&t), 0, "read from the index: {:?}", t.calls());
 
     // A replay of the key sends nothing and answers the same.
@@ -234,8 +240,7 @@ async fn an_order_registered_for_returns_updated_and_unregistered() {
     assert_eq!(total_calls(&t), 0, "{:?}", t.calls());
     let after = g.query_with(read, json!({"o": order_id})).await;
     assert_eq!(
-        after["data"]["order"]["returnsRegistration"]["freeReturn"],
-        true,
+        after["data"]["order"]["returnsRegistration"]["freeReturn"], true,
         "{after}"
     );
 
@@ -248,8 +253,7 @@ async fn an_order_registered_for_returns_updated_and_unregistered() {
     assert_eq!(calls(&t, PC_DELETE), 1);
     let after = g.query_with(read, json!({"o": order_id})).await;
     assert_eq!(
-        after["data"]["order"]["returnsRegistration"]["registered"],
-        false,
+        after["data"]["order"]["returnsRegistration"]["registered"], false,
         "{after}"
     );
     let replayed = g.query_with(unregister, vars).await;
@@ -356,7 +360,11 @@ async fn untrack_parcel_drops_it_from_the_tracking() {
     let before = g
         .query_with(read, json!({"n": parcel.tracking_number}))
         .await;
-    assert_eq!(before["data"]["tracking"]["sources"], json!(["TRACKRU"]), "{before}");
+    assert_eq!(
+        before["data"]["tracking"]["sources"],
+        json!(["TRACKRU"]),
+        "{before}"
+    );
 
     t.reset_calls();
     let untrack = "mutation($c: String!, $n: String!, $key: String) { untrackParcel(carrierCode: $c, trackingNumber: $n, idempotencyKey: $key) { trackingNumber carrierCode untracked } }";
@@ -371,7 +379,10 @@ async fn untrack_parcel_drops_it_from_the_tracking() {
     ok(&untracked);
     assert_eq!(untracked["data"]["untrackParcel"]["untracked"], true);
     assert_eq!(
-        calls(&t, "trackru DELETE /v1/trackings/{carrier_code}/{tracking_number}"),
+        calls(
+            &t,
+            "trackru DELETE /v1/trackings/{carrier_code}/{tracking_number}"
+        ),
         1
     );
 
