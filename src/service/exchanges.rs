@@ -208,7 +208,10 @@ impl Service {
                         "this return names no shop order (give `orderId` instead)",
                     )
                 })?;
-                let orders = self.index.orders_by_reference(&[reference.clone()]).await?;
+                let orders = self
+                    .index
+                    .orders_by_reference(std::slice::from_ref(&reference))
+                    .await?;
                 let order = orders.first().ok_or_else(|| {
                     ServiceError::invalid(
                         "returnId",

@@ -201,7 +201,10 @@ impl Service {
             .await?;
         self.index_rows(
             self.index
-                .delete_shipments(Vendor::TrackRu, &[untracked.tracking_number.clone()])
+                .delete_shipments(
+                    Vendor::TrackRu,
+                    std::slice::from_ref(&untracked.tracking_number),
+                )
                 .await,
         );
         Ok(untracked)
