@@ -6,24 +6,48 @@
 //! clock, so a refresh inside the window answers the kept read without calling TrackRU — across
 //! restarts and, with a shared store, across replicas.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use vendors::model::{Shipment, Vendor};
 use vendors::trackru::{mapping as tr_map, wire as tr};
 
 use super::error::{Result, ServiceError};
 use super::validate;
-use super::writes::Write;
+use super::writes::{Outcome, Write};
 use super::Service;
 use crate::index::StoredOutcome;
+use crate::upstream::Upstreams;
 
 /// TrackRU's rule: one realtime read of a parcel per two hours.
 pub const REALTIME_INTERVAL: Duration = Duration::hours(2);
 
 /// The keyed store's operation name for kept live reads (apart from every mutation's).
 const REALTIME_WINDOW: &str = "trackru.realtime";
+
+/// The live reads in flight in this process, one lock per parcel.
+#[derive(Debug, Default)]
+pub struct RealtimeFlights(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl RealtimeFlights {
+    fn slot(&self, parcel: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.0.lock().entry(parcel.to_owned()).or_default().clone()
+    }
+
+    /// Drops the parcel's lock once nobody holds or waits for it.
+    fn release(&self, parcel: &str) {
+        let mut flights = self.0.lock();
+        if flights
+            .get(parcel)
+            .is_some_and(|s| Arc::strong_count(s) <= 1)
+        {
+            flights.remove(parcel);
+        }
+    }
+}
 
 /// A parcel's live read.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -132,49 +156,69 @@ impl Service {
         let write = Write::new("refreshTracking", key, &(&carrier, &number));
         let refreshed = self
             .write_once(write, |up| async move {
-                if let Some(kept) = self.kept_realtime(&window_key).await {
-                    return Ok(RefreshedTracking {
-                        from_cache: true,
-                        ..kept
-                    });
-                }
-                let request = tr::RealtimeRequest {
-                    tracking_number: number.clone(),
-                    carrier_code: carrier.clone(),
-                    destination_code: None,
-                    lang: None,
+                // One live read of a parcel at a time: concurrent refreshes wait for it and
+                // answer what it kept, rather than each calling (and meeting the 429).
+                let slot = self.realtime_flights.slot(&window_key);
+                let read = {
+                    let _held = slot.lock().await;
+                    self.realtime_read(&up, number, carrier, &window_key).await
                 };
-                let answer = up.trackru_realtime(&request).await.map_err(Arc::new)?;
-                // The carrier knowing nothing is an answer too (`notfound`).
-                let unknown = tr::Tracking {
-                    tracking_number: number.clone(),
-                    carrier_code: carrier.clone(),
-                    status: Some("notfound".into()),
-                    ..Default::default()
-                };
-                let shipment = tr_map::shipment(answer.items.first().unwrap_or(&unknown));
-                let refreshed_at = self.clock.now();
-                let read = RefreshedTracking {
-                    tracking_number: number,
-                    carrier_code: carrier,
-                    refreshed_at,
-                    next_refresh_at: refreshed_at + REALTIME_INTERVAL,
-                    from_cache: false,
-                    shipment: Arc::new(shipment),
-                };
-                self.keep_realtime(&window_key, &read).await;
-                // Only a parcel TrackRU tracks has a row to update.
-                if answer.items.first().is_some_and(|t| t.id.is_some()) {
-                    self.index_rows(
-                        self.index
-                            .upsert_shipments(&[(*read.shipment).clone()])
-                            .await,
-                    );
-                }
-                Ok(read)
+                drop(slot);
+                self.realtime_flights.release(&window_key);
+                read
             })
             .await?;
         Ok(refreshed)
+    }
+
+    /// The kept live read of a parcel inside its window, else a new one (kept and indexed).
+    async fn realtime_read(
+        &self,
+        up: &Upstreams,
+        number: String,
+        carrier: String,
+        window_key: &str,
+    ) -> Outcome<RefreshedTracking> {
+        if let Some(kept) = self.kept_realtime(window_key).await {
+            return Ok(RefreshedTracking {
+                from_cache: true,
+                ..kept
+            });
+        }
+        let request = tr::RealtimeRequest {
+            tracking_number: number.clone(),
+            carrier_code: carrier.clone(),
+            destination_code: None,
+            lang: None,
+        };
+        let answer = up.trackru_realtime(&request).await.map_err(Arc::new)?;
+        // The carrier knowing nothing is an answer too (`notfound`).
+        let unknown = tr::Tracking {
+            tracking_number: number.clone(),
+            carrier_code: carrier.clone(),
+            status: Some("notfound".into()),
+            ..Default::default()
+        };
+        let shipment = tr_map::shipment(answer.items.first().unwrap_or(&unknown));
+        let refreshed_at = self.clock.now();
+        let read = RefreshedTracking {
+            tracking_number: number,
+            carrier_code: carrier,
+            refreshed_at,
+            next_refresh_at: refreshed_at + REALTIME_INTERVAL,
+            from_cache: false,
+            shipment: Arc::new(shipment),
+        };
+        self.keep_realtime(window_key, &read).await;
+        // Only a parcel TrackRU tracks has a row to update.
+        if answer.items.first().is_some_and(|t| t.id.is_some()) {
+            self.index_rows(
+                self.index
+                    .upsert_shipments(&[(*read.shipment).clone()])
+                    .await,
+            );
+        }
+        Ok(read)
     }
 
     /// Stops tracking a parcel at TrackRU (once per idempotency `key`) and drops TrackRU's

@@ -49,6 +49,8 @@ pub struct Service {
     naive_resolution: bool,
     /// The tenant's budget of fresh vendor reads, and their recent answers.
     fresh: fresh::FreshReads,
+    /// The live reads (TrackRU realtime) in flight, one at a time per parcel.
+    realtime_flights: live_tracking::RealtimeFlights,
 }
 
 impl Service {
@@ -67,6 +69,7 @@ impl Service {
             max_page_size: server.max_page_size,
             naive_resolution: server.naive_resolution,
             fresh: fresh::FreshReads::default(),
+            realtime_flights: live_tracking::RealtimeFlights::default(),
         }
     }
 

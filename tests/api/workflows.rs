@@ -306,12 +306,30 @@ async fn refresh_tracking_asks_trackru_once_per_two_hours_across_restarts() {
     assert_eq!(s["nextRefreshAt"], f["nextRefreshAt"]);
     assert_eq!(calls(&t, REALTIME), 1);
 
+    // Concurrent refreshes of another parcel: one call, the others answer what it kept.
+    let other = &t.sims.world.parcels[1].tracking_number;
+    let answers =
+        futures_util::future::join_all((0..5).map(|_| g.query_with(REFRESH, json!({"n": other}))))
+            .await;
+    assert!(
+        answers.iter().all(|a| a.get("errors").is_none()),
+        "{answers:?}"
+    );
+    assert_eq!(
+        answers
+            .iter()
+            .filter(|a| a["data"]["refreshTracking"]["fromCache"] == false)
+            .count(),
+        1
+    );
+    assert_eq!(calls(&t, REALTIME), 2);
+
     // A keyed call, then its replay: the same answer, no call.
     let keyed = json!({"n": number, "c": parcel.carrier_code, "key": "refresh-1"});
     let once = g.query_with(REFRESH, keyed.clone()).await;
     ok(&once);
     assert_eq!(g.query_with(REFRESH, keyed).await, once);
-    assert_eq!(calls(&t, REALTIME), 1);
+    assert_eq!(calls(&t, REALTIME), 2);
     g.shutdown().await;
 
     // An hour later, after a restart: the window holds (it is kept in the index).
@@ -325,7 +343,7 @@ async fn refresh_tracking_asks_trackru_once_per_two_hours_across_restarts() {
     let kept = later.query_with(REFRESH, vars.clone()).await;
     ok(&kept);
     assert_eq!(kept["data"]["refreshTracking"]["fromCache"], true);
-    assert_eq!(calls(&t, REALTIME), 1);
+    assert_eq!(calls(&t, REALTIME), 2);
     later.shutdown().await;
 
     // Past two hours (the gateway's clock and TrackRU's moved on): asked again.
@@ -342,7 +360,7 @@ async fn refresh_tracking_asks_trackru_once_per_two_hours_across_restarts() {
     let r = &fresh["data"]["refreshTracking"];
     assert_eq!(r["fromCache"], false);
     assert!(at(&r["refreshedAt"]) >= at(&f["nextRefreshAt"]), "{fresh}");
-    assert_eq!(calls(&t, REALTIME), 2);
+    assert_eq!(calls(&t, REALTIME), 3);
 }
 
 #[tokio::test]
