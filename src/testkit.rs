@@ -177,6 +177,14 @@ impl TestSims {
             .collect()
     }
 
+    /// Moves every simulator's clock on by `by`, for the vendor rules bound to time (TrackRU's
+    /// realtime interval).
+    pub fn skip_ahead(&self, by: chrono::Duration) {
+        for sim in self.sims.all() {
+            sim.control.skip_ahead(by);
+        }
+    }
+
     pub fn reset_calls(&self) {
         for sim in self.sims.all() {
             sim.control.reset_stats();
@@ -302,6 +310,8 @@ pub struct TestGatewayBuilder<'a> {
     data_dir: Option<std::path::PathBuf>,
     synced: bool,
     graphiql: crate::http::graphiql::GraphiqlPage,
+    /// Moves the gateway's clock on from the simulators' (a gateway started later).
+    clock_offset: chrono::Duration,
 }
 
 impl TestGatewayBuilder<'_> {
@@ -324,6 +334,13 @@ impl TestGatewayBuilder<'_> {
         self
     }
 
+    /// Runs the gateway's clock `by` ahead of the simulators' (as a gateway started that much
+    /// later would read it); pair with [`TestSims::skip_ahead`] for the vendors' clocks.
+    pub fn clock_ahead(mut self, by: chrono::Duration) -> Self {
+        self.clock_offset = by;
+        self
+    }
+
     /// Starts without syncing first: the index holds only what an earlier gateway on the
     /// same `data_dir` left.
     pub fn unsynced(mut self) -> Self {
@@ -342,7 +359,8 @@ impl TestGatewayBuilder<'_> {
             self.settings.index.data_dir = dir.display().to_string();
         }
         self.settings.sync.enabled = false;
-        let app = crate::App::with_clock(&self.settings, self.sims.sims.world.clock)
+        let clock = self.sims.sims.world.clock.shifted(self.clock_offset);
+        let app = crate::App::with_clock(&self.settings, clock)
             .await
             .expect("gateway builds")
             .with_graphiql(self.graphiql);
@@ -386,6 +404,7 @@ impl TestGateway {
             data_dir: None,
             synced: true,
             graphiql: Default::default(),
+            clock_offset: chrono::Duration::zero(),
         }
     }
 

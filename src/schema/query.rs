@@ -6,7 +6,9 @@ use std::sync::Arc;
 use async_graphql::{Context, InputObject, Object, OutputType, SimpleObject, ID};
 
 use super::enums::{BreakerState, PaymentStatus, ReturnStatus, SyncState, TrackingStatus, Vendor};
-use super::errors::{invalid_argument, permitted, report_all, reported, Answered, ScopeGuard};
+use super::errors::{
+    fresh_read_limited, invalid_argument, permitted, report_all, reported, Answered, ScopeGuard,
+};
 use super::ids::{GlobalId, NodeKind};
 use super::scalars::DateTime;
 use super::types::{
@@ -15,6 +17,7 @@ use super::types::{
 };
 use crate::auth::Scope;
 use crate::service::customers::{ContactKey, CustomerRef};
+use crate::service::fresh::FreshReturn;
 use crate::service::listing::{Page, PageRequest};
 use crate::service::loaders::ParcelKey;
 use crate::service::places::{Around, Coordinates, Place};
@@ -399,17 +402,41 @@ impl Query {
         Ok(Connection::of(page, ReturnNode::new))
     }
 
-    /// One return by global id.
+    /// One return by global id. `fresh: true` reads an RRR return from RRR itself rather
+    /// than the index (and updates the index): at most 30 vendor reads a minute per tenant,
+    /// an answer reused for 30 s; past the cap the indexed return comes with a
+    /// `FRESH_READ_LIMITED` error.
     #[graphql(guard = "ScopeGuard(Scope::ReturnsRead)")]
     async fn r#return(
         &self,
         ctx: &Context<'_>,
         id: ID,
+        #[graphql(default = false)] fresh: bool,
     ) -> async_graphql::Result<Option<ReturnNode>> {
         let global = GlobalId::decode(&id)
             .filter(|g| g.kind == NodeKind::Return)
             .ok_or_else(|| invalid_argument("id", "not the id of a return"))?;
-        Ok(find_return(ctx, &global).await)
+        if !fresh {
+            return Ok(find_return(ctx, &global).await);
+        }
+        if global.vendor != Some(model::Vendor::Rrr) {
+            return Err(invalid_argument(
+                "fresh",
+                "only an RRR return is read fresh (the others are kept current by webhooks and the sync)",
+            ));
+        }
+        let read = service(ctx).fresh_rrr_return(&global.native).await;
+        Ok(match reported(ctx, read) {
+            Some(FreshReturn::Fresh(found)) => found.map(ReturnNode::new),
+            Some(FreshReturn::Limited {
+                indexed,
+                retry_after,
+            }) => {
+                ctx.add_error(fresh_read_limited(retry_after).into_server_error(ctx.item.pos));
+                indexed.map(ReturnNode::new)
+            }
+            None => None,
+        })
     }
 
     /// Shop orders (MerchantPro), newest first.

@@ -302,6 +302,92 @@ impl ReturnNode {
         }
         ShipmentNode::load(ctx, ParcelKey::new(number, self.record.created_at)).await
     }
+    /// The shop's return (RMA) orders of this return's order: exchanges sent instead of a
+    /// refund (`createExchangeOrder`, tagged `exchange`) and the shop's own return orders.
+    async fn rma_orders(&self, ctx: &Context<'_>) -> Vec<OrderNode> {
+        let Some(reference) = self.record.order_reference.clone() else {
+            return Vec::new();
+        };
+        if !permitted(ctx, Scope::OrdersRead) {
+            return Vec::new();
+        }
+        let Some(order) = reported(ctx, loaders(ctx).order(reference).await).flatten() else {
+            return Vec::new();
+        };
+        rma_orders_of(ctx, &order).await
+    }
+}
+
+/// The RMA orders of `order`, failures reported.
+async fn rma_orders_of(ctx: &Context<'_>, order: &model::Order) -> Vec<OrderNode> {
+    if order.rma_order_ids.is_empty() {
+        return Vec::new();
+    }
+    reported(ctx, service(ctx).rma_orders(order).await)
+        .unwrap_or_default()
+        .into_iter()
+        .map(OrderNode::new)
+        .collect()
+}
+
+/// One vendor's word on a parcel at one moment (e.g. a live read).
+#[derive(SimpleObject)]
+pub struct TrackingSnapshot {
+    vendor: Vendor,
+    status: TrackingStatus,
+    status_raw: String,
+    carrier: Option<String>,
+    updated_at: Option<DateTime>,
+    event_count: usize,
+    last_event_at: Option<DateTime>,
+    last_event_description: Option<String>,
+}
+
+impl From<&model::Shipment> for TrackingSnapshot {
+    fn from(s: &model::Shipment) -> Self {
+        let last = s.events.iter().max_by_key(|e| e.at);
+        TrackingSnapshot {
+            vendor: s.vendor.into(),
+            status: s.status.into(),
+            status_raw: s.status_raw.clone(),
+            carrier: s.carrier.clone(),
+            updated_at: s.updated_at.map(DateTime),
+            event_count: s.events.len(),
+            last_event_at: last.map(|e| DateTime(e.at)),
+            last_event_description: last.and_then(|e| e.description.clone()),
+        }
+    }
+}
+
+/// How ProCarrier holds a shop order for returns (`registerOrderForReturns`).
+#[derive(SimpleObject)]
+pub struct ReturnsRegistration {
+    /// ProCarrier knows the order: the customer can open a return in its portal.
+    pub registered: bool,
+    /// The reference ProCarrier knows the order by (its channel reference).
+    pub reference: String,
+    /// ProCarrier's id of the order, when a write answered it.
+    pub procarrier_order_id: Option<String>,
+    pub rma: Option<String>,
+    pub free_return: Option<bool>,
+    /// Products ProCarrier holds for the order.
+    pub products: usize,
+    /// The vendor's message, when a write answered one.
+    pub message: Option<String>,
+}
+
+impl From<crate::service::registrations::Registration> for ReturnsRegistration {
+    fn from(r: crate::service::registrations::Registration) -> Self {
+        ReturnsRegistration {
+            registered: r.registered,
+            reference: r.reference,
+            procarrier_order_id: r.procarrier_order_id,
+            rma: r.rma,
+            free_return: r.free_return,
+            products: r.products,
+            message: r.message,
+        }
+    }
 }
 
 #[derive(SimpleObject)]
@@ -421,6 +507,28 @@ impl OrderNode {
             return None;
         }
         ShipmentNode::load(ctx, ParcelKey::new(number, self.record.created_at)).await
+    }
+    /// The return (RMA) orders raised against this order (`rmaOrderIds`), exchanges among
+    /// them (tagged `exchange`).
+    async fn rma_orders(&self, ctx: &Context<'_>) -> Vec<OrderNode> {
+        rma_orders_of(ctx, &self.record).await
+    }
+    /// Whether ProCarrier holds this order for returns (its `orders/get` by the order's
+    /// reference, cached like other vendor reads; a registration write drops it). Not
+    /// registered without a reference; null, with an error, when ProCarrier cannot answer.
+    async fn returns_registration(&self, ctx: &Context<'_>) -> Option<ReturnsRegistration> {
+        let Some(reference) = self.record.reference.as_deref() else {
+            return Some(ReturnsRegistration {
+                registered: false,
+                reference: String::new(),
+                procarrier_order_id: None,
+                rma: None,
+                free_return: None,
+                products: 0,
+                message: None,
+            });
+        };
+        reported(ctx, service(ctx).registration(reference).await).map(Into::into)
     }
 }
 

@@ -32,4 +32,5 @@ mod trackru;
 mod vtrack;
 mod webhooks;
 mod websocket_limits;
+mod workflows;
 mod ws;

@@ -76,6 +76,9 @@ pub struct SimControl {
     traceparents: Mutex<VecDeque<Received>>,
     faults: Mutex<Faults>,
     rng: Mutex<Rng>,
+    /// How far tests have moved this simulator's clock on past the world's (see
+    /// [`SimControl::skip_ahead`]).
+    skipped: Mutex<chrono::Duration>,
 }
 
 impl SimControl {
@@ -87,6 +90,7 @@ impl SimControl {
             traceparents: Mutex::new(VecDeque::new()),
             faults: Mutex::new(faults),
             rng: Mutex::new(Rng::new(seed ^ 0x5eed_fa17)),
+            skipped: Mutex::new(chrono::Duration::zero()),
         })
     }
 
@@ -122,6 +126,17 @@ impl SimControl {
 
     pub fn set_faults(&self, faults: Faults) {
         *self.faults.lock() = faults;
+    }
+
+    /// Moves this simulator's clock on by `by`, for the vendor rules that are bound to time
+    /// (TrackRU's realtime interval): a test shows a rule lifting without waiting hours.
+    pub fn skip_ahead(&self, by: chrono::Duration) {
+        *self.skipped.lock() += by;
+    }
+
+    /// How far [`SimControl::skip_ahead`] has moved this simulator's clock.
+    pub fn skipped(&self) -> chrono::Duration {
+        *self.skipped.lock()
     }
 
     fn count(&self, key: String) {
@@ -330,14 +345,19 @@ impl Simulators {
 
 /// A simulator's vendor API and its own admin endpoints (merged after the counting and fault
 /// layers, so they are neither counted nor faulted).
-fn router_for(vendor: Vendor, world: &Arc<World>, sim: &SimSettings) -> (Router, Router) {
+fn router_for(
+    vendor: Vendor,
+    world: &Arc<World>,
+    sim: &SimSettings,
+    control: &Arc<SimControl>,
+) -> (Router, Router) {
     let credentials = &sim.credentials;
     let api = match vendor {
         Vendor::VTrack => vtrack::router(world, credentials),
         Vendor::ProCarrier => return procarrier::router(world, credentials, &sim.webhooks),
         Vendor::Rrr => rrr::router(world, credentials),
         Vendor::MerchantPro => merchantpro::router(world, credentials, sim.merchantpro.error_shape),
-        Vendor::TrackRu => trackru::router(world, credentials),
+        Vendor::TrackRu => trackru::router(world, credentials, control.clone()),
     };
     (api, Router::new())
 }
@@ -361,8 +381,9 @@ where
     let port = |p: u16| if any_port { 0 } else { p };
     let mut handles = Vec::with_capacity(5);
     for vendor in Vendor::ALL {
-        let (router, admin) = router_for(vendor, &world, sim);
         let (port, faults) = (port(sim.ports.of(vendor)), sim.faults.of(vendor).clone());
+        let control = SimControl::new(vendor, faults, sim.seed);
+        let (router, admin) = router_for(vendor, &world, sim, &control);
         let listener = TcpListener::bind((sim.host.as_str(), port))
             .await
             .map_err(|e| {
@@ -372,7 +393,6 @@ where
                 )
             })?;
         let origin = format!("http://{}", listener.local_addr()?);
-        let control = SimControl::new(vendor, faults, sim.seed);
         let app = instrument(router, control.clone()).merge(admin);
         let mut rx = tx.subscribe();
         tokio::spawn(async move {

@@ -106,6 +106,9 @@ pub enum ErrorCode {
     RequestTimeout,
     /// The returns index could not be read or written (its store failed).
     IndexUnavailable,
+    /// `fresh: true` past the tenant's budget of fresh vendor reads: the index's row was
+    /// answered instead (`retryAfterSeconds` says when fresh reads are allowed again).
+    FreshReadLimited,
 }
 
 impl ErrorCode {
@@ -157,6 +160,7 @@ impl ErrorCode {
             ErrorCode::Overloaded => "OVERLOADED",
             ErrorCode::RequestTimeout => "REQUEST_TIMEOUT",
             ErrorCode::IndexUnavailable => "INDEX_UNAVAILABLE",
+            ErrorCode::FreshReadLimited => "FRESH_READ_LIMITED",
         }
     }
 }
