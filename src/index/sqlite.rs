@@ -329,6 +329,37 @@ fn push_return_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &ReturnQuery) {
     }
 }
 
+/// Whether the monthly rollups can count what `q` matches: they hold returns by vendor and
+/// status only.
+fn counted_by_rollups(q: &ReturnQuery) -> bool {
+    let ReturnQuery {
+        vendors: _,
+        statuses: _,
+        created_from,
+        created_to,
+        order_reference,
+        marketplace_order_id,
+        tracking_number,
+        email,
+        phone,
+        country,
+        reason,
+    } = q;
+    created_from.is_none()
+        && created_to.is_none()
+        && [
+            order_reference,
+            marketplace_order_id,
+            tracking_number,
+            email,
+            phone,
+            country,
+            reason,
+        ]
+        .iter()
+        .all(|f| f.is_none())
+}
+
 /// Rows after `after` in the `(created_at desc, vendor, id)` order.
 fn push_after(qb: &mut QueryBuilder<'_, Sqlite>, after: Option<&Position>, with_vendor: bool) {
     let Some(p) = after else { return };
@@ -1031,11 +1062,26 @@ impl SqliteStore {
         limit: usize,
     ) -> StoreResult<Rows<T>> {
         let table = listing.table();
-        let mut qb =
-            QueryBuilder::<Sqlite>::new(format!("SELECT COUNT(*) FROM {table} WHERE tenant = "));
-        qb.push_bind(tenant.to_owned());
-        listing.push_filters(&mut qb);
-        let total: i64 = qb.build_query_scalar().fetch_one(&self.pool).await?;
+        let total: i64 = match &listing {
+            // Counting the rows grows with the shop's history; the monthly rollups hold the
+            // same counts by vendor and status in a few rows per month.
+            Listing::Returns(q) if counted_by_rollups(q) => {
+                let mut qb = QueryBuilder::<Sqlite>::new(
+                    "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM return_monthly WHERE tenant = ",
+                );
+                qb.push_bind(tenant.to_owned());
+                push_return_filters(&mut qb, q);
+                qb.build_query_scalar().fetch_one(&self.pool).await?
+            }
+            _ => {
+                let mut qb = QueryBuilder::<Sqlite>::new(format!(
+                    "SELECT COUNT(*) FROM {table} WHERE tenant = "
+                ));
+                qb.push_bind(tenant.to_owned());
+                listing.push_filters(&mut qb);
+                qb.build_query_scalar().fetch_one(&self.pool).await?
+            }
+        };
         let mut qb =
             QueryBuilder::<Sqlite>::new(format!("SELECT record FROM {table} WHERE tenant = "));
         qb.push_bind(tenant.to_owned());
@@ -1704,6 +1750,32 @@ mod tests {
                 "{from}..{to}"
             );
             assert_eq!(whole_refunds, rows_refunds, "{from}..{to}");
+        }
+        // A listing's total comes from the monthly rollups when it filters by vendor and
+        // status only; a `created_from` before every row makes it count the rows instead.
+        for (vendors, statuses) in [
+            (Vendor::ALL.to_vec(), None),
+            (vec![Vendor::ProCarrier, Vendor::VTrack], None),
+            (
+                Vendor::ALL.to_vec(),
+                Some(vec![ReturnStatus::Requested, ReturnStatus::Cancelled]),
+            ),
+            (Vendor::ALL.to_vec(), Some(Vec::new())),
+        ] {
+            let query = ReturnQuery {
+                vendors,
+                statuses,
+                ..ReturnQuery::default()
+            };
+            assert!(counted_by_rollups(&query));
+            let from_rollups = store.returns(T, &query, None, 1).await.unwrap().total;
+            let by_rows = ReturnQuery {
+                created_from: Some(i64::MIN),
+                ..query.clone()
+            };
+            assert!(!counted_by_rollups(&by_rows));
+            let from_rows = store.returns(T, &by_rows, None, 1).await.unwrap().total;
+            assert_eq!(from_rollups, from_rows, "{query:?}");
         }
     }
 

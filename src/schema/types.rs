@@ -14,7 +14,9 @@ use super::errors::{caller, permitted, report_all, report_partial, reported};
 use super::ids::{GlobalId, NodeKind};
 use super::scalars::DateTime;
 use crate::auth::Scope;
-use crate::service::customers::{Activity, ContactKey, CustomerAnswer, IdentityLookup};
+use crate::service::customers::{
+    Activity, ContactKey, CustomerAnswer, Identity, IdentityLookup, LinkedIdentity,
+};
 use crate::service::loaders::{Loaders, MergedShipment, ParcelKey};
 use crate::service::places::NearbyPoint;
 use crate::service::Service;
@@ -724,22 +726,39 @@ impl CustomerNode {
                     .identity(self.key.clone())
                     .await
                     .unwrap_or_else(|e| {
-                        // The index failed: the fields answer as for a person it holds nothing
-                        // about, and the response says why.
-                        ctx.add_error(ctx.set_error_path(
-                            super::errors::service_error(e).into_server_error(ctx.item.pos),
-                        ));
+                        index_failed(ctx, e);
                         IdentityLookup::nothing(&self.key)
                     })
             })
             .await;
-        // Failures are reported once per customer, by the first field that reads them.
-        if !lookup.failures.is_empty() && !self.failures_reported.swap(true, Ordering::Relaxed) {
-            for e in &lookup.failures {
+        self.report_failures(ctx, &lookup.failures);
+        lookup
+    }
+
+    /// Their identity: the full lookup's when it was made, else the contact links alone (a
+    /// person's records are not read for their `id`).
+    async fn identity(&self, ctx: &Context<'_>) -> Arc<Identity> {
+        if let Some(lookup) = self.lookup.get() {
+            return lookup.identity.clone();
+        }
+        let linked = loaders(ctx)
+            .linked_identity(self.key.clone())
+            .await
+            .unwrap_or_else(|e| {
+                index_failed(ctx, e);
+                LinkedIdentity::nothing(&self.key)
+            });
+        self.report_failures(ctx, &linked.failures);
+        linked.identity
+    }
+
+    /// Failures are reported once per customer, by the first field that reads them.
+    fn report_failures(&self, ctx: &Context<'_>, failures: &[Arc<vendors::VendorError>]) {
+        if !failures.is_empty() && !self.failures_reported.swap(true, Ordering::Relaxed) {
+            for e in failures {
                 report_partial(ctx, e);
             }
         }
-        lookup
     }
 
     async fn activity(&self, ctx: &Context<'_>) -> &Arc<Activity> {
@@ -748,12 +767,20 @@ impl CustomerNode {
     }
 }
 
+/// The index failed: the fields answer as for a person it holds nothing about, and the
+/// response says why.
+fn index_failed(ctx: &Context<'_>, e: crate::service::ServiceError) {
+    ctx.add_error(
+        ctx.set_error_path(super::errors::service_error(e).into_server_error(ctx.item.pos)),
+    );
+}
+
 #[Object(name = "Customer")]
 impl CustomerNode {
     // The same whichever of their e-mails or phones found them: the digest of the identity's
     // canonical key (`Identity::canonical`), never a key itself (ids are plain base64).
     async fn id(&self, ctx: &Context<'_>) -> ID {
-        let identity = &self.lookup(ctx).await.identity;
+        let identity = self.identity(ctx).await;
         GlobalId::new(NodeKind::Customer, None, identity.canonical().digest())
             .encode()
             .into()

@@ -164,6 +164,68 @@ impl IdentityLookup {
     }
 }
 
+/// A person's identity (every e-mail and phone linked to the key) without their records: all
+/// a customer's `id` needs. A dashboard's customers ask only this, and a person's records grow
+/// with the shop's history.
+#[derive(Debug, Clone)]
+pub struct LinkedIdentity {
+    pub identity: Arc<Identity>,
+    pub failures: Vec<Arc<VendorError>>,
+}
+
+impl LinkedIdentity {
+    /// `key` alone (what is shown when the index cannot be read).
+    pub fn nothing(key: &ContactKey) -> LinkedIdentity {
+        LinkedIdentity {
+            identity: Arc::new(Identity::of(key, Keys::default())),
+            failures: Vec::new(),
+        }
+    }
+}
+
+/// Each of `keys`' identity: one walk of the contact links for all of them.
+async fn identities(index: &ReturnIndex, keys: &[ContactKey]) -> Result<Vec<Identity>, StoreError> {
+    let seeds: Vec<Keys> = keys
+        .iter()
+        .map(|k| Identity::of(k, Keys::default()).index_keys())
+        .collect();
+    let linked = index.linked_keys(&seeds).await?;
+    Ok(keys
+        .iter()
+        .zip(linked)
+        .map(|(k, linked)| Identity::of(k, linked))
+        .collect())
+}
+
+/// The vendors whose records the index cannot serve yet, so a person may lack some.
+fn contact_failures(index: &ReturnIndex) -> Vec<Arc<VendorError>> {
+    let board = index.sync_board();
+    CONTACT_VENDORS
+        .iter()
+        .filter_map(|&v| board.unavailable(v))
+        .collect()
+}
+
+/// Each of `keys`' identity alone, without records.
+pub(super) async fn identities_of(
+    index: &ReturnIndex,
+    keys: &[ContactKey],
+) -> Result<HashMap<ContactKey, LinkedIdentity>, StoreError> {
+    let failures = contact_failures(index);
+    Ok(keys
+        .iter()
+        .cloned()
+        .zip(identities(index, keys).await?)
+        .map(|(key, identity)| {
+            let linked = LinkedIdentity {
+                identity: Arc::new(identity),
+                failures: failures.clone(),
+            };
+            (key, linked)
+        })
+        .collect())
+}
+
 /// Each of `keys` looked up in the index: its person, their records and the vendors the
 /// index cannot serve yet. One walk of the contact links for all of them, and one
 /// read of each table for all their keys, shared out here (a dashboard's 100 customers make a
@@ -172,16 +234,7 @@ pub(super) async fn look_up_many(
     index: &ReturnIndex,
     keys: &[ContactKey],
 ) -> Result<HashMap<ContactKey, IdentityLookup>, StoreError> {
-    let seeds: Vec<Keys> = keys
-        .iter()
-        .map(|k| Identity::of(k, Keys::default()).index_keys())
-        .collect();
-    let linked = index.linked_keys(&seeds).await?;
-    let identities: Vec<Identity> = keys
-        .iter()
-        .zip(linked)
-        .map(|(k, linked)| Identity::of(k, linked))
-        .collect();
+    let identities = identities(index, keys).await?;
     let mut all = Keys::default();
     for identity in &identities {
         let keys = identity.index_keys();
@@ -196,11 +249,7 @@ pub(super) async fn look_up_many(
     let returns: Vec<Arc<Return>> = records.returns.into_iter().map(Arc::new).collect();
     let orders: Vec<Arc<Order>> = records.orders.into_iter().map(Arc::new).collect();
     let deliveries: Vec<Arc<Delivery>> = records.deliveries.into_iter().map(Arc::new).collect();
-    let board = index.sync_board();
-    let failures: Vec<Arc<VendorError>> = CONTACT_VENDORS
-        .iter()
-        .filter_map(|&v| board.unavailable(v))
-        .collect();
+    let failures = contact_failures(index);
     Ok(keys
         .iter()
         .zip(identities)

@@ -10,7 +10,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use futures_util::future::join_all;
 
-use super::customers::{self, ContactKey, IdentityLookup};
+use super::customers::{self, ContactKey, IdentityLookup, LinkedIdentity};
 use crate::index::ReturnIndex;
 use crate::upstream::Upstreams;
 use vendors::model::{Order, Shipment, TrackingStatus, Vendor};
@@ -317,6 +317,23 @@ impl Loader<ContactKey> for IdentityLoader {
     }
 }
 
+/// Each key's identity alone (the contact links walked, no records read).
+pub struct LinkedIdentityLoader(pub ReturnIndex);
+
+impl Loader<ContactKey> for LinkedIdentityLoader {
+    type Value = LinkedIdentity;
+    type Error = Arc<crate::index::StoreError>;
+
+    async fn load(
+        &self,
+        keys: &[ContactKey],
+    ) -> Result<HashMap<ContactKey, LinkedIdentity>, Self::Error> {
+        customers::identities_of(&self.0, keys)
+            .await
+            .map_err(Arc::new)
+    }
+}
+
 /// The loaders of one request. They remember what they loaded for the request, so a listing
 /// can load all its rows' links in one batch up front ([`Loaders::prefetch`]) and the rows'
 /// fields then find them: batches never depend on resolver timing.
@@ -324,6 +341,7 @@ pub struct Loaders {
     orders: DataLoader<OrderLoader, HashMapCache>,
     shipments: DataLoader<ShipmentLoader, HashMapCache>,
     identities: DataLoader<IdentityLoader, HashMapCache>,
+    linked_identities: DataLoader<LinkedIdentityLoader, HashMapCache>,
     naive: bool,
 }
 
@@ -358,12 +376,19 @@ impl Loaders {
                 HashMapCache::default(),
             )
             .max_batch_size(batch),
+            linked_identities: DataLoader::with_cache(
+                LinkedIdentityLoader(index.clone()),
+                crate::request_id::spawn,
+                HashMapCache::default(),
+            )
+            .max_batch_size(batch),
             naive,
         };
         if fresh {
             loaders.orders.enable_all_cache(false);
             loaders.shipments.enable_all_cache(false);
             loaders.identities.enable_all_cache(false);
+            loaders.linked_identities.enable_all_cache(false);
         }
         loaders
     }
@@ -408,6 +433,17 @@ impl Loaders {
     /// The identity `key` belongs to, with the records naming them.
     pub async fn identity(&self, key: ContactKey) -> Result<IdentityLookup, super::ServiceError> {
         match self.identities.load_one(key).await {
+            Ok(found) => Ok(found.expect("the identity loader answers every key it is asked")),
+            Err(e) => Err(super::ServiceError::Index(e)),
+        }
+    }
+
+    /// The identity `key` belongs to, without the records naming them.
+    pub async fn linked_identity(
+        &self,
+        key: ContactKey,
+    ) -> Result<LinkedIdentity, super::ServiceError> {
+        match self.linked_identities.load_one(key).await {
             Ok(found) => Ok(found.expect("the identity loader answers every key it is asked")),
             Err(e) => Err(super::ServiceError::Index(e)),
         }
