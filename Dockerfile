@@ -2,6 +2,11 @@
 # returns-gateway: multi-stage build, slim non-root runtime.
 #   docker build -t returns-gateway .
 #   docker run -p 4000:4000 -v "$PWD/config.toml:/etc/returns-gateway/config.toml:ro" returns-gateway
+# The shipped config.toml (config/default.toml) holds no credentials: started as it is, the
+# gateway exits at once with one line naming the missing settings (auth.issuer, auth.audience,
+# a key, vendors.trackru.api_key) and docs/configuration.md. Mount a file, or set RETURNS_GATEWAY__AUTH__ISSUER=... and
+# the like; `docker run --rm IMAGE check-config /etc/returns-gateway/config.toml` checks them.
+# The demo with its simulators: compose.yaml (built with FEATURES="").
 
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
@@ -18,6 +23,8 @@ RUN mkdir -p src crates/vendors/src crates/simulators/src \
     && rm -rf src crates/vendors/src crates/simulators/src
 COPY crates ./crates
 COPY src ./src
+# GraphiQL's files, compiled into the binary (src/http/graphiql.rs).
+COPY assets ./assets
 COPY config ./config
 RUN touch src/main.rs src/lib.rs crates/vendors/src/lib.rs \
     && cargo build --release --locked $FEATURES -p returns-gateway
@@ -30,6 +37,8 @@ RUN groupadd --system --gid 10001 gateway \
     && chown gateway:gateway /var/lib/returns-gateway
 COPY --from=build /src/target/release/returns-gateway /usr/local/bin/returns-gateway
 COPY config/default.toml /etc/returns-gateway/config.toml
+# Its `#:schema ./schema.json` line points editors here.
+COPY config/schema.json /etc/returns-gateway/schema.json
 ENV RETURNS_GATEWAY_CONFIG=/etc/returns-gateway/config.toml \
     RETURNS_GATEWAY_LISTEN=0.0.0.0:4000 \
     RETURNS_GATEWAY__INDEX__DATA_DIR=/var/lib/returns-gateway \

@@ -442,11 +442,28 @@ impl Authenticator {
             (None, None, None) => None,
         };
         if !settings.allow_anonymous {
-            if settings.issuer.is_empty() || settings.audience.is_empty() {
-                return Err(invalid("auth.issuer", "issuer and audience are required"));
-            }
-            if hs256.is_none() && asymmetric.is_none() {
-                return Err(invalid("auth.hs256_secret", "no key to verify tokens with"));
+            // Every missing one named at once: a first run learns them in one go, not one a try.
+            let missing: Vec<&str> = [
+                (settings.issuer.is_empty(), "auth.issuer"),
+                (settings.audience.is_empty(), "auth.audience"),
+                (
+                    hs256.is_none() && asymmetric.is_none(),
+                    "auth.hs256_secret (or a public key)",
+                ),
+            ]
+            .into_iter()
+            .filter_map(|(unset, key)| unset.then_some(key))
+            .collect();
+            if let Some((first, rest)) = missing.split_first() {
+                let also = if rest.is_empty() {
+                    String::new()
+                } else {
+                    format!("; also missing: {}", rest.join(", "))
+                };
+                return Err(invalid(
+                    first,
+                    format!("required to verify tokens (unless auth.allow_anonymous){also}"),
+                ));
             }
         }
         let validations = algorithms

@@ -25,6 +25,7 @@ pub mod memory;
 pub mod request_id;
 pub mod schema;
 pub mod service;
+pub mod telemetry;
 pub mod tenants;
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -6,7 +6,8 @@
 //! tower-http sets the header when it is missing ([`SetRequestIdLayer`], with [`Generate`]) and
 //! echoes it on the response ([`PropagateRequestIdLayer`]). Around them, two small pieces of
 //! ours: before, an insane caller id is dropped (so one is generated); inside, the request runs
-//! in its span and in the task-local scope the vendor transport reads the id from.
+//! in its span and in the task-local scope the vendor transport reads the id (and the caller's
+//! trace context, its `traceparent`) from.
 
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -102,8 +103,13 @@ async fn in_scope(request: Request, next: Next) -> Response {
         // The caller's path: percent-decoded nowhere, but as long as the caller likes.
         path = %Escaped(request.uri().path()),
     );
+    // The caller's trace (its `traceparent`): the request's spans, or else its vendor calls,
+    // are its children.
+    let caller_trace = crate::telemetry::caller_context(request.headers());
     let started = Instant::now();
-    let response = scope(id, next.run(request)).instrument(span.clone()).await;
+    let response = vendors::request_id::traced(caller_trace, scope(id, next.run(request)))
+        .instrument(span.clone())
+        .await;
     let (status, elapsed_ms) = (
         response.status().as_u16(),
         started.elapsed().as_millis() as u64,

@@ -162,6 +162,29 @@ impl TestSims {
             .collect()
     }
 
+    /// Every request the simulators received since start or the last reset, with the
+    /// `traceparent` header it carried, by vendor.
+    pub fn traceparents(&self) -> Vec<(Vendor, simulators::Received)> {
+        self.sims
+            .all()
+            .iter()
+            .flat_map(|sim| {
+                sim.control
+                    .traceparents()
+                    .into_iter()
+                    .map(move |received| (sim.vendor, received))
+            })
+            .collect()
+    }
+
+    /// Moves every simulator's clock on by `by`, for the vendor rules bound to time (TrackRU's
+    /// realtime interval).
+    pub fn skip_ahead(&self, by: chrono::Duration) {
+        for sim in self.sims.all() {
+            sim.control.skip_ahead(by);
+        }
+    }
+
     pub fn reset_calls(&self) {
         for sim in self.sims.all() {
             sim.control.reset_stats();
@@ -286,6 +309,9 @@ pub struct TestGatewayBuilder<'a> {
     settings: Settings,
     data_dir: Option<std::path::PathBuf>,
     synced: bool,
+    graphiql: crate::http::graphiql::GraphiqlPage,
+    /// Moves the gateway's clock on from the simulators' (a gateway started later).
+    clock_offset: chrono::Duration,
 }
 
 impl TestGatewayBuilder<'_> {
@@ -299,6 +325,19 @@ impl TestGatewayBuilder<'_> {
     /// memory.
     pub fn data_dir(mut self, dir: &TempDir) -> Self {
         self.data_dir = Some(dir.path().to_owned());
+        self
+    }
+
+    /// GraphiQL opens with `page`'s tabs and token (as the demo's does).
+    pub fn graphiql(mut self, page: crate::http::graphiql::GraphiqlPage) -> Self {
+        self.graphiql = page;
+        self
+    }
+
+    /// Runs the gateway's clock `by` ahead of the simulators' (as a gateway started that much
+    /// later would read it); pair with [`TestSims::skip_ahead`] for the vendors' clocks.
+    pub fn clock_ahead(mut self, by: chrono::Duration) -> Self {
+        self.clock_offset = by;
         self
     }
 
@@ -320,9 +359,11 @@ impl TestGatewayBuilder<'_> {
             self.settings.index.data_dir = dir.display().to_string();
         }
         self.settings.sync.enabled = false;
-        let app = crate::App::with_clock(&self.settings, self.sims.sims.world.clock)
+        let clock = self.sims.sims.world.clock.shifted(self.clock_offset);
+        let app = crate::App::with_clock(&self.settings, clock)
             .await
-            .expect("gateway builds");
+            .expect("gateway builds")
+            .with_graphiql(self.graphiql);
         let sync = app.sync();
         if self.synced {
             // A vendor a test made fail is settled by its failure, as in the background.
@@ -362,6 +403,8 @@ impl TestGateway {
             settings: sims.settings.clone(),
             data_dir: None,
             synced: true,
+            graphiql: Default::default(),
+            clock_offset: chrono::Duration::zero(),
         }
     }
 

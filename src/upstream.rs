@@ -634,6 +634,110 @@ impl Upstreams {
             .await
     }
 
+    /// `POST /orders`: a new order (an exchange: a return order linked to its original by
+    /// `return_source_id`). The original's cached reads are dropped: its `rma_orders` grew.
+    pub async fn merchantpro_create(
+        &self,
+        order: &merchantpro::wire::NewOrder,
+    ) -> Result<merchantpro::wire::Order, VendorError> {
+        let created = self.merchantpro.create(order).await;
+        let source = order.return_source_id.map(|id| id.0.to_string());
+        let subjects: Vec<&str> = source.as_deref().into_iter().collect();
+        self.wrote(Vendor::MerchantPro, &subjects, &[], created)
+            .await
+    }
+
+    /// A shop order as ProCarrier holds it for returns (`orders/get` by reference, cached);
+    /// `None` when ProCarrier does not know the reference (it answers `requestWrong`).
+    pub async fn procarrier_order(
+        &self,
+        reference: String,
+    ) -> Cached<Option<Arc<procarrier::wire::Order>>> {
+        let key = format!("orders/get?{reference}");
+        let client = self.procarrier.clone();
+        self.cached(Vendor::ProCarrier, &key, move || async move {
+            match client.get_order("reference", &reference).await {
+                Ok(order) => Ok(Some(Arc::new(order))),
+                Err(e)
+                    if e.api_error().is_some_and(|a| {
+                        matches!(a.kind, ApiErrorKind::BadRequest | ApiErrorKind::NotFound)
+                    }) =>
+                {
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            }
+        })
+        .await
+    }
+
+    /// ProCarrier order ids whose text matches `text` (`orders/search`, uncached: it finds
+    /// the id an update needs).
+    pub async fn procarrier_search_orders(&self, text: &str) -> Result<Vec<i64>, VendorError> {
+        let filter = procarrier::wire::SearchFilter {
+            full_text_search: Some(text.to_owned()),
+            ..Default::default()
+        };
+        Ok(self.procarrier.search_orders(&filter).await?.id)
+    }
+
+    /// One ProCarrier order fresh, by `field` (`id`, `reference`).
+    pub async fn procarrier_order_by(
+        &self,
+        field: &str,
+        value: &str,
+    ) -> Result<procarrier::wire::Order, VendorError> {
+        self.procarrier.get_order(field, value).await
+    }
+
+    pub async fn procarrier_create_order(
+        &self,
+        order: &procarrier::wire::Order,
+    ) -> Result<procarrier::wire::OrderSaved, VendorError> {
+        let saved = self.procarrier.create_order(order).await;
+        let reference = order.order_reference.clone().unwrap_or_default();
+        self.wrote(Vendor::ProCarrier, &[&reference], &[], saved)
+            .await
+    }
+
+    pub async fn procarrier_update_order(
+        &self,
+        order: &procarrier::wire::Order,
+    ) -> Result<procarrier::wire::OrderSaved, VendorError> {
+        let saved = self.procarrier.update_order(order).await;
+        let reference = order.order_reference.clone().unwrap_or_default();
+        self.wrote(Vendor::ProCarrier, &[&reference], &[], saved)
+            .await
+    }
+
+    /// `orders/delete` by reference.
+    pub async fn procarrier_delete_order(
+        &self,
+        reference: &str,
+    ) -> Result<procarrier::wire::MessageResult, VendorError> {
+        let deleted = self.procarrier.delete_order("reference", reference).await;
+        self.wrote(Vendor::ProCarrier, &[reference], &[], deleted)
+            .await
+    }
+
+    /// TrackRU `realtime`: the carrier asked live for one parcel (never cached here: the
+    /// caller keeps the answer for the vendor's two hours). TrackRU's cached reads of the
+    /// parcel are dropped: the live read updated it.
+    pub async fn trackru_realtime(
+        &self,
+        request: &trackru::wire::RealtimeRequest,
+    ) -> Result<trackru::wire::RealtimeResult, VendorError> {
+        let answer = self.trackru.realtime(request).await;
+        self.wrote(Vendor::TrackRu, &[&request.tracking_number], &[], answer)
+            .await
+    }
+
+    /// Stops tracking a parcel at TrackRU.
+    pub async fn trackru_delete(&self, carrier: &str, number: &str) -> Result<(), VendorError> {
+        let deleted = self.trackru.delete(carrier, number).await;
+        self.wrote(Vendor::TrackRu, &[number], &[], deleted).await
+    }
+
     /// Registers trackings with TrackRU in batches of 40, an outcome per parcel (TrackRU's
     /// cached reads of the parcels it accepted are dropped).
     pub async fn trackru_create_many(

@@ -1,10 +1,11 @@
 //! `[auth]`: who may call the gateway.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use vendors::settings::Secret;
 
 /// Who may call the gateway: JWT bearer tokens (`exp`, `iss`, `aud` required).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthSettings {
     /// Requests without a token run as tenant `default` with every scope. The demo only.

@@ -1,11 +1,12 @@
 //! `[cache]`: the read cache in front of every vendor.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use vendors::model::Vendor;
 
 /// The read cache in front of every vendor: a time-to-live per vendor, a bound on entries, and
 /// V-Track served stale while it refreshes in the background (its report can take minutes).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct CacheSettings {
     pub max_entries_per_vendor: u64,
@@ -25,7 +26,7 @@ impl Default for CacheSettings {
 }
 
 /// Seconds a vendor's answer is fresh.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct VendorTtls {
     pub vtrack: u64,

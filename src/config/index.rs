@@ -1,12 +1,13 @@
 //! `[index]` and `[sync]`: where the returns index lives and how each vendor's sync reads.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use vendors::model::Vendor;
 
 use super::ConfigError;
 
 /// Where the returns index keeps its data.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct IndexSettings {
     /// The directory of the SQLite file (`index.sqlite3`), created if missing. Empty: in memory,
@@ -22,8 +23,8 @@ impl Default for IndexSettings {
     }
 }
 
-/// How each tenant's vendors are synced into the index (see `crate::index::sync`).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+/// How each tenant's vendors are synced into the index (docs/data-flow.md).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SyncSettings {
     /// Whether the gateway syncs in the background. Off: the index is served as it is (a
@@ -68,7 +69,7 @@ impl Default for SyncSettings {
 }
 
 /// Seconds between a vendor's incremental reads.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SyncIntervals {
     pub vtrack: u64,

@@ -7,12 +7,14 @@ mod cache;
 mod idempotency;
 mod index;
 mod server;
+mod telemetry;
 mod tenants;
 mod webhooks;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use auth::AuthSettings;
@@ -20,6 +22,7 @@ pub use cache::{CacheSettings, VendorTtls};
 pub use idempotency::IdempotencySettings;
 pub use index::{IndexSettings, SyncIntervals, SyncSettings};
 pub use server::ServerSettings;
+pub use telemetry::TelemetrySettings;
 pub use tenants::{TenantSettings, DEFAULT_TENANT};
 pub use vendors::settings::{
     MerchantProSettings, ProCarrierSettings, RrrSettings, Secret, TrackRuSettings, VTrackSettings,
@@ -60,8 +63,12 @@ impl From<vendors::settings::Invalid> for ConfigError {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+/// The returns-gateway configuration: one TOML file, every key optional (defaults in
+/// config/default.toml), unknown keys refused. Environment variables
+/// `RETURNS_GATEWAY__<SECTION>__<KEY>` override it.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(title = "returns-gateway configuration")]
 pub struct Settings {
     pub server: ServerSettings,
     pub auth: AuthSettings,
@@ -71,9 +78,11 @@ pub struct Settings {
     pub sync: SyncSettings,
     pub vendors: VendorsSettings,
     /// More tenants besides `default` (whose vendors are `[vendors]`), by tenant id: a token's
-    /// `tenant` claim selects one. See [`TenantSettings`].
+    /// `tenant` claim selects one (docs/tenants.md).
     pub tenants: BTreeMap<String, TenantSettings>,
     pub webhooks: WebhookSettings,
+    /// OpenTelemetry traces (off unless `otlp_endpoint` is set).
+    pub telemetry: TelemetrySettings,
     /// The simulators of `demo` and `sim` (only with the `demo` feature).
     #[cfg(feature = "demo")]
     pub sim: simulators::SimSettings,
@@ -85,6 +94,23 @@ impl Settings {
     pub fn demo() -> Settings {
         Settings::from_toml(include_str!("../../config/demo.toml"))
             .expect("config/demo.toml is valid (checked by a test)")
+    }
+
+    /// JSON Schema (draft 7, which taplo / Even Better TOML read) of the configuration file, as
+    /// `returns-gateway config-schema` prints it and `config/schema.json` holds it. Built from
+    /// the structs serde reads, so it cannot drift from them; secrets are plain strings.
+    pub fn json_schema() -> String {
+        let schema = schemars::generate::SchemaSettings::draft07()
+            .into_generator()
+            .into_root_schema_for::<Settings>();
+        let mut text = serde_json::to_string_pretty(&schema).expect("a schema serialises");
+        text.push('\n');
+        text
+    }
+
+    /// The effective settings as TOML (defaults filled in, secrets as `***`, unset ones `""`).
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("settings serialise as TOML")
     }
 
     pub fn from_toml(text: &str) -> Result<Settings, ConfigError> {
@@ -281,6 +307,7 @@ impl Settings {
                     .into(),
             });
         }
+        self.telemetry.validate()?;
         #[cfg(feature = "demo")]
         self.sim.validate()?;
         Ok(())
@@ -516,6 +543,31 @@ read_retries = 3
             ("[tenants.acme]\nvendor = 1\n", "vendor"),
         ] {
             let err = Settings::from_toml(toml).unwrap_err();
+            assert!(err.to_string().contains(key), "{toml}: {err}");
+        }
+    }
+
+    #[test]
+    fn telemetry_is_off_by_default_and_its_bad_values_are_named() {
+        let s = Settings::default();
+        assert_eq!(s.telemetry.traces_url(), None);
+        let on = Settings::from_toml("[telemetry]\notlp_endpoint = \"http://collector:4318/\"\n")
+            .unwrap();
+        assert_eq!(
+            on.telemetry.traces_url().as_deref(),
+            Some("http://collector:4318/v1/traces")
+        );
+        for (toml, key) in [
+            (
+                "otlp_endpoint = \"collector:4318\"",
+                "telemetry.otlp_endpoint",
+            ),
+            ("sampling_ratio = 1.5", "telemetry.sampling_ratio"),
+            ("service_name = \" \"", "telemetry.service_name"),
+            ("export_timeout_ms = 0", "telemetry.export_timeout_ms"),
+            ("endpoint = \"x\"", "endpoint"),
+        ] {
+            let err = Settings::from_toml(&format!("[telemetry]\n{toml}\n")).unwrap_err();
             assert!(err.to_string().contains(key), "{toml}: {err}");
         }
     }

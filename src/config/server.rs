@@ -1,9 +1,10 @@
 //! `[server]`: where the gateway listens and what it lets a request do.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Where the gateway listens and what it exposes.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerSettings {
     /// `host:port`; port 0 picks a free one.
@@ -37,6 +38,11 @@ pub struct ServerSettings {
     pub introspection: bool,
     /// "Did you mean …" suggestions in validation errors. Off in production.
     pub suggestions: bool,
+    /// Serve the graph as a federation v2 subgraph, for a supergraph router (Apollo Router,
+    /// Hive Gateway, Cosmo) to compose: `_service { sdl }` (`schema.federation.graphql`),
+    /// `_entities`, and `@key`s on `Return`, `Order`, `Customer` and `Shipment`
+    /// (docs/federation.md). Off: the schema is exactly `schema.graphql`.
+    pub federation: bool,
     pub max_depth: usize,
     /// Every selected field counts one, aliases included.
     pub max_complexity: usize,
@@ -53,10 +59,11 @@ pub struct ServerSettings {
     pub apq_cache_size: u64,
     /// Safelist mode: a JSON object `{"<sha256 hex>": "<document>"}`; only these documents run.
     pub safelist_file: Option<String>,
-    /// Open graphql-ws connections at most; more upgrades get 503.
+    /// Open graphql-ws connections and graphql-sse streams at most; more get 503.
     pub max_websockets: usize,
-    /// Open graphql-ws connections from one client address (an IPv6 client: its /64) at most;
-    /// more upgrades get 429, so that one client cannot take every `max_websockets` slot.
+    /// Open graphql-ws connections and graphql-sse streams from one client address (an IPv6
+    /// client: its /64) at most; more get 429, so that one client cannot take every
+    /// `max_websockets` slot.
     pub max_websockets_per_ip: usize,
     /// A WebSocket must be authenticated (a `connection_init` accepted) within this long from
     /// the upgrade, whatever else it sends meanwhile, or it is closed (4408).
@@ -101,6 +108,7 @@ impl Default for ServerSettings {
             naive_resolution: false,
             introspection: false,
             suggestions: false,
+            federation: false,
             max_depth: 15,
             max_complexity: 500,
             max_aliases: 100,

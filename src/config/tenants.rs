@@ -1,6 +1,7 @@
 //! `[tenants.<id>]`: more tenants besides `default`, each with its own vendor accounts.
 
 use super::ConfigError;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use vendors::settings::VendorsSettings;
 
@@ -15,7 +16,7 @@ const CREDENTIAL_KEYS: [&str; 4] = ["username", "api_key", "password", "user_tok
 /// credentials, which the tenant gives itself (`[tenants.<id>.vendors.<v>]`): a vendor whose
 /// credentials a tenant leaves empty is refused by that vendor, never called with another
 /// tenant's account.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct TenantSettings {
     pub vendors: VendorsSettings,

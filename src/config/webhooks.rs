@@ -1,9 +1,10 @@
 //! `[webhooks]`: ProCarrier's signed deliveries.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// `POST /webhooks/procarrier/{tenant}`: ProCarrier's signed `return_updated` deliveries.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct WebhookSettings {
     /// Larger bodies get 413 (before the signature is checked).

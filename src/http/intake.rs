@@ -181,24 +181,84 @@ fn operation_name(named: Option<String>, doc: &ExecutableDocument) -> Option<Str
     })
 }
 
-/// Checks one request (`via_get` refuses mutations: GET must be safe to repeat and cache)
-/// and answers the operation's name, for metrics. The document is parsed here once and kept in
-/// the request, so execution does not parse it again; a document that does not parse is left
-/// for the executor to report the GraphQL way.
+/// The type of the operation the request runs (`None`: the document names no such operation,
+/// which the executor reports).
+fn operation_type(operation_name: Option<&str>, doc: &ExecutableDocument) -> Option<OperationType> {
+    match &doc.operations {
+        DocumentOperations::Single(op) => Some(op.node.ty),
+        DocumentOperations::Multiple(ops) => match operation_name {
+            Some(name) => ops.get(name).map(|op| op.node.ty),
+            None if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
+            None => None,
+        },
+    }
+}
+
+/// How a request arrived: what it may run depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// A plain POST: queries and mutations.
+    Post,
+    /// A GET: queries only (it must be safe to repeat and cache).
+    Get,
+    /// A stream (graphql-ws, graphql-sse): subscriptions too.
+    Stream,
+}
+
+/// The operation a checked request runs: its name and type, for metrics and traces.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Operation {
+    pub name: Option<String>,
+    pub kind: Option<OperationType>,
+}
+
+impl Operation {
+    /// A subscription: it streams for as long as its subscriber likes.
+    pub fn is_subscription(&self) -> bool {
+        self.kind == Some(OperationType::Subscription)
+    }
+
+    /// `query`, `mutation`, `subscription`, or `unknown` (a document that does not parse).
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            Some(OperationType::Query) => "query",
+            Some(OperationType::Mutation) => "mutation",
+            Some(OperationType::Subscription) => "subscription",
+            None => "unknown",
+        }
+    }
+}
+
+/// Checks one request as it arrived over `transport` (a GET runs no mutation, a plain request
+/// no subscription) and answers its operation, for metrics and traces. The document is parsed
+/// here once and kept in the request, so execution does not parse it again; a document that
+/// does not parse is left for the executor to report the GraphQL way.
 pub fn check(
     request: &mut Request,
     settings: &ServerSettings,
-    via_get: bool,
-) -> Result<Option<String>, Refusal> {
+    transport: Transport,
+) -> Result<Operation, Refusal> {
     let named = request.operation_name.clone();
     let Ok(doc) = request.parsed_query() else {
-        return Ok(named);
+        return Ok(Operation {
+            name: named,
+            kind: None,
+        });
     };
-    if via_get && is_mutation(named.as_deref(), doc) {
+    let kind = operation_type(named.as_deref(), doc);
+    if transport == Transport::Get && is_mutation(named.as_deref(), doc) {
         return Err(Refusal::new(
             StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::MutationOverGet,
             "mutations must be sent with POST",
+        ));
+    }
+    if transport != Transport::Stream && kind == Some(OperationType::Subscription) {
+        return Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::SubscriptionNeedsStream,
+            "a subscription needs a stream: POST it with `Accept: text/event-stream` \
+             (graphql-sse) or send it over a WebSocket (graphql-ws)",
         ));
     }
     let n = aliases(doc);
@@ -226,17 +286,20 @@ pub fn check(
             ),
         ));
     }
-    Ok(operation_name(named, doc))
+    Ok(Operation {
+        name: operation_name(named, doc),
+        kind,
+    })
 }
 
 /// Checks a batch: its size, no mutations in it, and each request. Answers each request's
-/// operation name.
+/// operation.
 pub fn check_batch(
     batch: &mut BatchRequest,
     settings: &ServerSettings,
-) -> Result<Vec<Option<String>>, Refusal> {
+) -> Result<Vec<Operation>, Refusal> {
     match batch {
-        BatchRequest::Single(r) => Ok(vec![check(r, settings, false)?]),
+        BatchRequest::Single(r) => Ok(vec![check(r, settings, Transport::Post)?]),
         BatchRequest::Batch(requests) => {
             if requests.len() > settings.max_batch {
                 return Err(Refusal::new(
@@ -261,7 +324,7 @@ pub fn check_batch(
                         "mutations cannot be batched: send each on its own",
                     ));
                 }
-                names.push(check(r, settings, false)?);
+                names.push(check(r, settings, Transport::Post)?);
             }
             Ok(names)
         }

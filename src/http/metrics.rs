@@ -34,6 +34,8 @@ const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 pub struct Metrics {
     recorder: Arc<PrometheusRecorder>,
     handle: PrometheusHandle,
+    /// The operation names that label series (see [`catalog::MAX_OPERATION_NAMES`]).
+    operation_names: parking_lot::Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -50,18 +52,25 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Metrics {
-        let recorder = PrometheusBuilder::new()
-            .set_buckets_for_metric(
-                Matcher::Full(catalog::VENDOR_REQUEST_DURATION.name.to_owned()),
-                &catalog::LATENCY_BUCKETS,
-            )
-            .expect("the catalog's latency buckets are not empty")
-            .build_recorder();
+        let mut builder = PrometheusBuilder::new();
+        for histogram in [
+            catalog::VENDOR_REQUEST_DURATION,
+            catalog::GRAPHQL_OPERATION_DURATION,
+        ] {
+            builder = builder
+                .set_buckets_for_metric(
+                    Matcher::Full(histogram.name.to_owned()),
+                    &catalog::LATENCY_BUCKETS,
+                )
+                .expect("the catalog's latency buckets are not empty");
+        }
+        let recorder = builder.build_recorder();
         catalog::describe(&recorder);
         let handle = recorder.handle();
         Metrics {
             recorder: Arc::new(recorder),
             handle,
+            operation_names: Default::default(),
         }
     }
 
@@ -87,15 +96,43 @@ impl Metrics {
         }
     }
 
-    /// Counts a GraphQL operation served, by its name and outcome (`ok`, `partial`, `error`).
-    pub fn record_operation(&self, name: Option<&str>, response: &async_graphql::Response) {
-        // Client-chosen names: bounded so they cannot blow up the label space.
+    /// The label of operation `name`: itself (its letters, digits and `_`, at most 64) while it
+    /// is among the first [`catalog::MAX_OPERATION_NAMES`] names seen, `other` beyond, and
+    /// `anonymous` without one. Client-chosen names cannot blow up the label space.
+    fn operation_label(&self, name: Option<&str>) -> String {
         let name: String = name
-            .unwrap_or("anonymous")
+            .unwrap_or_default()
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
             .take(64)
             .collect();
+        if name.is_empty() {
+            return catalog::ANONYMOUS_OPERATION.to_owned();
+        }
+        let mut seen = self.operation_names.lock();
+        if seen.contains(&name) || seen.len() < catalog::MAX_OPERATION_NAMES {
+            seen.insert(name.clone());
+            name
+        } else {
+            catalog::OTHER_OPERATIONS.to_owned()
+        }
+    }
+
+    /// Counts a GraphQL operation served, by its name and outcome (`ok`, `partial`, `error`),
+    /// and times it.
+    pub fn record_operation(
+        &self,
+        name: Option<&str>,
+        response: &async_graphql::Response,
+        took: Duration,
+    ) {
+        let name = self.operation_label(name);
+        self.recorder
+            .register_histogram(
+                &catalog::GRAPHQL_OPERATION_DURATION.key(&[&name]),
+                &METADATA,
+            )
+            .record(took.as_secs_f64());
         let outcome = match (response.errors.is_empty(), &response.data) {
             (true, _) => "ok",
             (false, async_graphql::Value::Null) => "error",
@@ -111,8 +148,8 @@ impl Metrics {
             .increment(1);
     }
 
-    /// Every tenant's vendor metrics (labelled `tenant`), the GraphQL operations and the open
-    /// subscriptions, as Prometheus text.
+    /// Every tenant's vendor metrics (labelled `tenant`), the GraphQL operations, the open
+    /// subscriptions and the process's figures, as Prometheus text.
     pub fn render(&self, tenants: &Tenants, events: &ReturnEvents) -> String {
         for tenant in tenants.iter() {
             let up = tenant.service.upstreams();
@@ -161,7 +198,9 @@ impl Metrics {
         }
         self.gauge(&catalog::SUBSCRIPTIONS_ACTIVE, &[])
             .set(events.subscribers() as f64);
-        self.handle.render()
+        let mut text = self.handle.render();
+        text.push_str(&super::process::render());
+        text
     }
 
     /// Folds the latencies recorded since the last scrape into their histograms, every few
@@ -188,9 +227,10 @@ mod tests {
     #[test]
     fn each_gateway_renders_only_what_it_recorded() {
         let (one, other) = (Metrics::new(), Metrics::new());
-        one.record_operation(Some("Dashboard"), &ok());
-        one.record_operation(Some("Dash board\n"), &ok());
-        other.record_operation(None, &ok());
+        let took = Duration::from_millis(30);
+        one.record_operation(Some("Dashboard"), &ok(), took);
+        one.record_operation(Some("Dash board\n"), &ok(), took);
+        other.record_operation(None, &ok(), took);
         let one = one.handle.render();
         assert!(
             one.contains(
@@ -208,6 +248,32 @@ mod tests {
             "{other}"
         );
         assert!(!other.contains("Dashboard"), "{other}");
+    }
+
+    #[test]
+    fn operations_are_timed_under_a_bounded_set_of_names() {
+        let metrics = Metrics::new();
+        let took = Duration::from_millis(30);
+        for i in 0..catalog::MAX_OPERATION_NAMES + 5 {
+            metrics.record_operation(Some(&format!("Op{i}")), &ok(), took);
+        }
+        metrics.record_operation(Some("Op0"), &ok(), took);
+        metrics.record_operation(None, &ok(), Duration::from_millis(700));
+        let text = metrics.handle.render();
+        let name = catalog::GRAPHQL_OPERATION_DURATION.name;
+        for line in [
+            format!("{name}_bucket{{operation=\"Op0\",le=\"0.025\"}} 0"),
+            format!("{name}_bucket{{operation=\"Op0\",le=\"0.05\"}} 2"),
+            format!("{name}_count{{operation=\"Op0\"}} 2"),
+            format!("{name}_count{{operation=\"Op49\"}} 1"),
+            format!("{name}_count{{operation=\"other\"}} 5"),
+            format!("{name}_bucket{{operation=\"anonymous\",le=\"0.5\"}} 0"),
+            format!("{name}_bucket{{operation=\"anonymous\",le=\"1\"}} 1"),
+            "gateway_graphql_operations_total{operation=\"other\",outcome=\"ok\"} 5".to_owned(),
+        ] {
+            assert!(text.contains(&format!("{line}\n")), "{line} in:\n{text}");
+        }
+        assert!(!text.contains("Op50"), "beyond the bound: {text}");
     }
 
     #[test]

@@ -1,13 +1,17 @@
 //! The HTTP surface: `POST /graphql` (and `GET /graphql?query=…`), subscriptions over
-//! graphql-ws on `GET /graphql` (WebSocket upgrade), GraphiQL for browsers on `GET /graphql` and
+//! graphql-ws on `GET /graphql` (WebSocket upgrade) and over graphql-sse on `POST /graphql`
+//! (`Accept: text/event-stream`), GraphiQL for browsers on `GET /graphql` and
 //! `GET /`, ProCarrier's webhooks, label downloads, health, readiness and metrics; and, with
 //! `server.admin_listen`, a second listener for operators (metrics, readiness per tenant).
 
+pub mod graphiql;
 pub mod intake;
 pub mod limits;
 pub mod metrics;
+pub mod process;
 pub mod readiness;
 pub mod serve;
+pub mod sse;
 pub mod webhooks;
 pub mod websocket;
 
@@ -15,15 +19,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql::BatchRequest;
 use async_graphql_axum::GraphQLResponse;
 use axum::extract::{Extension, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::from_fn_with_state;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use futures_util::StreamExt;
 use tokio::net::TcpListener;
 
 use crate::auth::{AuthError, Authenticator, Caller, Scope};
@@ -46,6 +50,9 @@ pub enum StartError {
     Vendor(#[from] vendors::VendorError),
     #[error("cannot open the returns index: {0}")]
     Index(#[from] crate::index::StoreError),
+    /// Every setting [`App::check`] refused, so a first run learns them all at once.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Several(Vec<StartError>),
 }
 
 /// The caller of a request, from its `Authorization` header.
@@ -118,6 +125,8 @@ pub struct AppState {
     pub webhook_refusals: crate::log_sampler::LogSampler<ErrorCode>,
     /// This gateway's own metrics (never the process-global recorder).
     pub metrics: metrics::Metrics,
+    /// This gateway's own traces (never a process-global provider).
+    pub telemetry: crate::telemetry::Telemetry,
     /// The open graphql-ws connections (`server.max_websockets`, `server.max_websockets_per_ip`).
     pub websockets: websocket::Connections,
     /// The last readiness check (`/readyz`).
@@ -129,6 +138,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Whether `run` starts the index's background sync (`sync.enabled`).
     pub sync_in_background: bool,
+    /// What GraphiQL opens with (`server.graphiql`): nothing unless the demo says.
+    pub graphiql: graphiql::GraphiqlPage,
 }
 
 /// The gateway, ready to serve.
@@ -140,6 +151,34 @@ impl App {
     /// The gateway on the system clock.
     pub async fn new(settings: &Settings) -> Result<App, StartError> {
         App::with_clock(settings, Clock::system()).await
+    }
+
+    /// Refuses `settings` as [`App::new`] would, without opening the index or listening: the
+    /// keys to verify tokens with, the safelist, the vendor clients (what `check-config` and
+    /// `serve` run first).
+    pub fn check(settings: &Settings) -> Result<(), StartError> {
+        let mut refused: Vec<StartError> = Vec::new();
+        if let Err(e) = Authenticator::new(&settings.auth) {
+            refused.push(e.into());
+        }
+        if let Err(e) = intake::PersistedQueries::new(&settings.server) {
+            refused.push(e.into());
+        }
+        // The vendor clients refuse what they cannot call with (TrackRU without a key).
+        let accounts = std::iter::once(&settings.vendors)
+            .chain(settings.tenants.values().map(|tenant| &tenant.vendors));
+        for vendors in accounts {
+            if let Err(e) =
+                crate::upstream::Upstreams::new(vendors, &settings.cache, Clock::system())
+            {
+                refused.push(e.into());
+            }
+        }
+        match refused.len() {
+            0 => Ok(()),
+            1 => Err(refused.remove(0)),
+            _ => Err(StartError::Several(refused)),
+        }
     }
 
     /// The gateway reading the time from `clock` (tests run it at a fixed date, beside
@@ -156,6 +195,8 @@ impl App {
         }
         let metrics = metrics::Metrics::new();
         metrics.watch(&tenants);
+        let telemetry = crate::telemetry::Telemetry::new(&settings.telemetry)?;
+        telemetry.watch(&tenants);
         Ok(App {
             state: Arc::new(AppState {
                 schema,
@@ -169,6 +210,7 @@ impl App {
                     std::time::Duration::from_secs(settings.webhooks.refusal_log_every_s),
                 ),
                 metrics,
+                telemetry,
                 websockets: websocket::Connections::new(&settings.server),
                 readiness: readiness::ReadinessCache::new(Duration::from_millis(
                     settings.server.readiness_cache_ms,
@@ -177,8 +219,18 @@ impl App {
                 limits: RequestLimits::new(&settings.server),
                 clock,
                 sync_in_background: settings.sync.enabled,
+                graphiql: graphiql::GraphiqlPage::default(),
             }),
         })
+    }
+
+    /// GraphiQL opens with `page`'s tabs and token (the demo's). Before serving: the router
+    /// shares the state from then on.
+    pub fn with_graphiql(mut self, page: graphiql::GraphiqlPage) -> App {
+        Arc::get_mut(&mut self.state)
+            .expect("GraphiQL is set up before the gateway serves")
+            .graphiql = page;
+        self
     }
 
     /// The index's sync of every tenant, to run by hand (tests, and a gateway with
@@ -201,7 +253,11 @@ impl App {
         let state = &self.state;
         // The layer added last runs first: the rate limit, then admission.
         let limited = Router::new()
-            .route("/", get(graphiql))
+            .route("/", get(graphiql::page))
+            .route(
+                &format!("{}/{{name}}", graphiql::ASSETS_PATH),
+                get(graphiql::asset),
+            )
             .route("/graphql", get(graphql_get).post(graphql_post))
             .route(
                 "/webhooks/procarrier/{tenant}",
@@ -306,7 +362,33 @@ impl App {
             tracing::info!("every connection finished");
         }
         drop(sync);
+        state.telemetry.shutdown().await;
         Ok(())
+    }
+}
+
+impl AppState {
+    /// Runs one checked GraphQL operation in its span, and counts and times it.
+    pub(crate) async fn run_operation(
+        &self,
+        operation: &intake::Operation,
+        request: async_graphql::Request,
+    ) -> async_graphql::Response {
+        self.observe(operation, self.schema.execute(request)).await
+    }
+
+    /// Runs `execution`, the execution of `operation` (a query or mutation), in the
+    /// operation's span, and counts and times it.
+    pub(crate) async fn observe(
+        &self,
+        operation: &intake::Operation,
+        execution: impl std::future::Future<Output = async_graphql::Response>,
+    ) -> async_graphql::Response {
+        let started = std::time::Instant::now();
+        let response = self.telemetry.operation(operation, execution).await;
+        self.metrics
+            .record_operation(operation.name.as_deref(), &response, started.elapsed());
+        response
     }
 }
 
@@ -381,8 +463,20 @@ fn prepare(
     tenant: &Tenant,
     request: async_graphql::Request,
 ) -> async_graphql::Request {
+    prepare_with_loaders(headers, caller, tenant, request, false)
+}
+
+/// [`prepare`], with loaders that keep nothing between reads when `fresh` (a stream's
+/// operation lives long: every event's links are read anew, through the vendor cache).
+fn prepare_with_loaders(
+    headers: &HeaderMap,
+    caller: &Caller,
+    tenant: &Tenant,
+    request: async_graphql::Request,
+    fresh: bool,
+) -> async_graphql::Request {
     let mut request = request
-        .data(tenant.service.loaders(false))
+        .data(tenant.service.loaders(fresh))
         .data(caller.clone())
         .data(tenant.service.clone());
     if let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
@@ -391,12 +485,15 @@ fn prepare(
     request
 }
 
+/// A GraphQL request (one, or a batch), or with `Accept: text/event-stream` a graphql-sse
+/// stream (see [`sse`]).
 async fn graphql_post(
     State(state): State<Arc<AppState>>,
     Extension(authenticated): Extension<Authenticated>,
-    headers: HeaderMap,
-    body: axum::body::Body,
+    request: axum::extract::Request,
 ) -> Response {
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     if let Err(refusal) = intake::check_csrf(&headers) {
         return refusal.into_response();
     }
@@ -404,6 +501,9 @@ async fn graphql_post(
         Ok(admitted) => admitted,
         Err(denial) => return denial.into_response(),
     };
+    if sse::is_requested(&headers) {
+        return sse::stream(state, caller, tenant, headers, &parts.extensions, body).await;
+    }
     let mut batch = match intake::read_post(body, &state.settings).await {
         Ok(batch) => batch,
         Err(refusal) => return refusal.into_response(),
@@ -417,26 +517,27 @@ async fn graphql_post(
             return refusal.into_response();
         }
     }
-    let names = match intake::check_batch(&mut batch, &state.settings) {
-        Ok(names) => names,
+    let operations = match intake::check_batch(&mut batch, &state.settings) {
+        Ok(operations) => operations,
         Err(refusal) => return refusal.into_response(),
     };
-    let batch = match batch {
-        BatchRequest::Single(r) => BatchRequest::Single(prepare(&headers, &caller, &tenant, r)),
-        BatchRequest::Batch(rs) => BatchRequest::Batch(
+    let response = match batch {
+        BatchRequest::Single(r) => {
+            let r = prepare(&headers, &caller, &tenant, r);
+            async_graphql::BatchResponse::Single(state.run_operation(&operations[0], r).await)
+        }
+        // Concurrently and in order, as async-graphql runs a batch; each in its own span.
+        BatchRequest::Batch(rs) => async_graphql::BatchResponse::Batch(
             rs.into_iter()
-                .map(|r| prepare(&headers, &caller, &tenant, r))
-                .collect(),
+                .zip(&operations)
+                .map(|(r, operation)| {
+                    state.run_operation(operation, prepare(&headers, &caller, &tenant, r))
+                })
+                .collect::<futures_util::stream::FuturesOrdered<_>>()
+                .collect::<Vec<_>>()
+                .await,
         ),
     };
-    let response = state.schema.execute_batch(batch).await;
-    let responses: Vec<&async_graphql::Response> = match &response {
-        async_graphql::BatchResponse::Single(r) => vec![r],
-        async_graphql::BatchResponse::Batch(rs) => rs.iter().collect(),
-    };
-    for (name, r) in names.iter().zip(responses) {
-        state.metrics.record_operation(name.as_deref(), r);
-    }
     GraphQLResponse::from(response).into_response()
 }
 
@@ -480,7 +581,7 @@ async fn graphql_get(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
     if query.is_empty() && wants_html {
-        return graphiql(State(state)).await;
+        return graphiql::page(State(state)).await;
     }
     let (caller, tenant) = match admit(&state, authenticated) {
         Ok(admitted) => admitted,
@@ -500,31 +601,16 @@ async fn graphql_get(
     if let Err(refusal) = state.persisted.resolve(&mut request).await {
         return refusal.into_response();
     }
-    let name = match intake::check(&mut request, &state.settings, true) {
-        Ok(name) => name,
+    let operation = match intake::check(&mut request, &state.settings, intake::Transport::Get) {
+        Ok(operation) => operation,
         Err(refusal) => return refusal.into_response(),
     };
     let request = prepare(&headers, &caller, &tenant, request);
-    let response = state.schema.execute(request).await;
-    state.metrics.record_operation(name.as_deref(), &response);
+    let response = state.run_operation(&operation, request).await;
     GraphQLResponse::from(response).into_response()
 }
 
 async fn prometheus(State(state): State<Arc<AppState>>) -> Response {
     let body = state.metrics.render(&state.tenants, &state.events);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
-}
-
-async fn graphiql(State(state): State<Arc<AppState>>) -> Response {
-    if !state.settings.graphiql {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql")
-            .title("returns-gateway")
-            .finish(),
-    )
-    .into_response()
 }

@@ -38,7 +38,7 @@ use futures_util::SinkExt;
 use parking_lot::Mutex;
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
-use super::intake::Refusal;
+use super::intake::{Operation, Refusal, Transport};
 use super::AppState;
 use crate::config::ServerSettings;
 use vendors::ErrorCode;
@@ -51,23 +51,23 @@ impl CheckedExecutor {
     async fn admit(
         &self,
         mut request: async_graphql::Request,
-    ) -> Result<async_graphql::Request, async_graphql::Response> {
+    ) -> Result<(Operation, async_graphql::Request), async_graphql::Response> {
         let state = &self.0;
         state
             .persisted
             .resolve(&mut request)
             .await
             .map_err(Refusal::into_graphql)?;
-        super::intake::check(&mut request, &state.settings, false)
+        let operation = super::intake::check(&mut request, &state.settings, Transport::Stream)
             .map_err(Refusal::into_graphql)?;
-        Ok(request)
+        Ok((operation, request))
     }
 }
 
 impl Executor for CheckedExecutor {
     async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
         match self.admit(request).await {
-            Ok(request) => self.0.schema.execute(request).await,
+            Ok((operation, request)) => self.0.run_operation(&operation, request).await,
             Err(refused) => refused,
         }
     }
@@ -80,8 +80,18 @@ impl Executor for CheckedExecutor {
         let this = self.clone();
         futures_util::stream::once(async move { this.admit(request).await.map(|r| (this, r)) })
             .flat_map(move |admitted| match admitted {
-                Ok((this, request)) => {
-                    Executor::execute_stream(&this.0.schema, request, session_data.clone())
+                Ok((this, (operation, request))) => {
+                    let mut results =
+                        Executor::execute_stream(&this.0.schema, request, session_data.clone());
+                    if operation.is_subscription() {
+                        return results;
+                    }
+                    // A query or mutation: its one result, in its span, counted and timed.
+                    futures_util::stream::once(async move {
+                        let execution = async { results.next().await.unwrap_or_default() };
+                        this.0.observe(&operation, execution).await
+                    })
+                    .boxed()
                 }
                 Err(refused) => futures_util::stream::once(async { refused }).boxed(),
             })
@@ -265,8 +275,9 @@ pub struct Connections {
     max_per_client: usize,
 }
 
-/// A connection's place among the open WebSockets, given back when dropped.
-struct Place {
+/// A connection's place among the open WebSockets (and graphql-sse streams), given back when
+/// dropped.
+pub(super) struct Place {
     _all: OwnedSemaphorePermit,
     _client: ClientPlace,
 }
@@ -300,7 +311,7 @@ impl Connections {
 
     /// A place for one more connection from `peer` (`None`: a server that does not pass the
     /// peer's address; such connections share one client's allowance, failing closed).
-    fn admit(&self, peer: Option<IpAddr>) -> Result<Place, Refusal> {
+    pub(super) fn admit(&self, peer: Option<IpAddr>) -> Result<Place, Refusal> {
         let client = peer.map(client_key);
         let client_place = {
             let mut open = self.per_client.lock();

@@ -263,6 +263,15 @@ impl ReturnIndex {
         self.store.upsert_shipments(&self.tenant, shipments).await
     }
 
+    pub async fn delete_shipments(&self, vendor: Vendor, numbers: &[String]) -> StoreResult<()> {
+        if numbers.is_empty() {
+            return Ok(());
+        }
+        self.store
+            .delete_shipments(&self.tenant, vendor, numbers)
+            .await
+    }
+
     pub async fn shipments(&self, numbers: &[String]) -> StoreResult<Vec<Shipment>> {
         self.store.shipments(&self.tenant, numbers).await
     }

@@ -599,6 +599,24 @@ impl IndexStore for SqliteStore {
         Ok(())
     }
 
+    async fn delete_shipments(
+        &self,
+        tenant: &str,
+        vendor: Vendor,
+        numbers: &[String],
+    ) -> StoreResult<()> {
+        for chunk in numbers.chunks(500) {
+            let mut qb = QueryBuilder::<Sqlite>::new("DELETE FROM shipments WHERE tenant = ");
+            qb.push_bind(tenant.to_owned())
+                .push(" AND vendor = ")
+                .push_bind(vendor.as_str())
+                .push(" AND");
+            push_in(&mut qb, "tracking_number", chunk);
+            qb.build().execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
     async fn shipments(&self, tenant: &str, numbers: &[String]) -> StoreResult<Vec<Shipment>> {
         let mut found = Vec::with_capacity(numbers.len());
         // Bounded statements: SQLite and PostgreSQL both cap the parameters of one.

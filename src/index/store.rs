@@ -190,6 +190,13 @@ pub trait IndexStore: Send + Sync + std::fmt::Debug {
     async fn upsert_shipments(&self, tenant: &str, shipments: &[Shipment]) -> StoreResult<()>;
     /// The shipments of these tracking numbers, every vendor's.
     async fn shipments(&self, tenant: &str, numbers: &[String]) -> StoreResult<Vec<Shipment>>;
+    /// Removes `vendor`'s shipments of these tracking numbers (it no longer tracks them).
+    async fn delete_shipments(
+        &self,
+        tenant: &str,
+        vendor: Vendor,
+        numbers: &[String],
+    ) -> StoreResult<()>;
 
     /// The page of returns after `after`, newest first, then by vendor and id.
     async fn returns(

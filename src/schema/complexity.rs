@@ -1,8 +1,9 @@
 //! Counting what a document selects once its fragments are expanded, without expanding them.
 //!
 //! [`expansion`] is the one count, used twice:
-//! - before async-graphql sees a request (`http::intake::check`, over HTTP and graphql-ws), to
-//!   refuse a document that selects more than `server.max_complexity` fields. async-graphql
+//! - before async-graphql sees a request (`http::intake::check`, over HTTP, graphql-sse and
+//!   graphql-ws), to refuse a document that selects more than `server.max_complexity` fields.
+//!   async-graphql
 //!   walks the expanded document (its recursion-depth check, validation, complexity) before it
 //!   compares anything with the limit, and never remembers a fragment: 22 fragments each
 //!   spreading the next twice (906 bytes) kept a core busy for 18 s, twice as long with each

@@ -25,6 +25,21 @@ pub fn vendor_error(error: &VendorError) -> async_graphql::Error {
     })
 }
 
+/// A fresh read refused by the tenant's budget (the index's row was answered instead).
+pub fn fresh_read_limited(retry_after: std::time::Duration) -> async_graphql::Error {
+    async_graphql::Error::new(
+        "fresh reads are capped per tenant: this answer is the index's; try `fresh` again later",
+    )
+    .extend_with(|_, ext| {
+        ext.set("code", ErrorCode::FreshReadLimited.as_str());
+        ext.set("retryable", true);
+        ext.set(
+            "retryAfterSeconds",
+            retry_after.as_millis().div_ceil(1000) as u64,
+        );
+    })
+}
+
 /// A bad argument, named: nothing was asked of any vendor.
 pub fn invalid_argument(field: &str, reason: impl Display) -> async_graphql::Error {
     async_graphql::Error::new(format!("invalid argument `{field}`: {reason}")).extend_with(

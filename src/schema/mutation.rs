@@ -1,17 +1,19 @@
-//! The mutation root: ProCarrier returns and tracking events, MerchantPro order transitions and
-//! updates, TrackRU tracking registrations and overrides — thin resolvers over the service
+//! The mutation root: ProCarrier returns and tracking events, MerchantPro order transitions,
+//! updates and exchange orders, ProCarrier registrations of orders for returns, TrackRU
+//! tracking registrations, overrides, live reads and deletes — thin resolvers over the service
 //! layer, which validates input (errors name the field), runs each write once per idempotency
 //! key and never retries it. Here: GraphQL's inputs and payloads, and the key's two sources.
 
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
-use chrono::{DateTime, FixedOffset, NaiveDate};
 
 use super::enums::{ReturnStatus, TrackingStatus};
 use super::errors::{invalid_argument, reported, Answered, ScopeGuard};
 use super::ids::{GlobalId, NodeKind};
-use super::types::{service, AddressValue, OrderNode, ReturnNode};
+use super::scalars::{Date, DateTime};
+use super::types::{service, AddressValue, OrderNode, ReturnNode, ReturnsRegistration};
+use super::types::{ShipmentNode, TrackingSnapshot};
 use crate::auth::Scope;
-use crate::service::{orders, returns, tracking};
+use crate::service::{exchanges, live_tracking, orders, returns, tracking};
 use vendors::model::Vendor;
 
 /// The `Idempotency-Key` header of the request, put in the request data by the HTTP layer.
@@ -98,7 +100,7 @@ pub struct ReturnProductInput {
 
 #[derive(InputObject, Clone)]
 pub struct CollectionInput {
-    date: NaiveDate,
+    date: Date,
     /// `HH:MM`.
     time_from: String,
     /// `HH:MM`, after `timeFrom`.
@@ -186,6 +188,34 @@ pub struct EventLocationInput {
     city: Option<String>,
 }
 
+#[derive(InputObject, Clone)]
+pub struct ExchangeLineInput {
+    sku: String,
+    /// The product's name on the order (default: the SKU).
+    name: Option<String>,
+    /// Above 0.
+    quantity: i32,
+    /// Unit price, a decimal string at or above 0, in the original order's currency; `0`
+    /// when the returned goods pay for it.
+    #[graphql(default_with = "\"0\".to_owned()")]
+    unit_price: String,
+}
+
+/// Where and how an exchange ships; what is left out is taken from the original order.
+#[derive(InputObject, Clone, Default)]
+pub struct ExchangeShippingInput {
+    method_id: Option<ID>,
+    /// Decimal string at or above 0 (default `0`).
+    amount: Option<String>,
+    name: Option<String>,
+    line1: Option<String>,
+    city: Option<String>,
+    postal_code: Option<String>,
+    /// ISO-3166 alpha-2.
+    country: Option<String>,
+    phone: Option<String>,
+}
+
 // ---- Inputs as the service takes them ----------------------------------------------------------
 
 impl From<ReturnAddressInput> for returns::ReturnAddress {
@@ -241,7 +271,7 @@ impl From<CreateReturnInput> for returns::NewReturn {
                 })
                 .collect(),
             collection: i.collection.map(|c| returns::Collection {
-                date: c.date,
+                date: c.date.0,
                 time_from: c.time_from,
                 time_to: c.time_to,
             }),
@@ -389,7 +419,68 @@ pub struct TrackingEventPayload {
     /// The ProCarrier status code recorded.
     status_code: i32,
     status: TrackingStatus,
-    at: DateTime<FixedOffset>,
+    at: DateTime,
+}
+
+/// An exchange order and the original it was raised against.
+pub struct ExchangeOrderPayload(exchanges::CreatedExchange);
+
+#[Object]
+impl ExchangeOrderPayload {
+    /// The new MerchantPro order (a return order, `returnSourceId` the original's).
+    async fn order(&self) -> OrderNode {
+        OrderNode::new(self.0.order.clone())
+    }
+    /// The original order, read back with the exchange among its `rmaOrders` (null if it
+    /// could not be read back; the exchange stands).
+    async fn original(&self) -> Option<OrderNode> {
+        self.0.original.clone().map(OrderNode::new)
+    }
+}
+
+/// A parcel's live read from its carrier (TrackRU `realtime`).
+pub struct RefreshTrackingPayload(live_tracking::RefreshedTracking);
+
+#[Object]
+impl RefreshTrackingPayload {
+    async fn tracking_number(&self) -> &str {
+        &self.0.tracking_number
+    }
+    async fn carrier_code(&self) -> &str {
+        &self.0.carrier_code
+    }
+    /// When the carrier was asked.
+    async fn refreshed_at(&self) -> DateTime {
+        DateTime(self.0.refreshed_at.fixed_offset())
+    }
+    /// The earliest TrackRU allows the next live read of this parcel (two hours on).
+    async fn next_refresh_at(&self) -> DateTime {
+        DateTime(self.0.next_refresh_at.fixed_offset())
+    }
+    /// This answer is the live read kept from `refreshedAt`: TrackRU was not called.
+    async fn from_cache(&self) -> bool {
+        self.0.from_cache
+    }
+    /// What the carrier said, as TrackRU answered it.
+    async fn live(&self) -> TrackingSnapshot {
+        TrackingSnapshot::from(&*self.0.shipment)
+    }
+    /// The parcel's merged tracking (ProCarrier and TrackRU) now.
+    async fn tracking(&self, ctx: &Context<'_>) -> Option<ShipmentNode> {
+        ShipmentNode::load(
+            ctx,
+            crate::service::loaders::ParcelKey::new(self.0.tracking_number.clone(), None),
+        )
+        .await
+    }
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct UntrackParcelPayload {
+    tracking_number: String,
+    carrier_code: String,
+    /// TrackRU no longer tracks the parcel.
+    untracked: bool,
 }
 
 #[Object]
@@ -566,7 +657,7 @@ impl Mutation {
         ctx: &Context<'_>,
         tracking_number: String,
         status_code: i32,
-        at: DateTime<FixedOffset>,
+        at: DateTime,
         description: Option<String>,
         location: Option<EventLocationInput>,
         idempotency_key: Option<String>,
@@ -575,7 +666,7 @@ impl Mutation {
         let event = tracking::NewTrackingEvent {
             tracking_number,
             status_code,
-            at,
+            at: at.0,
             description,
             location: location.map(|l| tracking::EventLocation {
                 country: l.country,
@@ -591,7 +682,163 @@ impl Mutation {
             tracking_number: e.tracking_number,
             status_code: e.status_code,
             status: e.status.into(),
-            at: e.at,
+            at: e.at.into(),
+        })
+    }
+
+    /// Sends an exchange instead of a refund: a MerchantPro return order raised against the
+    /// original order (`orderId`, or the shop order of `returnId`; exactly one), with the
+    /// lines the customer gets, shipped to the original's address unless `shipping` says
+    /// otherwise.
+    #[graphql(guard = "ScopeGuard(Scope::OrdersWrite)")]
+    async fn create_exchange_order(
+        &self,
+        ctx: &Context<'_>,
+        return_id: Option<ID>,
+        order_id: Option<ID>,
+        lines: Vec<ExchangeLineInput>,
+        shipping: Option<ExchangeShippingInput>,
+        idempotency_key: Option<String>,
+    ) -> GqlResult<ExchangeOrderPayload> {
+        let key = checked_key(ctx, idempotency_key)?;
+        let source = match (return_id, order_id) {
+            (Some(r), None) => {
+                let g = GlobalId::decode(&r)
+                    .filter(|g| g.kind == NodeKind::Return)
+                    .and_then(|g| Some((g.vendor?, g.native)))
+                    .ok_or_else(|| invalid_argument("returnId", "not the id of a return"))?;
+                exchanges::ExchangeSource::Return(g.0, g.1)
+            }
+            (None, Some(o)) => exchanges::ExchangeSource::Order(order_id_of(&o)?),
+            _ => {
+                return Err(invalid_argument(
+                    "returnId",
+                    "give exactly one of `returnId` and `orderId`",
+                ))
+            }
+        };
+        let input = exchanges::NewExchange {
+            source,
+            lines: lines
+                .into_iter()
+                .map(|l| exchanges::ExchangeLine {
+                    sku: l.sku,
+                    name: l.name,
+                    quantity: l.quantity,
+                    unit_price: l.unit_price,
+                })
+                .collect(),
+            shipping: shipping.map(|s| exchanges::ExchangeShipping {
+                method_id: s.method_id.map(|m| m.0),
+                amount: s.amount,
+                name: s.name,
+                line1: s.line1,
+                city: s.city,
+                postal_code: s.postal_code,
+                country: s.country,
+                phone: s.phone,
+            }),
+        };
+        let created = service(ctx)
+            .create_exchange_order(&input, key.as_deref())
+            .await
+            .answered()?;
+        Ok(ExchangeOrderPayload(created))
+    }
+
+    /// Registers a shop order with ProCarrier (`orders/create`), so the customer can open a
+    /// return for it in ProCarrier's portal.
+    #[graphql(guard = "ScopeGuard(Scope::OrdersWrite)")]
+    async fn register_order_for_returns(
+        &self,
+        ctx: &Context<'_>,
+        order_id: ID,
+        free_return: Option<bool>,
+        idempotency_key: Option<String>,
+    ) -> GqlResult<ReturnsRegistration> {
+        let id = order_id_of(&order_id)?;
+        let key = checked_key(ctx, idempotency_key)?;
+        let r = service(ctx)
+            .register_order_for_returns(id, free_return, key.as_deref())
+            .await
+            .answered()?;
+        Ok(r.into())
+    }
+
+    /// Sends a registered order as the shop has it now to ProCarrier (`orders/update`).
+    #[graphql(guard = "ScopeGuard(Scope::OrdersWrite)")]
+    async fn update_registered_order(
+        &self,
+        ctx: &Context<'_>,
+        order_id: ID,
+        free_return: Option<bool>,
+        idempotency_key: Option<String>,
+    ) -> GqlResult<ReturnsRegistration> {
+        let id = order_id_of(&order_id)?;
+        let key = checked_key(ctx, idempotency_key)?;
+        let r = service(ctx)
+            .update_registered_order(id, free_return, key.as_deref())
+            .await
+            .answered()?;
+        Ok(r.into())
+    }
+
+    /// Takes a shop order back from ProCarrier (`orders/delete`): no new returns for it there.
+    #[graphql(guard = "ScopeGuard(Scope::OrdersWrite)")]
+    async fn unregister_order(
+        &self,
+        ctx: &Context<'_>,
+        order_id: ID,
+        idempotency_key: Option<String>,
+    ) -> GqlResult<ReturnsRegistration> {
+        let id = order_id_of(&order_id)?;
+        let key = checked_key(ctx, idempotency_key)?;
+        let r = service(ctx)
+            .unregister_order(id, key.as_deref())
+            .await
+            .answered()?;
+        Ok(r.into())
+    }
+
+    /// Asks the carrier live for a parcel (TrackRU `realtime`). TrackRU allows this once per
+    /// parcel per two hours: inside that window the last live read is answered
+    /// (`fromCache`), without a vendor call, with `nextRefreshAt`. `carrierCode` defaults to
+    /// the one TrackRU tracks the parcel with.
+    #[graphql(guard = "ScopeGuard(Scope::TrackingWrite)")]
+    async fn refresh_tracking(
+        &self,
+        ctx: &Context<'_>,
+        tracking_number: String,
+        carrier_code: Option<String>,
+        idempotency_key: Option<String>,
+    ) -> GqlResult<RefreshTrackingPayload> {
+        let key = checked_key(ctx, idempotency_key)?;
+        let r = service(ctx)
+            .refresh_tracking(&tracking_number, carrier_code.as_deref(), key.as_deref())
+            .await
+            .answered()?;
+        Ok(RefreshTrackingPayload(r))
+    }
+
+    /// Stops tracking a parcel at TrackRU (a cancelled shipment, say) and drops it from the
+    /// gateway's tracking.
+    #[graphql(guard = "ScopeGuard(Scope::TrackingWrite)")]
+    async fn untrack_parcel(
+        &self,
+        ctx: &Context<'_>,
+        carrier_code: String,
+        tracking_number: String,
+        idempotency_key: Option<String>,
+    ) -> GqlResult<UntrackParcelPayload> {
+        let key = checked_key(ctx, idempotency_key)?;
+        let u = service(ctx)
+            .untrack_parcel(&carrier_code, &tracking_number, key.as_deref())
+            .await
+            .answered()?;
+        Ok(UntrackParcelPayload {
+            tracking_number: u.tracking_number,
+            carrier_code: u.carrier_code,
+            untracked: true,
         })
     }
 }

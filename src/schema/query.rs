@@ -4,17 +4,20 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, InputObject, Object, OutputType, SimpleObject, ID};
-use chrono::{DateTime, FixedOffset};
 
 use super::enums::{BreakerState, PaymentStatus, ReturnStatus, SyncState, TrackingStatus, Vendor};
-use super::errors::{invalid_argument, permitted, report_all, reported, Answered, ScopeGuard};
+use super::errors::{
+    fresh_read_limited, invalid_argument, permitted, report_all, reported, Answered, ScopeGuard,
+};
 use super::ids::{GlobalId, NodeKind};
+use super::scalars::DateTime;
 use super::types::{
     loaders, service, CustomerNode, DropOffPointValue, MoneyValue, Node, OrderNode, ReturnNode,
     ReturnServiceValue, ShipmentNode,
 };
 use crate::auth::Scope;
 use crate::service::customers::{ContactKey, CustomerRef};
+use crate::service::fresh::FreshReturn;
 use crate::service::listing::{Page, PageRequest};
 use crate::service::loaders::ParcelKey;
 use crate::service::places::{Around, Coordinates, Place};
@@ -30,9 +33,9 @@ pub struct ReturnFilter {
     vendors: Option<Vec<Vendor>>,
     statuses: Option<Vec<ReturnStatus>>,
     /// Created at or after.
-    created_from: Option<DateTime<FixedOffset>>,
+    created_from: Option<DateTime>,
     /// Created before.
-    created_to: Option<DateTime<FixedOffset>>,
+    created_to: Option<DateTime>,
     /// The shop order's channel reference.
     order_reference: Option<String>,
     /// The marketplace's own order number (RRR).
@@ -52,8 +55,8 @@ pub struct ReturnFilter {
 pub struct OrderFilter {
     payment_status: Option<PaymentStatus>,
     shipping_status: Option<TrackingStatus>,
-    created_from: Option<DateTime<FixedOffset>>,
-    created_to: Option<DateTime<FixedOffset>>,
+    created_from: Option<DateTime>,
+    created_to: Option<DateTime>,
     /// MerchantPro id or channel reference.
     reference: Option<String>,
     tracking_number: Option<String>,
@@ -157,8 +160,8 @@ pub struct ReasonCount {
 /// `incompleteVendors` (and in `errors`); the figures cover the others.
 #[derive(SimpleObject)]
 pub struct ReturnsSummary {
-    from: DateTime<FixedOffset>,
-    to: DateTime<FixedOffset>,
+    from: DateTime,
+    to: DateTime,
     total: usize,
     by_vendor: Vec<VendorCount>,
     by_status: Vec<StatusCount>,
@@ -181,8 +184,8 @@ pub struct VendorStatus {
     /// The last read succeeded (or none was made yet).
     healthy: bool,
     consecutive_failures: u32,
-    last_success_at: Option<DateTime<FixedOffset>>,
-    last_failure_at: Option<DateTime<FixedOffset>>,
+    last_success_at: Option<DateTime>,
+    last_failure_at: Option<DateTime>,
     last_error_code: Option<String>,
     /// Age of the data served from this vendor, in seconds: how long ago the returns index
     /// last caught up with it (or, before it ever did, the age of the last vendor read); null
@@ -208,7 +211,7 @@ pub struct VendorRateLimitHold {
     /// The call the vendor answered with the 429 that set the hold (or last extended it).
     endpoint: String,
     /// When calls are sent again.
-    until: DateTime<FixedOffset>,
+    until: DateTime,
 }
 
 impl From<vendors::RateLimitHold> for VendorRateLimitHold {
@@ -228,14 +231,14 @@ pub struct VendorSyncStatus {
     /// Share of the backfill done, 0 to 1.
     progress: f64,
     /// The index holds what the vendor had at this time.
-    indexed_through: Option<DateTime<FixedOffset>>,
+    indexed_through: Option<DateTime>,
     /// How far the index is behind the vendor, in seconds (now less `indexedThrough`).
     lag_seconds: Option<f64>,
-    last_success_at: Option<DateTime<FixedOffset>>,
+    last_success_at: Option<DateTime>,
     /// The last sync failure's code (`VENDOR_TIMEOUT`, …), until a later read succeeds; the
     /// index keeps serving what it holds meanwhile.
     last_error_code: Option<String>,
-    last_error_at: Option<DateTime<FixedOffset>>,
+    last_error_at: Option<DateTime>,
     /// Rows written by the sync since the index was created.
     rows: u64,
 }
@@ -251,7 +254,7 @@ pub struct VendorRefusal {
     /// What the vendor answered: its own code and message, or the HTTP status.
     message: String,
     /// When calls are sent again.
-    until: DateTime<FixedOffset>,
+    until: DateTime,
 }
 
 impl From<vendors::Refusal> for VendorRefusal {
@@ -264,8 +267,8 @@ impl From<vendors::Refusal> for VendorRefusal {
     }
 }
 
-fn at(t: std::time::SystemTime) -> DateTime<FixedOffset> {
-    DateTime::<chrono::Utc>::from(t).fixed_offset()
+fn at(t: std::time::SystemTime) -> DateTime {
+    chrono::DateTime::<chrono::Utc>::from(t).into()
 }
 
 impl From<ReturnFilter> for returns::ReturnFilter {
@@ -273,8 +276,8 @@ impl From<ReturnFilter> for returns::ReturnFilter {
         returns::ReturnFilter {
             vendors: f.vendors.map(|v| v.into_iter().map(Into::into).collect()),
             statuses: f.statuses.map(|s| s.into_iter().map(Into::into).collect()),
-            created_from: f.created_from,
-            created_to: f.created_to,
+            created_from: f.created_from.map(Into::into),
+            created_to: f.created_to.map(Into::into),
             order_reference: f.order_reference,
             marketplace_order_id: f.marketplace_order_id,
             tracking_number: f.tracking_number,
@@ -291,8 +294,8 @@ impl From<OrderFilter> for orders::OrderFilter {
         orders::OrderFilter {
             payment_status: f.payment_status.map(Into::into),
             shipping_status: f.shipping_status.map(Into::into),
-            created_from: f.created_from,
-            created_to: f.created_to,
+            created_from: f.created_from.map(Into::into),
+            created_to: f.created_to.map(Into::into),
             reference: f.reference,
             tracking_number: f.tracking_number,
             customer_email: f.customer_email,
@@ -399,17 +402,41 @@ impl Query {
         Ok(Connection::of(page, ReturnNode::new))
     }
 
-    /// One return by global id.
+    /// One return by global id. `fresh: true` reads an RRR return from RRR itself rather
+    /// than the index (and updates the index): at most 30 vendor reads a minute per tenant,
+    /// an answer reused for 30 s; past the cap the indexed return comes with a
+    /// `FRESH_READ_LIMITED` error.
     #[graphql(guard = "ScopeGuard(Scope::ReturnsRead)")]
     async fn r#return(
         &self,
         ctx: &Context<'_>,
         id: ID,
+        #[graphql(default = false)] fresh: bool,
     ) -> async_graphql::Result<Option<ReturnNode>> {
         let global = GlobalId::decode(&id)
             .filter(|g| g.kind == NodeKind::Return)
             .ok_or_else(|| invalid_argument("id", "not the id of a return"))?;
-        Ok(find_return(ctx, &global).await)
+        if !fresh {
+            return Ok(find_return(ctx, &global).await);
+        }
+        if global.vendor != Some(model::Vendor::Rrr) {
+            return Err(invalid_argument(
+                "fresh",
+                "only an RRR return is read fresh (the others are kept current by webhooks and the sync)",
+            ));
+        }
+        let read = service(ctx).fresh_rrr_return(&global.native).await;
+        Ok(match reported(ctx, read) {
+            Some(FreshReturn::Fresh(found)) => found.map(ReturnNode::new),
+            Some(FreshReturn::Limited {
+                indexed,
+                retry_after,
+            }) => {
+                ctx.add_error(fresh_read_limited(retry_after).into_server_error(ctx.item.pos));
+                indexed.map(ReturnNode::new)
+            }
+            None => None,
+        })
     }
 
     /// Shop orders (MerchantPro), newest first.
@@ -533,15 +560,18 @@ impl Query {
     async fn returns_summary(
         &self,
         ctx: &Context<'_>,
-        from: DateTime<FixedOffset>,
-        to: DateTime<FixedOffset>,
+        from: DateTime,
+        to: DateTime,
     ) -> async_graphql::Result<ReturnsSummary> {
-        let s = service(ctx).returns_summary(from, to).await.answered()?;
+        let s = service(ctx)
+            .returns_summary(from.0, to.0)
+            .await
+            .answered()?;
         report_all(ctx, &s.failures);
         let money = |m: Vec<model::Money>| m.into_iter().map(MoneyValue).collect();
         Ok(ReturnsSummary {
-            from: s.from,
-            to: s.to,
+            from: s.from.into(),
+            to: s.to.into(),
             total: s.total,
             by_vendor: s
                 .by_vendor
@@ -592,15 +622,15 @@ impl Query {
                 sync: VendorSyncStatus {
                     state: h.sync.phase.into(),
                     progress: h.sync.progress,
-                    indexed_through: h.sync.indexed_through.map(|t| t.fixed_offset()),
+                    indexed_through: h.sync.indexed_through.map(DateTime::from),
                     lag_seconds: h.sync.lag_seconds(now),
-                    last_success_at: h.sync.last_success.map(|t| t.fixed_offset()),
+                    last_success_at: h.sync.last_success.map(DateTime::from),
                     last_error_code: h
                         .sync
                         .last_error
                         .as_ref()
                         .map(|e| e.code.as_str().to_owned()),
-                    last_error_at: h.sync.last_error.as_ref().map(|e| e.at.fixed_offset()),
+                    last_error_at: h.sync.last_error.as_ref().map(|e| e.at.into()),
                     rows: h.sync.rows,
                 },
             })
@@ -609,14 +639,14 @@ impl Query {
 }
 
 /// The return `id` names; `None` (with the failure reported) when its vendor cannot answer.
-async fn find_return(ctx: &Context<'_>, id: &GlobalId) -> Option<ReturnNode> {
+pub(super) async fn find_return(ctx: &Context<'_>, id: &GlobalId) -> Option<ReturnNode> {
     let vendor = id.vendor?;
     let found = service(ctx).find_return(vendor, &id.native).await;
     reported(ctx, found).flatten().map(ReturnNode::new)
 }
 
 /// The order `id` names; `None` (with the failure reported) when MerchantPro cannot answer.
-async fn find_order(ctx: &Context<'_>, id: &GlobalId) -> Option<OrderNode> {
+pub(super) async fn find_order(ctx: &Context<'_>, id: &GlobalId) -> Option<OrderNode> {
     if id.vendor != Some(model::Vendor::MerchantPro) {
         return None;
     }

@@ -1,16 +1,16 @@
 //! `subscription returnUpdated(filter)`: returns as vendors report changes (ProCarrier's signed
-//! webhooks), over graphql-ws. A subscriber sees only its own tenant's returns.
+//! webhooks), over graphql-ws or graphql-sse. A subscriber sees only its own tenant's returns.
 
 use std::sync::Arc;
 
 use async_graphql::{Context, ErrorExtensions, InputObject, Object, Subscription, ID};
-use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::enums::{ReturnStatus, TrackingStatus};
 use super::errors::{invalid_argument, ScopeGuard};
 use super::ids::{GlobalId, NodeKind};
+use super::scalars::DateTime;
 use super::types::ReturnNode;
 use crate::auth::{Caller, Scope};
 use crate::config::ServerSettings;
@@ -104,8 +104,8 @@ impl ReturnUpdateEvent {
         ReturnNode::new(self.0.record.clone())
     }
     /// When the gateway accepted the vendor's event.
-    async fn received_at(&self) -> DateTime<Utc> {
-        self.0.received_at
+    async fn received_at(&self) -> DateTime {
+        self.0.received_at.into()
     }
 }
 

@@ -6,12 +6,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use async_graphql::{ComplexObject, Context, Interface, Object, SimpleObject, ID};
-use chrono::{DateTime, FixedOffset, NaiveTime};
+use chrono::NaiveTime;
 use tokio::sync::OnceCell;
 
 use super::enums::{PaymentStatus, RefundStatus, ReturnStatus, TrackingStatus, Vendor, Weekday};
 use super::errors::{caller, permitted, report_all, report_partial, reported};
 use super::ids::{GlobalId, NodeKind};
+use super::scalars::DateTime;
 use crate::auth::Scope;
 use crate::service::customers::{
     Activity, ContactKey, CustomerAnswer, Identity, IdentityLookup, LinkedIdentity,
@@ -157,8 +158,8 @@ pub struct RefundValue {
     amount: Option<MoneyValue>,
     /// The amount in the seller's currency (RRR gives both; never converted by us).
     amount_seller: Option<MoneyValue>,
-    created_at: Option<DateTime<FixedOffset>>,
-    paid_at: Option<DateTime<FixedOffset>>,
+    created_at: Option<DateTime>,
+    paid_at: Option<DateTime>,
     invoice_number: Option<String>,
     invoice_url: Option<String>,
 }
@@ -172,8 +173,8 @@ impl From<&model::Refund> for RefundValue {
             status_raw: f.status_raw.clone(),
             amount: money(&f.amount),
             amount_seller: money(&f.amount_seller),
-            created_at: f.created_at,
-            paid_at: f.paid_at,
+            created_at: f.created_at.map(DateTime),
+            paid_at: f.paid_at.map(DateTime),
             invoice_number: f.invoice_number.clone(),
             invoice_url: f.invoice_url.clone(),
         }
@@ -206,8 +207,8 @@ pub struct ReturnNode {
     status_raw: String,
     tracking_status: Option<TrackingStatus>,
     tracking_status_raw: Option<String>,
-    created_at: Option<DateTime<FixedOffset>>,
-    updated_at: Option<DateTime<FixedOffset>>,
+    created_at: Option<DateTime>,
+    updated_at: Option<DateTime>,
     /// The recipient refused the parcel (V-Track).
     refused: bool,
     carrier: Option<String>,
@@ -251,8 +252,8 @@ impl ReturnNode {
             status_raw: r.status_raw.clone(),
             tracking_status: r.tracking_status.map(Into::into),
             tracking_status_raw: r.tracking_status_raw.clone(),
-            created_at: r.created_at,
-            updated_at: r.updated_at,
+            created_at: r.created_at.map(DateTime),
+            updated_at: r.updated_at.map(DateTime),
             refused: r.refused,
             carrier: r.carrier.clone(),
             service_id: r.service_id.clone(),
@@ -303,6 +304,92 @@ impl ReturnNode {
         }
         ShipmentNode::load(ctx, ParcelKey::new(number, self.record.created_at)).await
     }
+    /// The shop's return (RMA) orders of this return's order: exchanges sent instead of a
+    /// refund (`createExchangeOrder`, tagged `exchange`) and the shop's own return orders.
+    async fn rma_orders(&self, ctx: &Context<'_>) -> Vec<OrderNode> {
+        let Some(reference) = self.record.order_reference.clone() else {
+            return Vec::new();
+        };
+        if !permitted(ctx, Scope::OrdersRead) {
+            return Vec::new();
+        }
+        let Some(order) = reported(ctx, loaders(ctx).order(reference).await).flatten() else {
+            return Vec::new();
+        };
+        rma_orders_of(ctx, &order).await
+    }
+}
+
+/// The RMA orders of `order`, failures reported.
+async fn rma_orders_of(ctx: &Context<'_>, order: &model::Order) -> Vec<OrderNode> {
+    if order.rma_order_ids.is_empty() {
+        return Vec::new();
+    }
+    reported(ctx, service(ctx).rma_orders(order).await)
+        .unwrap_or_default()
+        .into_iter()
+        .map(OrderNode::new)
+        .collect()
+}
+
+/// One vendor's word on a parcel at one moment (e.g. a live read).
+#[derive(SimpleObject)]
+pub struct TrackingSnapshot {
+    vendor: Vendor,
+    status: TrackingStatus,
+    status_raw: String,
+    carrier: Option<String>,
+    updated_at: Option<DateTime>,
+    event_count: usize,
+    last_event_at: Option<DateTime>,
+    last_event_description: Option<String>,
+}
+
+impl From<&model::Shipment> for TrackingSnapshot {
+    fn from(s: &model::Shipment) -> Self {
+        let last = s.events.iter().max_by_key(|e| e.at);
+        TrackingSnapshot {
+            vendor: s.vendor.into(),
+            status: s.status.into(),
+            status_raw: s.status_raw.clone(),
+            carrier: s.carrier.clone(),
+            updated_at: s.updated_at.map(DateTime),
+            event_count: s.events.len(),
+            last_event_at: last.map(|e| DateTime(e.at)),
+            last_event_description: last.and_then(|e| e.description.clone()),
+        }
+    }
+}
+
+/// How ProCarrier holds a shop order for returns (`registerOrderForReturns`).
+#[derive(SimpleObject)]
+pub struct ReturnsRegistration {
+    /// ProCarrier knows the order: the customer can open a return in its portal.
+    pub registered: bool,
+    /// The reference ProCarrier knows the order by (its channel reference).
+    pub reference: String,
+    /// ProCarrier's id of the order, when a write answered it.
+    pub procarrier_order_id: Option<String>,
+    pub rma: Option<String>,
+    pub free_return: Option<bool>,
+    /// Products ProCarrier holds for the order.
+    pub products: usize,
+    /// The vendor's message, when a write answered one.
+    pub message: Option<String>,
+}
+
+impl From<crate::service::registrations::Registration> for ReturnsRegistration {
+    fn from(r: crate::service::registrations::Registration) -> Self {
+        ReturnsRegistration {
+            registered: r.registered,
+            reference: r.reference,
+            procarrier_order_id: r.procarrier_order_id,
+            rma: r.rma,
+            free_return: r.free_return,
+            products: r.products,
+            message: r.message,
+        }
+    }
 }
 
 #[derive(SimpleObject)]
@@ -342,8 +429,8 @@ pub struct OrderNode {
     vendor_id: String,
     /// The sales channel's order id (`channel_ref_id`), which other vendors reference.
     reference: Option<String>,
-    created_at: Option<DateTime<FixedOffset>>,
-    updated_at: Option<DateTime<FixedOffset>>,
+    created_at: Option<DateTime>,
+    updated_at: Option<DateTime>,
     payment_status: PaymentStatus,
     payment_status_raw: String,
     shipping_status: TrackingStatus,
@@ -368,8 +455,8 @@ impl OrderNode {
             vendor: o.vendor.into(),
             vendor_id: o.id.clone(),
             reference: o.reference.clone(),
-            created_at: o.created_at,
-            updated_at: o.updated_at,
+            created_at: o.created_at.map(DateTime),
+            updated_at: o.updated_at.map(DateTime),
             payment_status: o.payment_status.into(),
             payment_status_raw: o.payment_status_raw.clone(),
             shipping_status: o.shipping_status.into(),
@@ -423,6 +510,28 @@ impl OrderNode {
         }
         ShipmentNode::load(ctx, ParcelKey::new(number, self.record.created_at)).await
     }
+    /// The return (RMA) orders raised against this order (`rmaOrderIds`), exchanges among
+    /// them (tagged `exchange`).
+    async fn rma_orders(&self, ctx: &Context<'_>) -> Vec<OrderNode> {
+        rma_orders_of(ctx, &self.record).await
+    }
+    /// Whether ProCarrier holds this order for returns (its `orders/get` by the order's
+    /// reference, cached like other vendor reads; a registration write drops it). Not
+    /// registered without a reference; null, with an error, when ProCarrier cannot answer.
+    async fn returns_registration(&self, ctx: &Context<'_>) -> Option<ReturnsRegistration> {
+        let Some(reference) = self.record.reference.as_deref() else {
+            return Some(ReturnsRegistration {
+                registered: false,
+                reference: String::new(),
+                procarrier_order_id: None,
+                rma: None,
+                free_return: None,
+                products: 0,
+                message: None,
+            });
+        };
+        reported(ctx, service(ctx).registration(reference).await).map(Into::into)
+    }
 }
 
 #[derive(SimpleObject)]
@@ -450,8 +559,8 @@ impl TrackingEventValue {
     async fn vendor(&self) -> Vendor {
         self.vendor.into()
     }
-    async fn at(&self) -> DateTime<FixedOffset> {
-        self.at
+    async fn at(&self) -> DateTime {
+        DateTime(self.at)
     }
     async fn status(&self) -> TrackingStatus {
         self.status.into()
@@ -522,11 +631,21 @@ impl ShipmentNode {
     async fn destination_country(&self) -> Option<String> {
         self.0.first(|p| p.destination_country.clone())
     }
-    async fn created_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.parts.iter().filter_map(|p| p.created_at).min()
+    async fn created_at(&self) -> Option<DateTime> {
+        self.0
+            .parts
+            .iter()
+            .filter_map(|p| p.created_at)
+            .min()
+            .map(DateTime)
     }
-    async fn updated_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.parts.iter().filter_map(|p| p.updated_at).max()
+    async fn updated_at(&self) -> Option<DateTime> {
+        self.0
+            .parts
+            .iter()
+            .filter_map(|p| p.updated_at)
+            .max()
+            .map(DateTime)
     }
     /// Every vendor's events, oldest first.
     async fn events(&self) -> Vec<TrackingEventValue> {
@@ -545,8 +664,8 @@ pub struct DeliveryValue {
     tracking_number: String,
     order_reference: Option<String>,
     invoice_id: Option<String>,
-    finalized_at: Option<DateTime<FixedOffset>>,
-    delivered_at: Option<DateTime<FixedOffset>>,
+    finalized_at: Option<DateTime>,
+    delivered_at: Option<DateTime>,
 }
 
 impl From<&model::Delivery> for DeliveryValue {
@@ -556,8 +675,8 @@ impl From<&model::Delivery> for DeliveryValue {
             tracking_number: d.tracking_number.clone(),
             order_reference: d.order_reference.clone(),
             invoice_id: d.invoice_id.clone(),
-            finalized_at: d.finalized_at,
-            delivered_at: d.delivered_at,
+            finalized_at: d.finalized_at.map(DateTime),
+            delivered_at: d.delivered_at.map(DateTime),
         }
     }
 }

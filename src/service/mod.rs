@@ -1,20 +1,25 @@
 //! The service layer: the domain operations the schema's resolvers call — list, find and
 //! summarise returns, orders and customers, read tracking, find drop-off points, write to the
-//! vendors. It owns the rules (filters, the order state machine, distances, validation of
-//! input) and idempotency; below it are the returns index (listings, customers, summaries,
-//! and the links it holds), the request's loaders, the read cache and the vendor clients
-//! (`crate::upstream`). Writes update the index from the vendor's answer, row by row. Nothing
-//! here knows GraphQL: inputs and answers are the domain's own types, errors are
-//! [`ServiceError`]s.
+//! vendors (returns, orders, exchanges, registrations for returns, tracking, live reads). It
+//! owns the rules (filters, the order state machine, distances, validation of input, vendor
+//! limits such as realtime's two hours) and idempotency; below it are the returns index
+//! (listings, customers, summaries, and the links it holds), the request's loaders, the read
+//! cache and the vendor clients (`crate::upstream`). Writes update the index from the vendor's
+//! answer, row by row. Nothing here knows GraphQL: inputs and answers are the domain's own
+//! types, errors are [`ServiceError`]s.
 
 pub mod customers;
 mod error;
+pub mod exchanges;
+pub mod fresh;
 pub mod health;
 pub mod labels;
 pub mod listing;
+pub mod live_tracking;
 pub mod loaders;
 pub mod orders;
 pub mod places;
+pub mod registrations;
 pub mod returns;
 pub mod tracking;
 mod validate;
@@ -42,6 +47,10 @@ pub struct Service {
     max_page_size: usize,
     /// Benchmarks only: links resolved row by row (see `ServerSettings::naive_resolution`).
     naive_resolution: bool,
+    /// The tenant's budget of fresh vendor reads, and their recent answers.
+    fresh: fresh::FreshReads,
+    /// The live reads (TrackRU realtime) in flight, one at a time per parcel.
+    realtime_flights: live_tracking::RealtimeFlights,
 }
 
 impl Service {
@@ -59,6 +68,8 @@ impl Service {
             clock,
             max_page_size: server.max_page_size,
             naive_resolution: server.naive_resolution,
+            fresh: fresh::FreshReads::default(),
+            realtime_flights: live_tracking::RealtimeFlights::default(),
         }
     }
 

@@ -892,3 +892,49 @@ pub async fn create_after_filters_the_last_month(t: &TestSims) {
     assert!(want > 0);
     assert_eq!(list.meta.count.total.0, want);
 }
+
+#[tokio::test]
+async fn a_return_order_is_linked_to_its_original_both_ways_until_deleted() {
+    use vendors::merchantpro::wire::{Amount, Id, LineItem};
+    let t = helpers::start().await;
+    let c = client(&t);
+    let original = world(&t).orders[0].id;
+    let line = LineItem {
+        product_sku: Some("SKU-EXCH".into()),
+        quantity: Some(Amount(1.into())),
+        unit_price_gross: Some(Amount(0.into())),
+        ..LineItem::default()
+    };
+    let rma = |source: u64| NewOrder {
+        return_source_id: Some(Id(source)),
+        customer_email: Some("x@example.com".into()),
+        line_items: vec![line.clone()],
+        ..NewOrder::default()
+    };
+    // An unknown original is refused, by field.
+    let unknown = c.create(&rma(1)).await.unwrap_err();
+    assert_eq!(api_kind(&unknown), Some(ApiErrorKind::BadRequest));
+    assert!(unknown
+        .api_error()
+        .unwrap()
+        .message
+        .contains("return_source_id"));
+
+    let created = c.create(&rma(original)).await.unwrap();
+    assert_eq!(created.return_source_id, Some(Id(original)));
+    let linked = c.get(original, &[]).await.unwrap();
+    assert!(linked
+        .rma_orders
+        .iter()
+        .flatten()
+        .any(|r| r.id == created.id && r.kind.as_deref() == Some("return")));
+
+    // Deleting the return order takes the link with it.
+    c.delete(created.id.0).await.unwrap();
+    let unlinked = c.get(original, &[]).await.unwrap();
+    assert!(!unlinked
+        .rma_orders
+        .iter()
+        .flatten()
+        .any(|r| r.id == created.id));
+}

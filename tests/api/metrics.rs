@@ -109,6 +109,24 @@ async fn metrics_are_scraped_and_parsed() {
         get(r#"gateway_graphql_operations_total{operation="Dashboard",outcome="partial"}"#),
         2.0
     );
+    // Each operation timed under its name (the tracking lookups have none).
+    for (operation, n) in [("Dashboard", 2.0), ("anonymous", 2.0)] {
+        let series = format!(
+            "gateway_graphql_operation_duration_seconds_count{{operation=\"{operation}\"}}"
+        );
+        assert_eq!(get(&series), n, "{series}");
+        let inf = format!(
+            "gateway_graphql_operation_duration_seconds_bucket{{operation=\"{operation}\",le=\"+Inf\"}}"
+        );
+        assert_eq!(get(&inf), n, "{inf}");
+    }
+    // The process's own figures, as Prometheus clients name them.
+    assert!(get("process_cpu_seconds_total") > 0.0);
+    assert!(get("process_resident_memory_bytes") > 1e6);
+    assert!(get("process_virtual_memory_bytes") >= get("process_resident_memory_bytes"));
+    assert!(get("process_open_fds") >= 1.0);
+    assert!(get("process_max_fds") >= get("process_open_fds"));
+    assert!(get("process_start_time_seconds") > 1.5e9);
     // The index's sync: ProCarrier backfilled, MerchantPro failing since the start.
     let pc = r#"{tenant="default",vendor="procarrier"}"#;
     let mp = r#"{tenant="default",vendor="merchantpro"}"#;

@@ -97,7 +97,8 @@ fn phases(settings: &SimSettings) -> Vec<Kept> {
             simulators::merchantpro::router(&world, credentials, settings.merchantpro.error_shape)
         })),
         Box::new(phase("TrackRU", || {
-            simulators::trackru::router(&world, credentials)
+            let control = simulators::SimControl::new(Vendor::TrackRu, Default::default(), 0);
+            simulators::trackru::router(&world, credentials, control)
         })),
     ];
     println!("  VmRSS in all {:.0} MiB", status_mib("VmRSS:"));

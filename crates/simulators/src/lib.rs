@@ -14,7 +14,7 @@ pub mod trackru;
 pub mod vtrack;
 pub mod world;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +36,7 @@ use vendors::settings::VendorsSettings;
 use world::{Rng, World};
 
 /// Fault knobs of one simulator.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Faults {
     /// Added to every answer, in milliseconds.
@@ -72,8 +72,13 @@ pub struct SimControl {
     stats: Mutex<BTreeMap<String, u64>>,
     /// `X-Request-Id`s callers sent, with how many requests carried each.
     request_ids: Mutex<BTreeMap<String, u64>>,
+    /// The `traceparent` header of the last [`RECEIVED_KEPT`] requests, in the order they came.
+    traceparents: Mutex<VecDeque<Received>>,
     faults: Mutex<Faults>,
     rng: Mutex<Rng>,
+    /// How far tests have moved this simulator's clock on past the world's (see
+    /// [`SimControl::skip_ahead`]).
+    skipped: Mutex<chrono::Duration>,
 }
 
 impl SimControl {
@@ -82,8 +87,10 @@ impl SimControl {
             vendor,
             stats: Mutex::new(BTreeMap::new()),
             request_ids: Mutex::new(BTreeMap::new()),
+            traceparents: Mutex::new(VecDeque::new()),
             faults: Mutex::new(faults),
             rng: Mutex::new(Rng::new(seed ^ 0x5eed_fa17)),
+            skipped: Mutex::new(chrono::Duration::zero()),
         })
     }
 
@@ -99,6 +106,13 @@ impl SimControl {
     pub fn reset_stats(&self) {
         self.stats.lock().clear();
         self.request_ids.lock().clear();
+        self.traceparents.lock().clear();
+    }
+
+    /// Every request since start or the last reset, in order, with the `traceparent` header it
+    /// carried (what a tracing vendor would join the caller's trace with).
+    pub fn traceparents(&self) -> Vec<Received> {
+        self.traceparents.lock().iter().cloned().collect()
     }
 
     /// Requests per `X-Request-Id` the callers sent, since start or the last reset.
@@ -114,9 +128,30 @@ impl SimControl {
         *self.faults.lock() = faults;
     }
 
+    /// Moves this simulator's clock on by `by`, for the vendor rules that are bound to time
+    /// (TrackRU's realtime interval): a test shows a rule lifting without waiting hours.
+    pub fn skip_ahead(&self, by: chrono::Duration) {
+        *self.skipped.lock() += by;
+    }
+
+    /// How far [`SimControl::skip_ahead`] has moved this simulator's clock.
+    pub fn skipped(&self) -> chrono::Duration {
+        *self.skipped.lock()
+    }
+
     fn count(&self, key: String) {
         *self.stats.lock().entry(key).or_default() += 1;
     }
+}
+
+/// How many requests' headers a simulator keeps (the demo's run for hours).
+pub const RECEIVED_KEPT: usize = 10_000;
+
+/// One request a simulator received: its `"METHOD /route"` and `traceparent` header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Received {
+    pub route: String,
+    pub traceparent: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -176,7 +211,23 @@ async fn count_and_fault(State(c): State<Arc<SimControl>>, req: Request, next: N
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| req.uri().path().to_owned());
-    c.count(format!("{} {}", req.method(), route));
+    let route = format!("{} {}", req.method(), route);
+    let traceparent = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    {
+        let mut received = c.traceparents.lock();
+        if received.len() == RECEIVED_KEPT {
+            received.pop_front();
+        }
+        received.push_back(Received {
+            route: route.clone(),
+            traceparent,
+        });
+    }
+    c.count(route);
     if let Some(id) = req
         .headers()
         .get("x-request-id")
@@ -294,14 +345,19 @@ impl Simulators {
 
 /// A simulator's vendor API and its own admin endpoints (merged after the counting and fault
 /// layers, so they are neither counted nor faulted).
-fn router_for(vendor: Vendor, world: &Arc<World>, sim: &SimSettings) -> (Router, Router) {
+fn router_for(
+    vendor: Vendor,
+    world: &Arc<World>,
+    sim: &SimSettings,
+    control: &Arc<SimControl>,
+) -> (Router, Router) {
     let credentials = &sim.credentials;
     let api = match vendor {
         Vendor::VTrack => vtrack::router(world, credentials),
         Vendor::ProCarrier => return procarrier::router(world, credentials, &sim.webhooks),
         Vendor::Rrr => rrr::router(world, credentials),
         Vendor::MerchantPro => merchantpro::router(world, credentials, sim.merchantpro.error_shape),
-        Vendor::TrackRu => trackru::router(world, credentials),
+        Vendor::TrackRu => trackru::router(world, credentials, control.clone()),
     };
     (api, Router::new())
 }
@@ -325,8 +381,9 @@ where
     let port = |p: u16| if any_port { 0 } else { p };
     let mut handles = Vec::with_capacity(5);
     for vendor in Vendor::ALL {
-        let (router, admin) = router_for(vendor, &world, sim);
         let (port, faults) = (port(sim.ports.of(vendor)), sim.faults.of(vendor).clone());
+        let control = SimControl::new(vendor, faults, sim.seed);
+        let (router, admin) = router_for(vendor, &world, sim, &control);
         let listener = TcpListener::bind((sim.host.as_str(), port))
             .await
             .map_err(|e| {
@@ -336,7 +393,6 @@ where
                 )
             })?;
         let origin = format!("http://{}", listener.local_addr()?);
-        let control = SimControl::new(vendor, faults, sim.seed);
         let app = instrument(router, control.clone()).merge(admin);
         let mut rx = tx.subscribe();
         tokio::spawn(async move {

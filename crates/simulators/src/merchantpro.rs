@@ -44,7 +44,9 @@ use vendors::merchantpro::wire::{
 };
 
 /// How the simulator writes its error answers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ErrorShape {
     /// `{"message": ..., "errors": {field: [messages]}}`.
@@ -882,12 +884,34 @@ async fn create(
     }
 
     let mut shop = sim.shop();
+    // A return (RMA) order names the order it returns, which must exist; the shop links the
+    // two both ways (`rma_orders` on the original), as its own return orders are.
+    if let Some(source) = new.return_source_id {
+        if !shop.orders.contains_key(&source.0) {
+            return invalid(
+                "return_source_id",
+                format!("order {} does not exist", source.0),
+            );
+        }
+    }
     let id = shop.next_id;
     shop.next_id += 1;
+    if let Some(source) = new.return_source_id {
+        if let Some(original) = shop.kept(sim.writer(), source.0) {
+            original
+                .rma_orders
+                .get_or_insert_with(Vec::new)
+                .push(RmaOrder {
+                    id: Id(id),
+                    kind: Some("return".into()),
+                });
+        }
+    }
     let tags = new.tags.as_deref().map(|t| resolve_tags(&mut shop, t));
     let now = sim.now();
     let at = stamp(now);
     let mut order = Order::with_id(id);
+    order.return_source_id = new.return_source_id;
     order.channel_name = new.channel_name;
     order.channel_ref_id = new.channel_ref_id;
     order.payment_status = Some(payment.as_str().into());

@@ -1,6 +1,7 @@
 //! The simulators' settings (`[sim]` of the demo's configuration): what they generate, where
 //! they listen, the credentials they accept, their fault knobs and the moving world.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use vendors::clock::Clock;
 use vendors::model::Vendor;
@@ -10,7 +11,7 @@ use crate::Faults;
 
 /// The simulators: what they generate, where they listen, the credentials they accept
 /// (the `[vendors]` credentials of the demo match them) and their fault knobs.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SimSettings {
     /// Seed of the deterministic world; the same seed gives the same data.
@@ -30,7 +31,7 @@ pub struct SimSettings {
 }
 
 /// How the MerchantPro simulator answers beyond its data.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SimMerchantPro {
     /// `flat` (`{"message", "errors"}`) or `nested` (`{"error": {"code", "message"}}`): the two
@@ -41,7 +42,7 @@ pub struct SimMerchantPro {
 /// The ProCarrier simulator's moving world: every `interval_ms` it advances `per_tick` returns
 /// one tracking status and sends each a signed `return_updated` webhook to `url` (also settable
 /// at run time with `PUT /__sim/webhooks`). Off while `url` is empty or `interval_ms` is 0.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SimWebhooks {
     pub url: String,
@@ -112,7 +113,7 @@ impl SimSettings {
 }
 
 /// Local ports for `returns-gateway sim`; 0 picks a free one (tests always use 0).
-#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SimPorts {
     pub vtrack: u16,
@@ -134,7 +135,7 @@ impl Default for SimPorts {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SimCredentials {
     pub vtrack_username: String,
@@ -165,7 +166,7 @@ impl Default for SimCredentials {
 }
 
 /// Start-up fault knobs per simulator (also settable at run time via `PUT /__sim/faults`).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SimFaults {
     pub vtrack: Faults,

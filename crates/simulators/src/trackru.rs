@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
-use std::time::{Duration as StdDuration, Instant};
+use std::time::Duration as StdDuration;
 
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
@@ -107,7 +107,8 @@ struct Store {
     by_key: BTreeMap<Key, usize>,
     /// (created_unix, position in `trackings`): the list's order, read backwards.
     by_created: BTreeSet<(i64, usize)>,
-    realtime_asked: HashMap<Key, Instant>,
+    /// When each parcel was last looked up in realtime, on the simulator's clock.
+    realtime_asked: HashMap<Key, DateTime<FixedOffset>>,
 }
 
 impl Store {
@@ -175,11 +176,13 @@ struct Sim {
     store: Arc<Mutex<Store>>,
     api_key: Arc<str>,
     clock: Clock,
+    control: Arc<crate::SimControl>,
 }
 
 impl Sim {
+    /// The world's clock, moved on by what tests skipped ([`crate::SimControl::skip_ahead`]).
     fn now(&self) -> DateTime<FixedOffset> {
-        self.clock.now().fixed_offset()
+        (self.clock.now() + self.control.skipped()).fixed_offset()
     }
 
     fn store(&self) -> MutexGuard<'_, Store> {
@@ -187,11 +190,16 @@ impl Sim {
     }
 }
 
-pub fn router(world: &Arc<World>, credentials: &SimCredentials) -> Router {
+pub fn router(
+    world: &Arc<World>,
+    credentials: &SimCredentials,
+    control: Arc<crate::SimControl>,
+) -> Router {
     let sim = Sim {
         store: Arc::new(Mutex::new(Store::new(world.clone()))),
         api_key: credentials.trackru_api_key.expose().into(),
         clock: world.clock,
+        control,
     };
     Router::new()
         .route("/v1/trackings/post", post(create))
@@ -448,9 +456,10 @@ async fn realtime(State(sim): State<Sim>, body: Bytes) -> Response {
     }
     let key = key_of(carrier, number);
     let mut store = sim.store();
-    let now = Instant::now();
+    let now = sim.now();
     if let Some(asked) = store.realtime_asked.get(&key) {
-        let wait = REALTIME_INTERVAL.saturating_sub(now.duration_since(*asked));
+        let since = (now - *asked).to_std().unwrap_or_default();
+        let wait = REALTIME_INTERVAL.saturating_sub(since);
         if !wait.is_zero() {
             let mut response = vendor_error(
                 StatusCode::TOO_MANY_REQUESTS,

@@ -27,6 +27,16 @@ impl Clock {
         }
     }
 
+    /// The same clock moved on (or back) by `by`: what a gateway started later would read.
+    pub fn shifted(self, by: chrono::Duration) -> Clock {
+        match self.origin {
+            None => Clock::starting_at(Utc::now() + by),
+            Some((at, since)) => Clock {
+                origin: Some((at + by, since)),
+            },
+        }
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         match self.origin {
             None => Utc::now(),

@@ -77,6 +77,9 @@ pub enum ErrorCode {
     BadRequest,
     /// A mutation sent with GET.
     MutationOverGet,
+    /// A subscription sent as a plain HTTP request: it needs a stream, graphql-sse (a POST with
+    /// `Accept: text/event-stream`) or graphql-ws (a WebSocket).
+    SubscriptionNeedsStream,
     /// More aliases than allowed in one operation.
     TooManyAliases,
     /// The document selects more fields than `server.max_complexity` allows, its fragments
@@ -103,6 +106,9 @@ pub enum ErrorCode {
     RequestTimeout,
     /// The returns index could not be read or written (its store failed).
     IndexUnavailable,
+    /// `fresh: true` past the tenant's budget of fresh vendor reads: the index's row was
+    /// answered instead (`retryAfterSeconds` says when fresh reads are allowed again).
+    FreshReadLimited,
 }
 
 impl ErrorCode {
@@ -141,6 +147,7 @@ impl ErrorCode {
             ErrorCode::RequestBodyTimeout => "REQUEST_BODY_TIMEOUT",
             ErrorCode::BadRequest => "BAD_REQUEST",
             ErrorCode::MutationOverGet => "MUTATION_OVER_GET",
+            ErrorCode::SubscriptionNeedsStream => "SUBSCRIPTION_NEEDS_STREAM",
             ErrorCode::TooManyAliases => "TOO_MANY_ALIASES",
             ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
             ErrorCode::BatchTooLarge => "BATCH_TOO_LARGE",
@@ -153,6 +160,7 @@ impl ErrorCode {
             ErrorCode::Overloaded => "OVERLOADED",
             ErrorCode::RequestTimeout => "REQUEST_TIMEOUT",
             ErrorCode::IndexUnavailable => "INDEX_UNAVAILABLE",
+            ErrorCode::FreshReadLimited => "FRESH_READ_LIMITED",
         }
     }
 }

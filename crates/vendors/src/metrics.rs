@@ -103,6 +103,12 @@ pub mod catalog {
         help: "GraphQL operations by name and outcome.",
         labels: &["operation", "outcome"],
     };
+    pub const GRAPHQL_OPERATION_DURATION: Metric = Metric {
+        name: "gateway_graphql_operation_duration_seconds",
+        kind: Kind::Histogram,
+        help: "GraphQL operation latency (queries and mutations; a subscription lasts as long as its subscriber), by name.",
+        labels: &["operation"],
+    };
     pub const WEBHOOK_REFUSALS: Metric = Metric {
         name: "gateway_webhook_refusals_total",
         kind: Kind::Counter,
@@ -148,7 +154,7 @@ pub mod catalog {
         labels: &["tenant", "vendor"],
     };
 
-    pub const ALL: [Metric; 16] = [
+    pub const ALL: [Metric; 17] = [
         VENDOR_REQUESTS,
         VENDOR_REQUEST_DURATION,
         CACHE_HITS,
@@ -158,6 +164,7 @@ pub mod catalog {
         REFUSAL_LATCHED,
         RATE_LIMIT_HOLD,
         GRAPHQL_OPERATIONS,
+        GRAPHQL_OPERATION_DURATION,
         WEBHOOK_REFUSALS,
         SUBSCRIPTIONS_ACTIVE,
         SYNC_STATE,
@@ -167,7 +174,60 @@ pub mod catalog {
         SYNC_ROWS,
     ];
 
-    /// Upper bounds of [`VENDOR_REQUEST_DURATION`]'s buckets, in seconds (Prometheus `le`).
+    /// How many distinct operation names label [`GRAPHQL_OPERATIONS`] and
+    /// [`GRAPHQL_OPERATION_DURATION`]: the first so many names seen, then `other`. Names are
+    /// the client's to choose; a client's few dozen operations fit, and the histogram's series
+    /// stay under a thousand (50 names × 14 series), whatever anyone sends.
+    pub const MAX_OPERATION_NAMES: usize = 50;
+    /// The label of operations without a name.
+    pub const ANONYMOUS_OPERATION: &str = "anonymous";
+    /// The label of named operations beyond [`MAX_OPERATION_NAMES`].
+    pub const OTHER_OPERATIONS: &str = "other";
+
+    /// The process's own figures, as Prometheus client libraries name them, read from `/proc`
+    /// at each scrape (Linux only). Written as text, not through the facade: CPU seconds are
+    /// fractional, which the facade's counters are not.
+    pub const PROCESS: [Metric; 6] = [
+        Metric {
+            name: "process_cpu_seconds_total",
+            kind: Kind::Counter,
+            help: "Total user and system CPU time spent in seconds.",
+            labels: &[],
+        },
+        Metric {
+            name: "process_resident_memory_bytes",
+            kind: Kind::Gauge,
+            help: "Resident memory size in bytes.",
+            labels: &[],
+        },
+        Metric {
+            name: "process_virtual_memory_bytes",
+            kind: Kind::Gauge,
+            help: "Virtual memory size in bytes.",
+            labels: &[],
+        },
+        Metric {
+            name: "process_open_fds",
+            kind: Kind::Gauge,
+            help: "Number of open file descriptors.",
+            labels: &[],
+        },
+        Metric {
+            name: "process_max_fds",
+            kind: Kind::Gauge,
+            help: "Maximum number of open file descriptors.",
+            labels: &[],
+        },
+        Metric {
+            name: "process_start_time_seconds",
+            kind: Kind::Gauge,
+            help: "Start time of the process since unix epoch in seconds.",
+            labels: &[],
+        },
+    ];
+
+    /// Upper bounds of [`VENDOR_REQUEST_DURATION`]'s and [`GRAPHQL_OPERATION_DURATION`]'s
+    /// buckets, in seconds (Prometheus `le`).
     pub const LATENCY_BUCKETS: [f64; 11] = [
         0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
     ];

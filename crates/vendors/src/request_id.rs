@@ -1,12 +1,16 @@
 //! The request a vendor call is made for: the gateway runs each request's work in a scope with
 //! its request id and, for HTTP requests, its limits. The transport sends the id on as
 //! `X-Request-Id`, so one id follows a request through the gateway's logs and the vendors', and
-//! holds every call to the request's deadline and budget of vendor calls (see [`Limits`]).
+//! holds every call to the request's deadline and budget of vendor calls (see [`Limits`]). With
+//! it travels the trace context the calls are children of (see [`traced`]), which the transport
+//! sends on as `traceparent`.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
+
+use opentelemetry::trace::SpanContext;
 
 pub const HEADER: &str = "x-request-id";
 
@@ -42,6 +46,9 @@ impl Limits {
 struct Scope {
     id: Option<Arc<str>>,
     limits: Option<Arc<Limits>>,
+    /// The span the vendor calls are children of: the GraphQL operation's, or the caller's
+    /// (its `traceparent`) when the gateway records no traces.
+    trace: Option<SpanContext>,
 }
 
 tokio::task_local! {
@@ -69,28 +76,32 @@ pub fn take_vendor_call() -> bool {
     with_current(|s| s.limits.as_ref().is_none_or(|l| l.take_call())).unwrap_or(true)
 }
 
+/// The span the vendor calls of this task are children of, if any.
+pub fn trace_parent() -> Option<SpanContext> {
+    with_current(|s| s.trace.clone()).flatten()
+}
+
+/// The current scope, changed by `change`, around `work`.
+async fn within<F: Future>(change: impl FnOnce(&mut Scope), work: F) -> F::Output {
+    let mut scope = with_current(Scope::clone).unwrap_or_default();
+    change(&mut scope);
+    CURRENT.scope(scope, work).await
+}
+
 /// Runs `work` as part of request `id`.
 pub async fn scope<F: Future>(id: Arc<str>, work: F) -> F::Output {
-    let limits = with_current(|s| s.limits.clone()).flatten();
-    CURRENT
-        .scope(
-            Scope {
-                id: Some(id),
-                limits,
-            },
-            work,
-        )
-        .await
+    within(|s| s.id = Some(id), work).await
 }
 
 /// Runs `work` within `limits`, as part of the current request.
 pub async fn limited<F: Future>(limits: Limits, work: F) -> F::Output {
-    let id = current();
-    let scope = Scope {
-        id,
-        limits: Some(Arc::new(limits)),
-    };
-    CURRENT.scope(scope, work).await
+    within(|s| s.limits = Some(Arc::new(limits)), work).await
+}
+
+/// Runs `work` with its vendor calls as children of `parent` (an invalid context: of none).
+pub async fn traced<F: Future>(parent: SpanContext, work: F) -> F::Output {
+    let parent = parent.is_valid().then_some(parent);
+    within(|s| s.trace = parent, work).await
 }
 
 /// `tokio::spawn` that keeps the spawning task's request id and limits (DataLoader batches run
@@ -128,6 +139,31 @@ mod tests {
         assert!(!over, "the fourth does not");
         assert!(take_vendor_call(), "outside a request there is no budget");
         assert_eq!(deadline(), None);
+    }
+
+    #[tokio::test]
+    async fn the_trace_parent_follows_the_request_into_its_limits_and_tasks() {
+        use opentelemetry::trace::{SpanId, TraceFlags, TraceId, TraceState};
+        let parent = SpanContext::new(
+            TraceId::from(7),
+            SpanId::from(9),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::NONE,
+        );
+        let seen = traced(parent.clone(), async {
+            scope("r3".into(), async {
+                limited(Limits::new(Instant::now(), 1), async {
+                    spawn(async { trace_parent() }).await.unwrap()
+                })
+                .await
+            })
+            .await
+        })
+        .await;
+        assert_eq!(seen, Some(parent));
+        let none = traced(SpanContext::empty_context(), async { trace_parent() }).await;
+        assert_eq!(none, None, "an invalid context is no parent");
     }
 
     #[tokio::test]

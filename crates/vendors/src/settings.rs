@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A setting that is not valid: the key at fault (dotted, as written in the file) and why.
@@ -15,8 +16,9 @@ pub struct Invalid {
 }
 
 /// A credential. Prints as `***`; read it with [`Secret::expose`] where it is sent.
-#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(transparent)]
+#[schemars(description = "A credential: never logged, shown as *** by check-config.")]
 pub struct Secret(String);
 
 impl Secret {
@@ -37,9 +39,11 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Serialised (`check-config`, the config schema's defaults) as `***`, or `""` when not set, so
+/// a missing credential shows.
 impl Serialize for Secret {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str("***")
+        serializer.serialize_str(if self.0.is_empty() { "" } else { "***" })
     }
 }
 
@@ -53,8 +57,8 @@ pub struct VendorHttp {
     pub resilience: VendorResilience,
 }
 
-/// How calls to one vendor are paced, limited and retried (see `vendors::resilience`).
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+/// How calls to one vendor are paced, limited and retried (docs/operations.md#resilience).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct VendorResilience {
     /// Calls in flight at most (bulkhead).
@@ -142,7 +146,7 @@ fn trackru_resilience<'de, D: serde::Deserializer<'de>>(
     Ok(ResilienceOverrides::deserialize(d)?.over(TrackRuSettings::default_resilience()))
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct VendorsSettings {
     pub vtrack: VTrackSettings,
@@ -224,7 +228,7 @@ macro_rules! http_of {
 }
 
 /// V-Track: `X-Public: <username>` and `Authorization: Bearer <api_key>`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct VTrackSettings {
     pub base_url: String,
@@ -251,7 +255,7 @@ impl Default for VTrackSettings {
 http_of!(VTrackSettings);
 
 /// ProCarrier Returns: `ApiKey` inside every request body.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ProCarrierSettings {
     pub base_url: String,
@@ -279,7 +283,7 @@ impl Default for ProCarrierSettings {
 http_of!(ProCarrierSettings);
 
 /// RRR: `username`, `password`, `user_token` as form fields.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct RrrSettings {
     pub base_url: String,
@@ -307,7 +311,7 @@ impl Default for RrrSettings {
 http_of!(RrrSettings);
 
 /// MerchantPro: HTTP Basic. `base_url` is `https://{shop-domain}` (the client adds `/api/v2`).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct MerchantProSettings {
     pub base_url: String,
@@ -334,7 +338,7 @@ http_of!(MerchantProSettings);
 
 /// TrackRU: `Api-Key` header. `base_url` includes `/v1`. Paced at 1 call/s by default, the
 /// vendor's documented limit.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrackRuSettings {
     pub base_url: String,

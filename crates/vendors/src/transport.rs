@@ -363,6 +363,7 @@ pub struct Transport {
     timeout: Duration,
     guard: Arc<Resilience>,
     metrics: Arc<crate::metrics::CallMetrics>,
+    traces: Arc<crate::traces::CallTraces>,
     /// Endpoints whose 429 is about the one resource asked for, not our account: it holds no
     /// other call (see [`Transport::with_per_resource_429`]).
     per_resource_429: &'static [&'static str],
@@ -394,6 +395,7 @@ impl Transport {
             timeout,
             guard: Arc::new(Resilience::new(settings)),
             metrics: Arc::new(crate::metrics::CallMetrics::new(vendor)),
+            traces: Arc::default(),
             per_resource_429: &[],
         })
     }
@@ -436,6 +438,17 @@ impl Transport {
         tenant: &str,
     ) -> bool {
         self.metrics.report_to(recorder, tenant)
+    }
+
+    /// Records a span per call (made for a request) with a tracer of `provider` from now on
+    /// (see [`crate::traces`]).
+    pub fn report_traces_to<P>(&self, provider: &P) -> bool
+    where
+        P: opentelemetry::trace::TracerProvider,
+        P::Tracer: Send + Sync + 'static,
+        <P::Tracer as opentelemetry::trace::Tracer>::Span: Send + Sync + 'static,
+    {
+        self.traces.report_to(provider)
     }
 
     /// A request to `path` (starting with `/`) under the base URL.
@@ -574,18 +587,62 @@ impl Transport {
         outcome
     }
 
+    /// Sends the request once, with the request id and trace context, in the call's span.
     async fn send_once(
         &self,
         endpoint: &'static str,
         request: RequestBuilder,
     ) -> Result<RawResponse, VendorError> {
         let vendor = self.vendor;
+        let (client, built) = request.build_split();
+        let mut built = built.map_err(|source| VendorError::Request {
+            vendor,
+            endpoint,
+            source,
+        })?;
+        let span = self
+            .traces
+            .start(vendor, endpoint, built.method().as_str(), built.url());
+        let headers = built.headers_mut();
+        if let Some(context) = &span.context {
+            let traceparent = crate::traces::traceparent(context);
+            if let Ok(value) = traceparent.parse() {
+                headers.insert(crate::traces::TRACEPARENT, value);
+            }
+            let state = context.trace_state().header();
+            if let (false, Ok(value)) = (state.is_empty(), state.parse()) {
+                headers.insert(crate::traces::TRACESTATE, value);
+            }
+        }
         let request_id = crate::request_id::current();
-        let request = match &request_id {
-            Some(id) => request.header(crate::request_id::HEADER, id.as_ref()),
-            None => request,
-        };
-        let response = request.send().await.map_err(|source| {
+        if let Some(value) = request_id.as_deref().and_then(|id| id.parse().ok()) {
+            headers.insert(crate::request_id::HEADER, value);
+        }
+        let outcome = self
+            .send_built(endpoint, client, built, request_id.as_deref())
+            .await;
+        match &outcome {
+            Ok(raw) => span.end(
+                Some(raw.status.as_u16()),
+                raw.status
+                    .is_server_error()
+                    .then_some(ErrorCode::VendorHttpError.as_str()),
+            ),
+            Err(e) => span.end(None, Some(e.code().as_str())),
+        }
+        outcome
+    }
+
+    /// [`Transport::send_once`]'s exchange: sends, reads the whole answer, types the failures.
+    async fn send_built(
+        &self,
+        endpoint: &'static str,
+        client: reqwest::Client,
+        request: reqwest::Request,
+        request_id: Option<&str>,
+    ) -> Result<RawResponse, VendorError> {
+        let vendor = self.vendor;
+        let response = client.execute(request).await.map_err(|source| {
             if source.is_timeout() {
                 VendorError::Timeout {
                     vendor,
@@ -610,7 +667,7 @@ impl Transport {
         tracing::debug!(
             %vendor,
             endpoint,
-            request_id = request_id.as_deref().unwrap_or("-"),
+            request_id = request_id.unwrap_or("-"),
             status = status.as_u16(),
             "vendor answered"
         );

@@ -702,6 +702,10 @@ pub struct VariantOption {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct NewOrder {
+    /// For a return (RMA) order, e.g. an exchange: the original order it is raised against
+    /// (the field table's `return_source_id`). The shop links the two both ways.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_source_id: Option<Id>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -325,12 +325,14 @@ impl Client {
     }
 
     /// `POST /trackings/realtime`: the carrier asked live for one parcel. Slow and expensive;
-    /// the vendor allows the same parcel once per two hours (HTTP 429 otherwise).
+    /// the vendor allows the same parcel once per two hours (HTTP 429 otherwise), so it is
+    /// sent once, never retried: a repeat after a lost answer would only spend the window or
+    /// meet the 429.
     pub async fn realtime(&self, request: &RealtimeRequest) -> Result<RealtimeResult, VendorError> {
         let http = self
             .request(Method::POST, "/trackings/realtime")
             .json(request);
-        self.call_read(REALTIME, http).await
+        self.call(REALTIME, http).await
     }
 }
 
