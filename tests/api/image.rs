@@ -90,7 +90,11 @@ fn image_command(image: &Image, scratch: &TempDir, extra_env: &[(&str, &str)]) -
         ["returns-gateway"],
         "the binary is the entrypoint"
     );
-    let mut command = Command::new(env!("CARGO_BIN_EXE_returns-gateway"));
+    // `.ci/run` also runs these tests against the image's own build (release, without the
+    // `demo` feature), named by RETURNS_GATEWAY_IMAGE_BINARY.
+    let binary = std::env::var("RETURNS_GATEWAY_IMAGE_BINARY")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_returns-gateway").to_owned());
+    let mut command = Command::new(binary);
     command.args(&image.cmd).env_clear();
     for (key, value) in &image.env {
         let value = if let Some(repo_path) = image.copied.get(value) {
