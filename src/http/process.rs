@@ -95,11 +95,20 @@ mod tests {
         let _file = std::fs::File::open("/proc/self/stat").unwrap();
         assert!(open_fds.is_some_and(|n| n >= 1.0));
         assert!(max_fds >= open_fds);
-        // After 2020, and not in the future.
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
+        // After 2017, and not after now by the kernel's clock (boot time + uptime): the
+        // figure comes from /proc, which libfaketime does not move, so not the process's clock.
+        let btime: f64 = std::fs::read_to_string("/proc/stat")
             .unwrap()
-            .as_secs_f64();
+            .lines()
+            .find_map(|l| l.strip_prefix("btime ")?.trim().parse().ok())
+            .unwrap();
+        let uptime: f64 = std::fs::read_to_string("/proc/uptime")
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .and_then(|u| u.parse().ok())
+            .unwrap();
+        let now = btime + uptime;
         assert!(
             start.is_some_and(|s| s > 1.5e9 && s <= now + 1.0),
             "{start:?}"

@@ -1,9 +1,8 @@
 //! The federation v2 subgraph (`server.federation = true`): `_service { sdl }` is
 //! `schema.federation.graphql`, which composes with another subgraph through a real composition
-//! tool (The Guild's, pinned in `tools/federation-compose`; `.ci/run` runs its `npm ci`), and
-//! `_entities` resolves every key it declares. Off, no `_service` nor `_entities` is served.
+//! tool (The Guild's, pinned in `tools/federation-compose`; the test runs its `npm ci` when
+//! missing), and `_entities` resolves every key it declares. Off, no `_service` nor `_entities` is served.
 
-use std::path::Path;
 use std::process::Command;
 
 use returns_gateway::schema::ids::{GlobalId, NodeKind};
@@ -13,7 +12,6 @@ use vendors::model::Vendor;
 use crate::helpers::{self, TestGateway, TestSims};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-const TOOLS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/federation-compose");
 
 fn federation_sdl_file() -> String {
     std::fs::read_to_string(format!("{ROOT}/schema.federation.graphql"))
@@ -88,16 +86,10 @@ async fn without_federation_there_is_no_service_nor_entities() {
 /// `node compose.mjs NAME=FILE…` in tools/federation-compose: the supergraph SDL, or
 /// composition's errors.
 fn compose(subgraphs: &[(&str, &str)]) -> Result<String, String> {
-    // Never skipped: without node or the package the test fails and says what to run.
-    assert!(
-        Path::new(TOOLS)
-            .join("node_modules/@theguild/federation-composition")
-            .is_dir(),
-        "tools/federation-compose/node_modules is missing: run \
-         `npm ci --prefix tools/federation-compose` (needs node and npm; .ci/run does it)"
-    );
+    // Never skipped: without node the test fails and says what to install.
+    let tools = helpers::node_tool("federation-compose", "@theguild/federation-composition");
     let composed = Command::new("node")
-        .current_dir(TOOLS)
+        .current_dir(tools)
         .arg("compose.mjs")
         .args(
             subgraphs
