@@ -420,17 +420,32 @@ impl Syncer {
             }
             Vendor::VTrack => 0,
         };
+        let before = cursor.progress();
         cursor.backfilled_to = from;
         cursor.rows += rows as u64;
-        tracing::info!(
-            tenant = self.index.tenant(),
-            %vendor,
-            from = %at(from).format("%Y-%m-%d"),
-            to = %at(to).format("%Y-%m-%d"),
-            rows,
-            progress = format!("{:.0}%", cursor.progress() * 100.0),
-            "sync: backfilled a window"
-        );
+        let progress = cursor.progress();
+        // A year is 53 windows per vendor: every window at debug, and at info each time the
+        // backfill passes another tenth, so the log shows progress without burying the rest.
+        if (before * 10.0).floor() < (progress * 10.0).floor() {
+            tracing::info!(
+                tenant = self.index.tenant(),
+                %vendor,
+                backfilled_to = %at(from).format("%Y-%m-%d"),
+                rows = cursor.rows,
+                progress = format!("{:.0}%", progress * 100.0),
+                "sync: backfill progress"
+            );
+        } else {
+            tracing::debug!(
+                tenant = self.index.tenant(),
+                %vendor,
+                from = %at(from).format("%Y-%m-%d"),
+                to = %at(to).format("%Y-%m-%d"),
+                rows,
+                progress = format!("{:.0}%", progress * 100.0),
+                "sync: backfilled a window"
+            );
+        }
         Ok(())
     }
 
